@@ -1,0 +1,120 @@
+"""One frozen configuration per scale, with strict validation.
+
+* ``smoke``: seconds; for tests and nbval.
+* ``small``: the default CPU book (minutes on 2 cores).
+* ``paper``: the paper's sizes (Section 4): 3,200,000 MLPs x 4 epochs, 1,000 test MLPs per
+  encoder, 100,000-point datasets, 30,000 search steps. Meant for a GPU.
+
+``get_config("small", epochs=2)`` returns a validated copy with overrides; a bad name or value
+raises ``ValueError`` that names the parameter and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+SCALES = ("smoke", "small", "paper")
+
+
+@dataclass(frozen=True)
+class Config:
+    scale: str
+    # --- autoencoder training (Section 4.1) ---
+    train_mlps: int  # MLPs in the training set (one epoch); paper: 3,200,000
+    epochs: int  # paper: 4
+    batch_size: int
+    lr: float  # Adam learning rate at the start
+    lr_halve_epochs: float  # halve the learning rate every this many epochs (authors' code: 2)
+    val_mlps: int  # fixed held-out MLPs for validation MPE during training
+    val_every: int  # steps between validations
+    checkpoint_every: int  # steps between checkpoints
+    grid_points: int  # per input dimension: 10 -> the 1,000-point grid
+    # --- MPE evaluation (Tables 1, 3) ---
+    eval_mlps: int  # test MLPs per encoder; paper: 1,000
+    # --- search (Section 4.2) ---
+    search_points: int  # dataset size before the 5:3:2 split; paper: 100,000
+    search_steps: int  # paper: 30,000
+    restarts: int  # searches per (dataset, decoder)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, got {self.scale!r}")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "scale":
+                continue
+            if f.type in ("int", int):
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ValueError(f"{f.name} must be an int, got {value!r}")
+                low = 0 if f.name == "seed" else (2 if f.name == "grid_points" else 1)
+                if value < low:
+                    raise ValueError(f"{f.name} must be >= {low}, got {value!r}")
+            else:
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or value != value or value == float("inf"):
+                    raise ValueError(f"{f.name} must be a positive finite number, got {value!r}")
+        if self.search_points < 10:
+            raise ValueError(f"search_points must be >= 10, got {self.search_points}")
+
+    def replace(self, **overrides) -> "Config":
+        return with_overrides(self, **overrides)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.train_mlps // self.batch_size)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.epochs
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_SCALES: dict[str, Config] = {
+    "smoke": Config(
+        scale="smoke", train_mlps=512, epochs=1, batch_size=64, lr=1e-3, lr_halve_epochs=2,
+        val_mlps=64, val_every=4, checkpoint_every=4, grid_points=10,
+        eval_mlps=16, search_points=2_000, search_steps=40, restarts=1,
+    ),
+    "small": Config(
+        scale="small", train_mlps=100_000, epochs=3, batch_size=256, lr=1e-3, lr_halve_epochs=1,
+        val_mlps=512, val_every=100, checkpoint_every=200, grid_points=10,
+        eval_mlps=200, search_points=20_000, search_steps=2_000, restarts=3,
+    ),
+    "paper": Config(
+        scale="paper", train_mlps=3_200_000, epochs=4, batch_size=1024, lr=1e-3, lr_halve_epochs=2,
+        val_mlps=2048, val_every=500, checkpoint_every=1000, grid_points=10,
+        eval_mlps=1000, search_points=100_000, search_steps=30_000, restarts=3,
+    ),
+}
+
+
+def with_overrides(config: Config, **overrides) -> Config:
+    names = {f.name for f in dataclasses.fields(Config)} - {"scale"}
+    for key in overrides:
+        if key not in names:
+            raise ValueError(f"unknown config parameter {key!r}; allowed: {sorted(names)}")
+    return dataclasses.replace(config, **overrides)
+
+
+def get_config(scale: str = "small", **overrides) -> Config:
+    """The configuration of a named scale, with optional overrides (validated)."""
+    if scale not in _SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    return with_overrides(_SCALES[scale], **overrides)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` as given."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str) or not (device in ("auto", "cpu", "cuda") or device.startswith("cuda:")):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but CUDA is not available; use 'cpu' or 'auto'")
+    return torch.device(device)
