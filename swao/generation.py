@@ -16,7 +16,17 @@ from __future__ import annotations
 import torch
 
 from .forward import check_activation, forward
-from .representation import H, INPUT_ROWS, MAX_DEPTH, PADDED_WIDTH, join_matrix, matrix_width, pad_matrix
+from .representation import (
+    H,
+    INPUT_ROWS,
+    MAX_DEPTH,
+    PADDED_WIDTH,
+    batch_parts,
+    join_matrix,
+    matrix_width,
+    nonzero_count,
+    pad_matrix,
+)
 
 SPARSITIES = (0.5, 0.7, 0.8, 0.9)
 MIN_WIDTH, MAX_WIDTH = 3, H
@@ -144,7 +154,7 @@ def random_mlps(
     nxt = torch.where(layer[None, :] < d[:, None], sizes[:, 1:], 1)
     prev = sizes[:, :-1]
     total = torch.where(layer[None, :] <= d[:, None], prev * nxt, 0).sum(1)
-    s = torch.tensor(SPARSITIES, device=device)[_uniform_int(0, len(SPARSITIES) - 1, (n,), gen, device)]
+    s = torch.tensor(SPARSITIES, dtype=torch.float64, device=device)[_uniform_int(0, len(SPARSITIES) - 1, (n,), gen, device)]
     links = torch.round(total * (1 - s)).long()
     padded = sparse_mlps(d, widths, links, WEIGHT_RANGE[activation], gen)
     return (padded, d, s) if return_sparsity else (padded, d)
@@ -182,3 +192,21 @@ def target_dataset(depth: int, activation: str, seed: int, n_points: int = 100_0
     for name, sl in parts.items():
         data[f"x_{name}"], data[f"y_{name}"] = x[sl], y[sl]
     return data
+
+
+def generator_statistics(n: int, activation: str, seed: int) -> dict[str, "torch.Tensor"]:
+    """Draw ``n`` MLPs and return their depths, active widths, sparsities and non-zero counts."""
+    padded, depth, sparsity = random_mlps(n, activation, seed=seed, return_sparsity=True)
+    _, _, masks = batch_parts(padded, depth)
+    widths = masks.sum(-1)  # (n, 4)
+    layer = torch.arange(MAX_DEPTH)[None, :]
+    nonzeros = torch.zeros(n, dtype=torch.long)
+    for L in range(1, MAX_DEPTH + 1):
+        sel = depth == L
+        nonzeros[sel] = nonzero_count(padded[sel, :, : matrix_width(L)])
+    return {
+        "depth": depth,
+        "widths": widths[layer < depth[:, None]].long(),
+        "sparsity": sparsity,
+        "nonzeros": nonzeros,
+    }

@@ -15,6 +15,8 @@ Widths: 9, 17, 25, 33 columns for L = 1..4. A *batch of mixed depths* is stored 
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -162,12 +164,14 @@ def to_sequential(matrix: torch.Tensor, activation: str) -> nn.Sequential:
     hidden, output = activation_modules(activation)
     layers: list[nn.Module] = []
     for w in matrix_to_weights(matrix.detach()):
-        lin = nn.Linear(w.shape[1], w.shape[0], bias=False)
+        with warnings.catch_warnings():  # a layer with no active neuron is a valid (empty) Linear
+            warnings.simplefilter("ignore", UserWarning)
+            lin = nn.Linear(w.shape[1], w.shape[0], bias=False, dtype=matrix.dtype)
         with torch.no_grad():
             lin.weight.copy_(w)
         layers += [lin, hidden()]
     layers[-1] = output()
-    return nn.Sequential(*layers).to(matrix.dtype)
+    return nn.Sequential(*layers)
 
 
 def from_sequential(seq: nn.Sequential) -> tuple[torch.Tensor, str]:

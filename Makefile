@@ -1,0 +1,30 @@
+# The two entry points of the README: `make book` and `make test`. Both build .venv themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SCALE  ?= small
+DEVICE ?= cpu
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test venv clean notebooks-clean
+
+$(STAMP): pyproject.toml
+	@echo "[make] creating $(VENV) with $(PYTHON)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@# torch==2.13.0 first: the CPU wheel on this machine's disk (an unpinned torch pulls CUDA builds)
+	@$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test,book]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -c "import torch, swao, papermill, jupyter_book, nbval" || (echo "[make] install failed" >&2; exit 1)
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(PY) book/build.py --scale $(SCALE) --device $(DEVICE)
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+clean:
+	rm -rf _build book/generated

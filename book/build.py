@@ -1,0 +1,84 @@
+"""Build the book: run every notebook with papermill from its clean source, then Jupyter Book.
+
+    python book/build.py --scale small        # what `make book` runs
+    python book/build.py --scale smoke --out DIR
+
+Executed notebooks go to ``book/generated/`` (git-ignored; the toc points there), never over
+the sources. Each stage prints its wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SCALES = ("smoke", "small", "paper")
+
+
+def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] | None = None) -> None:
+    import papermill as pm
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for nb in NOTEBOOKS:
+        if only and nb.stem not in only:
+            continue
+        start = time.perf_counter()
+        params = {"scale": scale}
+        source_params = _parameter_names(nb)
+        if "device" in source_params:
+            params["device"] = device
+        tmp = dest / f".tmp-{nb.name}"
+        pm.execute_notebook(
+            str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
+            progress_bar=False, log_output=False,
+        )
+        os.replace(tmp, dest / nb.name)
+        print(f"[book] {nb.stem}: {time.perf_counter() - start:6.1f} s", flush=True)
+
+
+def _parameter_names(nb: Path) -> set[str]:
+    import nbformat
+
+    for cell in nbformat.read(nb, as_version=4).cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            return {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line and not line.startswith("#")}
+    return set()
+
+
+def build_html(out: Path) -> None:
+    start = time.perf_counter()
+    cmd = [
+        str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT / "book"),
+        "--config", str(ROOT / "_config.yml"), "--toc", str(ROOT / "_toc.yml"), "--path-output", str(out),
+        "-W", "-n", "--keep-going", "--quiet"]
+    result = subprocess.run(cmd, cwd=ROOT)
+    if result.returncode != 0:
+        raise SystemExit(f"[book] jupyter-book build failed (exit {result.returncode})")
+    print(f"[book] jupyter-book build: {time.perf_counter() - start:6.1f} s -> {out / '_build' / 'html' / 'intro.html'}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="small", choices=SCALES)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default=str(ROOT), help="folder that receives _build/html (default: the repo)")
+    parser.add_argument("--only", nargs="*", help="run only these notebooks (stems); others keep their last output")
+    parser.add_argument("--skip-notebooks", action="store_true", help="render the last executed notebooks again")
+    args = parser.parse_args(argv)
+    total = time.perf_counter()
+    generated = ROOT / "book" / "generated"
+    if not args.skip_notebooks:
+        run_notebooks(args.scale, generated, args.device, args.only)
+    build_html(Path(args.out))
+    print(f"[book] total: {time.perf_counter() - total:6.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

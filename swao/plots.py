@@ -1,0 +1,75 @@
+"""Figures of the book, drawn from tensors and results (never from a live computation).
+
+Every function takes plain data and an optional matplotlib ``Axes`` and returns the figure or
+axes, so notebooks stay thin and figures can be drawn from cached results.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .representation import H, INPUT_ROWS, depth_of
+
+plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9})
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+
+
+def plot_matrix(matrix: torch.Tensor, ax=None, title: str | None = None):
+    """Heat map of an MLP matrix (eq. 1): blocks ``B_l``, the output column and the masks."""
+    L = depth_of(matrix)
+    m = _np(matrix)
+    ax = ax or plt.subplots(figsize=(0.32 * m.shape[1] + 1.5, 3.0))[1]
+    weights = m.copy()
+    weights[:, H * L + 1 :] = np.nan
+    lim = max(np.nanmax(np.abs(weights)), 1e-9)
+    im = ax.imshow(weights, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="equal")
+    masks = np.full_like(m, np.nan)
+    masks[:, H * L + 1 :] = m[:, H * L + 1 :]
+    ax.imshow(masks, cmap="Greys", vmin=0, vmax=1.6, aspect="equal")
+    for c in range(1, L + 1):
+        ax.axvline(H * c - 0.5, color="k", lw=1)
+    ax.axvline(H * L + 0.5, color="k", lw=1)
+    labels = [f"$B_{l + 1}$" for l in range(L)] + ["$b_{out}$", "masks"]
+    centers = [H * l + (H - 1) / 2 for l in range(L)] + [H * L, H * L + 1 + (L - 1) / 2]
+    ax.set_xticks(centers, labels)
+    ax.set_yticks(range(H), [f"in {INPUT_ROWS.index(r) + 1}" if r in INPUT_ROWS else str(r) for r in range(H)])
+    ax.set_title(title or f"{L}-hidden-layer MLP as a {H}x{m.shape[1]} matrix")
+    plt.colorbar(im, ax=ax, fraction=0.025, pad=0.02, label="weight")
+    return ax
+
+
+def plot_surface(x: torch.Tensor, y: torch.Tensor, ax=None, title: str = "", vmin=None, vmax=None):
+    """3-d view of an MLP's output over its 3-d inputs: a scatter coloured by the output."""
+    if ax is None:
+        ax = plt.figure(figsize=(4, 3.4)).add_subplot(projection="3d")
+    xs, ys = _np(x), _np(y)
+    sc = ax.scatter(xs[:, 0], xs[:, 1], xs[:, 2], c=ys, cmap="viridis", s=6, vmin=vmin, vmax=vmax, depthshade=False)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_zlabel("$x_3$")
+    ax.set_title(title)
+    plt.colorbar(sc, ax=ax, fraction=0.04, pad=0.12, label="output")
+    return ax
+
+
+def plot_generator_statistics(stats: dict, title: str = ""):
+    """Depths, widths, and non-zero weights per sparsity of a generated set of MLPs."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.0))
+    depths, counts = np.unique(stats["depth"], return_counts=True)
+    axes[0].bar(depths, counts, color="tab:blue")
+    axes[0].set(xlabel="hidden layers L", ylabel="MLPs", title="depth", xticks=[1, 2, 3, 4])
+    widths, counts = np.unique(stats["widths"], return_counts=True)
+    axes[1].bar(widths, counts, color="tab:orange")
+    axes[1].set(xlabel="active neurons per hidden layer", ylabel="layers", title="width")
+    for s in sorted(set(stats["sparsity"].tolist())):
+        sel = stats["sparsity"] == s
+        axes[2].hist(stats["nonzeros"][sel], bins=np.arange(0, stats["nonzeros"].max() + 2) - 0.5, alpha=0.6, label=f"{int(round(s * 100))} % removed")
+    axes[2].set(xlabel="non-zero weights", ylabel="MLPs", title="non-zeros per sparsity")
+    axes[2].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,67 @@
+"""Eq. 7 on hand-computed cases; the scales' configuration and its errors."""
+import pytest
+import torch
+
+from swao.config import SCALES, get_config, resolve_device
+from swao.metrics import mean_mpe, mpe
+
+
+def test_mpe_hand_computed():
+    y = torch.tensor([1.0, 2.0, -4.0, 10.0])
+    y_hat = torch.tensor([1.1, 1.0, -4.0, 13.0])
+    # errors in percent: 10, 50, 0, 30 -> median of an even count = (10 + 30) / 2
+    assert mpe(y_hat, y).item() == pytest.approx(20.0)
+    assert mpe(y_hat[:3], y[:3]).item() == pytest.approx(10.0)
+    batch = torch.stack([y_hat, y])
+    assert mpe(batch, torch.stack([y, y])).tolist() == pytest.approx([20.0, 0.0])
+    assert mean_mpe(batch, torch.stack([y, y])) == pytest.approx(10.0)
+
+
+def test_mpe_with_zero_target_and_errors():
+    y = torch.tensor([0.0, 1.0, 1.0])
+    assert mpe(torch.tensor([1.0, 1.0, 1.5]), y).item() == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="same"):
+        mpe(torch.zeros(3), torch.zeros(4))
+    with pytest.raises(ValueError, match="NaN"):
+        mpe(torch.tensor([float("nan")]), torch.tensor([1.0]))
+
+
+def test_scales():
+    for name in SCALES:
+        c = get_config(name)
+        assert c.scale == name and c.total_steps >= 1
+    paper = get_config("paper")
+    assert paper.train_mlps == 3_200_000 and paper.epochs == 4 and paper.eval_mlps == 1000
+    assert paper.search_points == 100_000 and paper.search_steps == 30_000
+    assert get_config("smoke", epochs=2).epochs == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(scale="huge"), "scale must be one of"),
+        (dict(scale="smoke", epochs=0), "epochs must be >= 1"),
+        (dict(scale="smoke", lr=-1.0), "lr must be a positive"),
+        (dict(scale="smoke", batch_size=2.5), "batch_size must be an int"),
+        (dict(scale="smoke", colour="red"), "unknown config parameter 'colour'"),
+        (dict(scale="smoke", seed=-3), "seed must be >= 0"),
+    ],
+)
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        get_config(**kwargs)
+
+
+def test_config_is_frozen():
+    with pytest.raises(Exception):
+        get_config("smoke").epochs = 3
+
+
+def test_devices():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(ValueError, match="device must be"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")

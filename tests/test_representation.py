@@ -1,0 +1,165 @@
+"""Eq. 1: matrix <-> weights <-> nn.Sequential, masks, non-zero counts."""
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from swao.representation import (
+    H,
+    INPUT_ROWS,
+    apply_masks,
+    build_matrix,
+    depth_of,
+    from_sequential,
+    join_matrix,
+    matrix_to_weights,
+    matrix_width,
+    nonzero_count,
+    split_matrix,
+    stack_matrices,
+    to_sequential,
+    unpad_matrix,
+)
+
+
+@st.composite
+def mlp_weights(draw):
+    depth = draw(st.integers(1, 4))
+    widths = draw(st.lists(st.integers(1, H), min_size=depth, max_size=depth))
+    seed = draw(st.integers(0, 2**16))
+    g = torch.Generator().manual_seed(seed)
+    sizes = [3, *widths, 1]
+    return [torch.randn(b, a, generator=g, dtype=torch.float64) for a, b in zip(sizes[:-1], sizes[1:])]
+
+
+def reference_matrix(weights):
+    """Eq. 1 written out element by element, as a check on the vectorised build."""
+    L = len(weights) - 1
+    M = torch.zeros(H, matrix_width(L), dtype=torch.float64)
+    src = list(INPUT_ROWS)
+    for l in range(L):
+        W = weights[l]
+        for j in range(W.shape[0]):
+            M[j, H * L + 1 + l] = 1.0
+            for i, row in enumerate(src):
+                M[row, H * l + j] = W[j, i]
+        src = list(range(W.shape[0]))
+    for i, row in enumerate(src):
+        M[row, H * L] = weights[L][0, i]
+    return M
+
+
+def reference_mlp(weights, x, hidden, out):
+    h = x
+    for W in weights[:-1]:
+        h = hidden(h @ W.T)
+    return out(h @ weights[-1].T).squeeze(-1)
+
+
+def test_widths_are_the_papers():
+    assert [matrix_width(L) for L in (1, 2, 3, 4)] == [9, 17, 25, 33]
+
+
+@settings(max_examples=40, deadline=None)
+@given(mlp_weights())
+def test_build_matches_reference_and_round_trips(weights):
+    M = build_matrix(weights)
+    assert torch.equal(M, reference_matrix(weights))
+    assert depth_of(M) == len(weights) - 1
+    back = matrix_to_weights(M)
+    assert [tuple(w.shape) for w in back] == [tuple(w.shape) for w in weights]
+    for a, b in zip(back, weights):
+        assert torch.equal(a, b)
+    assert torch.equal(join_matrix(*split_matrix(M)), M)
+
+
+@settings(max_examples=30, deadline=None)
+@given(mlp_weights(), st.sampled_from(["sigmoid", "leaky_relu", "linear"]))
+def test_sequential_round_trip_and_function(weights, activation):
+    M = build_matrix(weights)
+    seq = to_sequential(M, activation)
+    assert isinstance(seq, nn.Sequential)
+    M2, act2 = from_sequential(seq)
+    assert act2 == activation and torch.equal(M2, M)
+    hidden, out = {
+        "sigmoid": (torch.sigmoid, lambda v: v),
+        "leaky_relu": (lambda v: torch.nn.functional.leaky_relu(v, 0.1), torch.sigmoid),
+        "linear": (lambda v: v, torch.sigmoid),
+    }[activation]
+    x = torch.rand(50, 3, dtype=torch.float64) * 2 - 1
+    assert torch.allclose(seq(x).squeeze(-1), reference_mlp(weights, x, hidden, out), atol=1e-12)
+
+
+def test_masks_zero_inactive_neurons_and_non_input_rows():
+    M = torch.randn(H, matrix_width(2))
+    M[:, -2:] = 0
+    M[[0, 3], -2] = 1  # layer 1: neurons 0 and 3 active
+    M[[1], -1] = 1  # layer 2: neuron 1 active
+    masked = apply_masks(M)
+    blocks, out, masks = split_matrix(masked)
+    # B_1: only input rows, only columns 0 and 3
+    keep1 = torch.zeros(H, H, dtype=torch.bool)
+    keep1[2:5, 0] = keep1[2:5, 3] = True
+    assert torch.equal(blocks[0] != 0, keep1 & (split_matrix(M)[0][0] != 0))
+    # B_2: rows 0 and 3 (active sources) x column 1
+    keep2 = torch.zeros(H, H, dtype=torch.bool)
+    keep2[[0, 3], 1] = True
+    assert torch.equal(blocks[1] != 0, keep2 & (split_matrix(M)[0][1] != 0))
+    assert torch.equal(out != 0, torch.tensor([0, 1, 0, 0, 0, 0, 0], dtype=torch.bool) & (split_matrix(M)[1] != 0))
+    assert torch.equal(masks, split_matrix(M)[2])
+
+
+def test_nonzero_count_counts_active_links_above_threshold():
+    w = [torch.tensor([[1.0, 0.0, -0.2], [0.0, 3.0, 0.0]]), torch.tensor([[0.5, -2.0]])]
+    M = build_matrix(w)
+    assert nonzero_count(M).item() == 5
+    assert nonzero_count(M, 0.4).item() == 4
+    assert nonzero_count(M, 1.5).item() == 2
+    batch = torch.stack([M, M])
+    assert nonzero_count(batch, torch.tensor([0.0, 1.5])).tolist() == [5, 2]
+    # a weight on an inactive neuron does not count
+    M2 = M.clone()
+    M2[0, 5] = 9.0  # B_1, row 0 (not an input row)
+    M2[2, 4] = 9.0  # B_1 column 4: neuron 4 of layer 1 is inactive
+    assert nonzero_count(M2).item() == 5
+
+
+def test_stack_and_unpad():
+    ms = [build_matrix([torch.randn(3, 3)] * 1 + [torch.randn(1, 3)]), build_matrix([torch.randn(4, 3), torch.randn(2, 4), torch.randn(1, 2)])]
+    padded, depth = stack_matrices(ms)
+    assert padded.shape == (2, H, 33) and depth.tolist() == [1, 2]
+    for m, p, d in zip(ms, padded, depth):
+        assert torch.equal(unpad_matrix(p, d), m)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (torch.zeros(6, 9), "shape"),
+        (torch.zeros(7, 10), "shape"),
+        (torch.zeros(7, 41), "depth"),
+        (torch.full((7, 9), float("nan")), "NaN"),
+        (torch.zeros(7, 9, dtype=torch.long), "float"),
+    ],
+)
+def test_bad_matrices_are_refused(bad, match):
+    with pytest.raises(ValueError, match=match):
+        to_sequential(bad, "sigmoid")
+
+
+def test_bad_weights_and_activation_are_refused():
+    with pytest.raises(ValueError, match="shape"):
+        build_matrix([torch.zeros(3, 2), torch.zeros(1, 3)])
+    with pytest.raises(ValueError, match="out <= 7"):
+        build_matrix([torch.zeros(8, 3), torch.zeros(1, 8)])
+    with pytest.raises(ValueError, match="depth"):
+        build_matrix([torch.zeros(3, 3)] + [torch.zeros(3, 3)] * 4 + [torch.zeros(1, 3)])
+    with pytest.raises(ValueError, match="NaN"):
+        build_matrix([torch.full((3, 3), float("inf")), torch.zeros(1, 3)])
+    with pytest.raises(ValueError, match="activation"):
+        to_sequential(build_matrix([torch.ones(3, 3), torch.ones(1, 3)]), "relu")
+    with pytest.raises(ValueError, match="bias"):
+        from_sequential(nn.Sequential(nn.Linear(3, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Identity()))
+    with pytest.raises(ValueError, match="activations"):
+        from_sequential(nn.Sequential(nn.Linear(3, 2, bias=False), nn.ReLU(), nn.Linear(2, 1, bias=False), nn.Identity()))
