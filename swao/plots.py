@@ -73,3 +73,47 @@ def plot_generator_statistics(stats: dict, title: str = ""):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_framework():
+    """Figure 1: the multi-scale encoder-decoder (encoders, multiplexer, FC, embedding, FC,
+    split, decoders), drawn from the architecture's description in Section 3.1."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    ax.set_xlim(0, 11)
+    ax.set_ylim(-0.2, 4.6)
+    ax.axis("off")
+
+    def box(x, y, w, h, text, color, fs=8):
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.03", fc=color, ec="k", lw=0.8))
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fs)
+
+    def arrow(x0, y0, x1, y1):
+        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=9, lw=0.8, color="k"))
+
+    ys = [3.6, 2.6, 1.6, 0.6]
+    box(0.05, 1.7, 1.1, 1.2, "input MLP\nL hidden layers\n7 x (8L+1)", "#f2f2f2")
+    for i, y in enumerate(ys):
+        L = i + 1
+        box(1.6, y - 0.3, 1.35, 0.6, f"$E_{L}$: 7 conv\n(7 x {8 * L + 1})", "#cfe2f3")
+        arrow(1.15, 2.3, 1.6, y)
+        box(6.95, y - 0.3, 1.35, 0.6, f"$D_{L}$: deconv\n-> 7 x {8 * L + 1}", "#d9ead3")
+        box(8.75, y - 0.3, 1.9, 0.6, f"MLP with {L} hidden layer{'s' if L > 1 else ''}\n(masks: sigmoid > 0.5)", "#f2f2f2", 7)
+        arrow(8.3, y, 8.75, y)
+    ax.text(2.27, 4.25, "multiplexer: only $E_L$ is active,\nthe others output zeros", ha="center", fontsize=7.5)
+    box(3.35, 1.1, 0.5, 2.4, "concat", "#fff2cc", 7)
+    for y in ys:
+        arrow(2.95, y, 3.35, min(max(y, 1.2), 3.4))
+    box(4.1, 1.6, 0.55, 1.4, "4 FC", "#fce5cd")
+    arrow(3.85, 2.3, 4.1, 2.3)
+    box(4.9, 1.85, 0.6, 0.9, "z\n128-d", "#ead1dc", 9)
+    arrow(4.65, 2.3, 4.9, 2.3)
+    box(5.75, 1.6, 0.55, 1.4, "4 FC\n+ split", "#fce5cd", 7)
+    arrow(5.5, 2.3, 5.75, 2.3)
+    for y in ys:
+        arrow(6.3, 2.3, 6.95, y)
+    ax.text(5.2, -0.12, "search (Sec. 3.2): gradient descent on z, with a sparsity penalty and a learnable threshold t",
+            ha="center", fontsize=8, style="italic")
+    ax.set_title("Figure 1: the multi-scale encoder-decoder", fontsize=10)
+    return fig

@@ -1,0 +1,120 @@
+"""Compute once, render many times: results cached on disk, keyed by config and swao version.
+
+Every expensive result (a trained autoencoder, an MPE table, a set of search trajectories) is
+stored under ``cache/<kind>-<key>/`` where ``key`` hashes the kind, the scale's config, the
+other arguments and the swao version. A folder is complete only once its ``result.json``
+exists; files are written to a temp name and renamed, so a killed run leaves nothing that
+looks finished. Each result carries its provenance (command, device, machine, commit, date),
+so a table can always say which scale and hardware produced it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from . import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_root() -> Path:
+    """``$SWAO_CACHE`` or ``<repo>/cache``."""
+    return Path(os.environ.get("SWAO_CACHE", ROOT / "cache"))
+
+
+def _jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, torch.device):
+        return str(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot hash {type(obj).__name__} into a cache key")
+
+
+def cache_key(kind: str, **parts: Any) -> str:
+    """A 16-hex-digit key of ``kind``, the given parts (configs, options) and the swao version."""
+    blob = json.dumps({"kind": kind, "version": __version__, **parts}, sort_keys=True, default=_jsonable)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def result_dir(kind: str, **parts: Any) -> Path:
+    return cache_root() / f"{kind}-{cache_key(kind, **parts)}"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=_jsonable))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); delete it to recompute") from err
+
+
+def machine_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where present) and its core count."""
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance(device: str | torch.device = "cpu", scale: str | None = None) -> dict:
+    """Who made a result: command, scale, device (GPU name on CUDA), machine, commit, date."""
+    device = torch.device(device)
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({machine_name()}, {torch.get_num_threads()} threads)"
+    return {
+        "command": " ".join(Path(sys.argv[0]).name if i == 0 else a for i, a in enumerate(sys.argv)),
+        "scale": scale,
+        "device": str(device),
+        "hardware": hardware,
+        "torch": torch.__version__,
+        "swao": __version__,
+        "commit": git_commit(),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def cached(kind: str, compute: Callable[[Path], dict], recompute: bool = False, **parts: Any) -> dict:
+    """Return the cached result of ``kind`` for ``parts``, computing it first if missing.
+
+    ``compute(folder)`` may write files (checkpoints) into ``folder`` and returns a JSON-able
+    dict (it should include a ``provenance`` entry); it is saved as ``folder/result.json``.
+    """
+    folder = result_dir(kind, **parts)
+    done = folder / "result.json"
+    if done.exists() and not recompute:
+        return read_json(done)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = compute(folder)
+    write_json(done, result)
+    return result
