@@ -6,7 +6,7 @@ SCALE  ?= small
 DEVICE ?= cpu
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv clean notebooks-clean
+.PHONY: book test venv clean nbval-refresh
 
 $(STAMP): pyproject.toml
 	@echo "[make] creating $(VENV) with $(PYTHON)"
@@ -23,8 +23,13 @@ venv: $(STAMP)
 book: $(STAMP)
 	$(PY) book/build.py --scale $(SCALE) --device $(DEVICE)
 
+# Unit tests, then strict nbval on the executed smoke-scale notebooks committed in tests/notebooks.
 test: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg tests
+
+# Re-execute the smoke-scale notebook copies that nbval checks (after changing a notebook).
+nbval-refresh: $(STAMP)
+	$(PY) book/build.py --scale smoke --dest tests/notebooks --no-html
 
 clean:
 	rm -rf _build book/generated

@@ -70,12 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT), help="folder that receives _build/html (default: the repo)")
     parser.add_argument("--only", nargs="*", help="run only these notebooks (stems); others keep their last output")
     parser.add_argument("--skip-notebooks", action="store_true", help="render the last executed notebooks again")
+    parser.add_argument("--dest", default=str(ROOT / "book" / "generated"), help="folder for the executed notebooks")
+    parser.add_argument("--no-html", action="store_true", help="only run the notebooks (e.g. to refresh tests/notebooks)")
     args = parser.parse_args(argv)
     total = time.perf_counter()
-    generated = ROOT / "book" / "generated"
     if not args.skip_notebooks:
-        run_notebooks(args.scale, generated, args.device, args.only)
-    build_html(Path(args.out))
+        run_notebooks(args.scale, Path(args.dest), args.device, args.only)
+    if not args.no_html:
+        build_html(Path(args.out))
     print(f"[book] total: {time.perf_counter() - total:6.1f} s", flush=True)
     return 0
 

@@ -1,0 +1,67 @@
+"""nbval really guards the notebooks: a changed printed number makes the check fail."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = sorted((HERE / "notebooks").glob("*.ipynb"))
+SOURCES = sorted((HERE.parent / "notebooks").glob("*.ipynb"))
+
+
+def _nbval(path: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
+           "--nbval-sanitize-with", str(HERE / "nbval_sanitize.cfg"), str(path)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=path.parent, timeout=600)
+
+
+def test_every_source_notebook_has_an_executed_copy():
+    assert [p.name for p in NOTEBOOKS] == [p.name for p in SOURCES], "run `make nbval-refresh`"
+    for src in SOURCES:
+        nb = json.loads(src.read_text())
+        assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), f"{src} has outputs"
+        assert sum("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]) == 1
+
+
+def _pick_notebook_with_table():
+    """The executed notebook whose output holds a table of numbers (the one to tamper with)."""
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("data", {}).get("text/plain", "")) if "data" in out else "".join(out.get("text", ""))
+                if "| D1 |" in text:
+                    return path
+    return NOTEBOOKS[0]
+
+
+def test_a_changed_number_fails_nbval(tmp_path):
+    src = _pick_notebook_with_table()
+    nb = json.loads(src.read_text())
+    changed = False
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            key = "text" if out.get("output_type") == "stream" else None
+            if key is None and "data" in out and "text/plain" in out["data"]:
+                holder, key = out["data"], "text/plain"
+            else:
+                holder = out
+            if key is None or changed:
+                continue
+            text = "".join(holder[key])
+            m = re.search(r"\d+\.\d+", text) if "| D1 |" in text or src == NOTEBOOKS[0] else None
+            if m:
+                old = m.group(0)
+                new = old[:-1] + str((int(old[-1]) + 1) % 10)
+                holder[key] = text[: m.start()] + new + text[m.end():]
+                changed = True
+    assert changed, "found no number to change"
+    bad = tmp_path / src.name
+    bad.write_text(json.dumps(nb))
+    result = _nbval(bad)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "mismatch" in result.stdout.lower() or "failed" in result.stdout.lower()
