@@ -38,3 +38,42 @@ def median(err: torch.Tensor) -> torch.Tensor:
 def mean_mpe(y_hat: torch.Tensor, y: torch.Tensor) -> float:
     """Mean over a set of MLPs of the per-MLP MPE: the number in a table cell."""
     return float(mpe(y_hat, y).mean())
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman's rank correlation of two 1-d samples (Pearson correlation of their ranks)."""
+    if a.dim() != 1 or a.shape != b.shape or a.numel() < 3:
+        raise ValueError(f"a and b must be 1-d of the same length >= 3, got {tuple(a.shape)} and {tuple(b.shape)}")
+    ra = a.double().argsort().argsort().double()
+    rb = b.double().argsort().argsort().double()
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return float((ra * rb).sum() / (ra.norm() * rb.norm()))
+
+
+@torch.no_grad()
+def embedding_quality(model, activation: str, n_pairs: int, seed: int, grid_points: int = 10) -> dict:
+    """The paper's central claim, measured: do MLPs that compute similar functions sit close in
+    the embedding? Over ``n_pairs`` random pairs of MLPs (the appendix's generator), the rank
+    correlation between ``||z_a - z_b||`` and the functional distance
+    ``sqrt(mean_x (f_a(x) - f_b(x))^2)`` on the input grid. 1 = distances agree in order.
+    """
+    from .forward import forward_batch
+    from .generation import input_grid, random_mlps
+
+    if not isinstance(n_pairs, int) or n_pairs < 3:
+        raise ValueError(f"n_pairs must be an int >= 3, got {n_pairs!r}")
+    device = next(model.parameters()).device
+    padded, depth = random_mlps(2 * n_pairs, activation, seed=seed, device=device)
+    x = input_grid(grid_points).to(device)
+    y = forward_batch(padded, depth, x, activation)
+    z = model.encode(padded, depth)
+    z_dist = (z[:n_pairs] - z[n_pairs:]).norm(dim=1).cpu()
+    f_dist = (y[:n_pairs] - y[n_pairs:]).pow(2).mean(dim=1).sqrt().cpu()
+    same = (depth[:n_pairs] == depth[n_pairs:]).cpu()
+    return {
+        "spearman": rank_correlation(z_dist, f_dist),
+        "spearman_same_depth": rank_correlation(z_dist[same], f_dist[same]) if same.sum() >= 3 else float("nan"),
+        "n_pairs": n_pairs,
+        "z_dist": z_dist.tolist(),
+        "f_dist": f_dist.tolist(),
+    }

@@ -65,3 +65,20 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_rank_correlation_against_a_loop():
+    from swao.metrics import rank_correlation
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(30, generator=g), torch.rand(30, generator=g)
+    # reference: Spearman's formula with distinct ranks, 1 - 6 sum d^2 / (n (n^2 - 1))
+    ra = {v: i for i, v in enumerate(sorted(a.tolist()))}
+    rb = {v: i for i, v in enumerate(sorted(b.tolist()))}
+    d2 = sum((ra[x] - rb[y]) ** 2 for x, y in zip(a.tolist(), b.tolist()))
+    n = 30
+    assert rank_correlation(a, b) == pytest.approx(1 - 6 * d2 / (n * (n * n - 1)), abs=1e-12)
+    assert rank_correlation(a, a * 3 + 1) == pytest.approx(1.0)
+    assert rank_correlation(a, -a) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="1-d"):
+        rank_correlation(a, b[:5])
