@@ -51,10 +51,10 @@ def _parameter_names(nb: Path) -> set[str]:
     return set()
 
 
-def build_html(out: Path) -> None:
+def build_html(out: Path, book_dir: Path = ROOT / "book") -> None:
     start = time.perf_counter()
     cmd = [
-        str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT / "book"),
+        str(Path(sys.executable).parent / "jupyter-book"), "build", str(book_dir),
         "--config", str(ROOT / "_config.yml"), "--toc", str(ROOT / "_toc.yml"), "--path-output", str(out),
         "-W", "-n", "--keep-going", "--quiet"]
     result = subprocess.run(cmd, cwd=ROOT)
@@ -70,14 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT), help="folder that receives _build/html (default: the repo)")
     parser.add_argument("--only", nargs="*", help="run only these notebooks (stems); others keep their last output")
     parser.add_argument("--skip-notebooks", action="store_true", help="render the last executed notebooks again")
-    parser.add_argument("--dest", default=str(ROOT / "book" / "generated"), help="folder for the executed notebooks")
+    parser.add_argument("--book-dir", default=str(ROOT / "book"), help="the book's pages (the toc's paths are relative to it)")
+    parser.add_argument("--dest", help="folder for the executed notebooks (default: BOOK_DIR/generated)")
     parser.add_argument("--no-html", action="store_true", help="only run the notebooks (e.g. to refresh tests/notebooks)")
     args = parser.parse_args(argv)
     total = time.perf_counter()
     if not args.skip_notebooks:
-        run_notebooks(args.scale, Path(args.dest), args.device, args.only)
+        run_notebooks(args.scale, Path(args.dest or Path(args.book_dir) / "generated"), args.device, args.only)
     if not args.no_html:
-        build_html(Path(args.out))
+        build_html(Path(args.out), Path(args.book_dir))
     print(f"[book] total: {time.perf_counter() - total:6.1f} s", flush=True)
     return 0
 

@@ -10,6 +10,7 @@ import sys
 COMMANDS = {
     "train": ("swao.train", "train a multi-scale autoencoder (Section 3.1)"),
     "search": ("swao.search", "search an MLP for a dataset in the embedding space (Section 3.2)"),
+    "reproduce": ("swao.experiments", "compute (and cache) every result of the book at one scale"),
 }
 
 

@@ -118,3 +118,20 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was asked for but CUDA is not available; use 'cpu' or 'auto'")
     return torch.device(device)
+
+
+def setup_run(scale: str, device: str = "cpu", seed: int = 0, retrain: bool = False, **overrides) -> tuple[Config, torch.device]:
+    """Validate a notebook's parameters and fix the run's randomness and threads.
+
+    Returns ``(config, device)``. The thread count is fixed (2 at smoke scale, so the nbval
+    outputs are the same on every machine; all cores otherwise) and torch's seed is set.
+    """
+    if not isinstance(retrain, bool):
+        raise ValueError(f"retrain must be True or False, got {retrain!r}")
+    config = get_config(scale, seed=seed, **overrides)
+    dev = resolve_device(device)
+    import os
+
+    torch.set_num_threads(2 if config.scale == "smoke" else max(1, os.cpu_count() or 1))
+    torch.manual_seed(config.seed)
+    return config, dev

@@ -117,3 +117,96 @@ def plot_framework():
             ha="center", fontsize=8, style="italic")
     ax.set_title("Figure 1: the multi-scale encoder-decoder", fontsize=10)
     return fig
+
+
+ACT_COLORS = {"sigmoid": "tab:blue", "leaky_relu": "tab:orange", "linear": "tab:green"}
+DEC_COLORS = ["tab:red", "tab:purple", "tab:green", "tab:orange"]
+
+
+def plot_learning_curves(results: dict[str, dict]):
+    """Training loss and validation MPE (best decoder, mean over encoders) against steps."""
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.4))
+    for name, res in results.items():
+        h = res["history"]
+        ax0.plot(h["step"], h["loss"], lw=0.8, label=name)
+        ax1.plot([v["step"] for v in h["val"]], [v["best_mean"] for v in h["val"]], marker="o", ms=3, lw=1, label=name)
+    ax0.set(xlabel="step", ylabel="training loss", yscale="log", title="training loss (per batch)")
+    ax1.set(xlabel="step", ylabel="validation MPE (%)", title="validation MPE, best decoder, mean over encoders")
+    ax1.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_decodings(entry: dict, activation: str, ax=None, title: str = ""):
+    """One panel of Figure 2: the input MLP's outputs over the 1,000 grid points (sorted) and
+    the outputs of its 4 decodings, with each decoding's MPE."""
+    ax = ax or plt.subplots(figsize=(4, 3))[1]
+    y = np.asarray(entry["y"])
+    order = np.argsort(y)
+    ax.plot(y[order], color="k", lw=2, label=f"input (L={entry['depth']})")
+    for j, pred in enumerate(entry["decoded"]):
+        ax.plot(np.asarray(pred)[order], color=DEC_COLORS[j], lw=0.8, alpha=0.85, label=f"D{j + 1}: MPE {entry['mpe'][j]:.1f} %")
+    ax.set(xlabel="grid point (sorted by the input's output)", ylabel="output", title=title or activation)
+    ax.legend(fontsize=6.5, loc="upper left")
+    return ax
+
+
+def plot_figure2(fig2: dict):
+    """Figure 2: input MLPs against their 4 decodings, 3 MLPs per activation type."""
+    types = list(fig2["types"])
+    n = max(len(v) for v in fig2["types"].values())
+    fig, axes = plt.subplots(len(types), n, figsize=(4.2 * n, 3.2 * len(types)), squeeze=False)
+    for r, act in enumerate(types):
+        for c, entry in enumerate(fig2["types"][act]):
+            plot_decodings(entry, act, axes[r][c], title=f"{act}-based MLP {c + 1}")
+    fig.suptitle("Figure 2: input MLPs and their four decodings")
+    fig.tight_layout()
+    return fig
+
+
+def plot_search_views(x, y, preds: dict[str, np.ndarray], title: str, max_points: int = 1500):
+    """Figures 3, 5, 6: 3-d views of a dataset's outputs and the searched MLPs' predictions."""
+    x, y = _np(x), _np(y)
+    sel = np.arange(min(len(y), max_points))
+    vmin, vmax = float(np.min(y[sel])), float(np.max(y[sel]))
+    fig = plt.figure(figsize=(3.3 * (1 + len(preds)), 3.2))
+    ax = fig.add_subplot(1, 1 + len(preds), 1, projection="3d")
+    plot_surface(x[sel], y[sel], ax=ax, title="dataset", vmin=vmin, vmax=vmax)
+    for k, (label, p) in enumerate(preds.items()):
+        ax = fig.add_subplot(1, 1 + len(preds), k + 2, projection="3d")
+        plot_surface(x[sel], _np(p)[sel], ax=ax, title=label, vmin=vmin, vmax=vmax)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_tradeoff(points: list[dict], paper: list[dict] | None = None):
+    """Figure 4: non-zero count against test MPE over the searched MLPs (every restart)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for act in ACT_COLORS:
+        pts = [p for p in points if p["activation"] == act and p["mpe"] is not None]
+        if pts:
+            ax.scatter([p["nonzeros"] for p in pts], [max(p["mpe"], 1e-3) for p in pts], s=14, alpha=0.7,
+                       color=ACT_COLORS[act], label=f"{act}-based (ours)")
+    if paper:
+        ax.scatter([p["nonzeros"] for p in paper], [max(p["mpe"], 1e-3) for p in paper], s=30, marker="x",
+                   color="k", alpha=0.6, label="paper, Table 2")
+    ax.set(xlabel="non-zero weights of the searched MLP", ylabel="test MPE (%)", yscale="log",
+           title="Figure 4: compactness against error")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_embedding_quality(study: dict):
+    """Embedding distance against functional distance, trained and untrained encoders."""
+    types = list(study["types"])
+    fig, axes = plt.subplots(1, len(types), figsize=(4 * len(types), 3.3), squeeze=False)
+    for ax, act in zip(axes[0], types):
+        for which, color in (("untrained", "0.6"), ("trained", ACT_COLORS[act])):
+            q = study["types"][act][which]
+            ax.scatter(q["f_dist"], q["z_dist"], s=5, alpha=0.5, color=color, label=f"{which}: Spearman {q['spearman']:.2f}")
+        ax.set(xlabel="functional distance (RMS over the grid)", ylabel="embedding distance", xscale="log", title=f"{act}-based")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -120,3 +120,66 @@ def table2(mpe: dict[str, list[list[float]]], nonzeros: dict[str, list[list[floa
                 cells.append(f"{ours} [paper {theirs}]")
             rows.append([TYPE_NAMES[act] if j == 0 else "", d] + cells)
     return Table(caption, ["MLP type", "decoder"] + list(DATASETS.values()), rows, provenance_note(prov))
+
+
+def _best_decoder(cells: dict) -> tuple[str, dict]:
+    """The decoder whose best restart has the lowest test MPE (None counts as worst)."""
+    key = lambda kv: float("inf") if kv[1]["mpe"] is None else kv[1]["mpe"]  # noqa: E731
+    return min(cells.items(), key=key)
+
+
+def baselines_table(results: dict, prov: dict | None) -> Table:
+    """Does the embedding help? Per MLP type and dataset, the best decoder (depth) of each
+    method: the search, direct sparse training, dense training + magnitude pruning."""
+    methods = [m for m in ("search", "direct", "pruned") if all(m in e for e in results["types"].values())]
+    names = {"search": "embedding search", "direct": "direct sparse", "pruned": "dense + prune"}
+    rows, wins = [], 0
+    for act, entry in results["types"].items():
+        for ds in entry["search"]:
+            cells, best = [], {}
+            for m in methods:
+                dec, c = _best_decoder(entry[m][ds])
+                best[m] = c["mpe"]
+                cells.append(f"{fmt(c['mpe'])} ({c['nonzeros']}, {dec})")
+            ok = [v for m, v in best.items() if v is not None and m != "search"]
+            if best["search"] is not None and ok and best["search"] <= min(ok):
+                wins += 1
+            rows.append([TYPE_NAMES[act], DATASETS.get(ds, ds)] + cells)
+    total = len(rows)
+    note = provenance_note(prov) + f" The search is best on {wins} of {total} datasets."
+    return Table("Search against baselines: best-depth test MPE % (non-zeros, depth)",
+                 ["MLP type", "dataset"] + [names[m] for m in methods], rows, note)
+
+
+def tradeoff_points(results: dict, method: str = "search") -> list[dict]:
+    """Every searched MLP (all decoders and restarts) as ``{activation, mpe, nonzeros}``."""
+    pts = []
+    for act, entry in results["types"].items():
+        for ds, cells in entry[method].items():
+            for dec, c in cells.items():
+                pts += [{"activation": act, "dataset": ds, "decoder": dec, "mpe": m, "nonzeros": n}
+                        for m, n in zip(c["mpe_all"], c["nonzeros_all"])]
+    return pts
+
+
+def paper_tradeoff_points() -> list[dict]:
+    t = paper_tables()["table2"]
+    return [{"activation": act, "mpe": m, "nonzeros": n}
+            for act in t["mpe"] for row_m, row_n in zip(t["mpe"][act], t["nonzeros"][act]) for m, n in zip(row_m, row_n)]
+
+
+def spread_table(results: dict, prov: dict | None) -> Table:
+    """Spread over restarts: per type x decoder x dataset, test MPE mean ± std (best)."""
+    rows = []
+    for act, entry in results["types"].items():
+        decs = list(next(iter(entry["search"].values())))
+        for k, dec in enumerate(decs):
+            row = [TYPE_NAMES[act] if k == 0 else "", dec]
+            for ds in entry["search"]:
+                c = entry["search"][ds][dec]
+                row.append(f"{fmt(c['mpe_mean'])} ± {fmt(c['mpe_std'])} (best {fmt(c['mpe'])})")
+            rows.append(row)
+    R = results.get("restarts", "?")
+    return Table(f"Spread over {R} restarts: test MPE % mean ± std (best by validation)",
+                 ["MLP type", "decoder"] + [DATASETS.get(d, d) for d in next(iter(results["types"].values()))["search"]], rows,
+                 provenance_note(prov))

@@ -82,3 +82,16 @@ def test_rank_correlation_against_a_loop():
     assert rank_correlation(a, -a) == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="1-d"):
         rank_correlation(a, b[:5])
+
+
+def test_setup_run_validates_notebook_parameters():
+    from swao.config import setup_run
+
+    config, dev = setup_run("smoke", "cpu", 3)
+    assert config.seed == 3 and dev.type == "cpu" and torch.get_num_threads() == 2
+    with pytest.raises(ValueError, match="retrain must be True or False"):
+        setup_run("smoke", "cpu", 0, retrain="yes")
+    with pytest.raises(ValueError, match="scale must be one of"):
+        setup_run("big")
+    with pytest.raises(ValueError, match="device must be"):
+        setup_run("smoke", "gpu")

@@ -1,0 +1,237 @@
+"""Every result of the book, computed once per configuration and cached (``swao.cache``).
+
+The notebooks call these functions; each returns plain JSON-able data (plus a loaded model
+where one is needed), computing it on the first call and reading it from ``cache/`` after.
+``swao reproduce --scale S --device D`` computes them all and exports the small results with
+their provenance to ``results/<scale>/`` (committed for the paper scale, made on a GPU), so
+the book can show a paper-scale result without rerunning it.
+
+The five autoencoders of the paper (Section 4.1, Tables 1 and 3):
+sigmoid-based with the min loss, p = 0.5 and p = 1; leaky-ReLU- and linear-based with min.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .cache import ROOT, cached, provenance, read_json, result_dir, write_json
+from .config import Config, get_config, resolve_device
+from .forward import ACTIVATIONS, forward, forward_batch
+from .generation import input_grid, random_mlps
+from .metrics import embedding_quality, mpe
+from .model import DEFAULT_MASK_GRAD, MultiScaleAutoencoder
+from .representation import DEPTHS, unpad_matrix
+
+# (activation, loss, p): the paper's five autoencoders. Keys name them in results.
+AUTOENCODERS = {
+    "sigmoid-min": ("sigmoid", "min", None),
+    "sigmoid-p0.5": ("sigmoid", "pnorm", 0.5),
+    "sigmoid-p1": ("sigmoid", "pnorm", 1.0),
+    "leaky_relu-min": ("leaky_relu", "min", None),
+    "linear-min": ("linear", "min", None),
+}
+MIN_LOSS = {"sigmoid": "sigmoid-min", "leaky_relu": "leaky_relu-min", "linear": "linear-min"}
+RESULTS = ROOT / "results"
+FIGURE2_MLPS = 3  # MLPs per type in Figure 2
+
+
+def _setup(config: Config, device) -> torch.device:
+    dev = resolve_device(device)
+    torch.manual_seed(config.seed)
+    return dev
+
+
+def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD,
+                recompute: bool = False, progress: bool = False) -> tuple[MultiScaleAutoencoder, dict]:
+    """Train (or load from the cache) one of :data:`AUTOENCODERS`; returns ``(model, result)``
+    where ``result`` holds the training history, the validation MPE table and the provenance."""
+    from .train import load_autoencoder, train_autoencoder
+
+    if name not in AUTOENCODERS:
+        raise ValueError(f"autoencoder must be one of {list(AUTOENCODERS)}, got {name!r}")
+    activation, loss, p = AUTOENCODERS[name]
+    dev = _setup(config, device)
+
+    def compute(folder: Path) -> dict:
+        start = time.perf_counter()
+        out = train_autoencoder(config, activation, loss=loss, p=p, device=str(dev), out_dir=folder,
+                                mask_grad=mask_grad, progress=progress)
+        return {
+            "name": name, "activation": activation, "loss": loss, "p": p, "mask_grad": mask_grad,
+            "history": out["history"], "val_mpe": out["meta"].get("val_mpe"),
+            "checkpoint": Path(out["checkpoint"]).name, "train_seconds": time.perf_counter() - start,
+            "provenance": provenance(dev, config.scale),
+        }
+
+    result = cached("autoencoder", compute, recompute=recompute, config=config, activation=activation,
+                    loss=loss, p=p, mask_grad=mask_grad)
+    folder = result_dir("autoencoder", config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
+    model, _ = load_autoencoder(folder / result["checkpoint"], device=dev)
+    model.eval()
+    return model, result
+
+
+def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD, recompute: bool = False) -> dict:
+    """Table 1 / 3 block of one autoencoder: ``config.eval_mlps`` fresh test MLPs per encoder
+    (a seed apart from training and validation), mean per-MLP MPE per decoder x encoder."""
+    from .train import evaluate_mpe
+
+    def compute(folder: Path) -> dict:
+        model, _ = autoencoder(config, name, device, mask_grad)
+        dev = next(model.parameters()).device
+        start = time.perf_counter()
+        table = evaluate_mpe(model, AUTOENCODERS[name][0], config.eval_mlps, seed=10_000 + config.seed, device=dev)
+        return {"name": name, "table": table, "eval_mlps": config.eval_mlps, "seconds": time.perf_counter() - start,
+                "provenance": provenance(dev, config.scale)}
+
+    return cached("mpe_table", compute, recompute=recompute, config=config, name=name, mask_grad=mask_grad)
+
+
+def figure2(config: Config, device="cpu", recompute: bool = False) -> dict:
+    """Figure 2: 3 random MLPs per type, the outputs of the input MLP and of its 4 decodings
+    (min-loss autoencoder of that type) on the 1,000-point grid, with each decoding's MPE."""
+
+    def compute(folder: Path) -> dict:
+        out = {"provenance": provenance(resolve_device(device), config.scale), "types": {}}
+        x = input_grid(config.grid_points)
+        for k, act in enumerate(ACTIVATIONS):
+            model, _ = autoencoder(config, MIN_LOSS[act], device)
+            dev = next(model.parameters()).device
+            padded, depth = random_mlps(FIGURE2_MLPS, act, seed=20_000 + 10 * config.seed + k, device=dev)
+            with torch.no_grad():
+                y = forward_batch(padded, depth, x.to(dev), act)
+                decoded = model(padded, depth)
+                preds = [forward(g, x.to(dev), act) for g in decoded]
+            out["types"][act] = [
+                {
+                    "depth": int(depth[i]),
+                    "matrix": unpad_matrix(padded[i], depth[i]).cpu().tolist(),
+                    "y": y[i].cpu().tolist(),
+                    "decoded": [preds[j][i].cpu().tolist() for j in range(4)],
+                    "decoded_matrices": [decoded[j][i].cpu().tolist() for j in range(4)],
+                    "mpe": [float(mpe(preds[j][i], y[i])) for j in range(4)],
+                }
+                for i in range(FIGURE2_MLPS)
+            ]
+        return out
+
+    return cached("figure2", compute, recompute=recompute, config=config)
+
+
+def search_results(config: Config, device="cpu", recompute: bool = False, progress: bool = False) -> dict:
+    """Table 2 and Figures 3-6: the search and both baselines on the 9 datasets."""
+    from .search import run_table2
+
+    def compute(folder: Path) -> dict:
+        models = {act: autoencoder(config, MIN_LOSS[act], device)[0] for act in ACTIVATIONS}
+        dev = next(models["sigmoid"].parameters()).device
+        start = time.perf_counter()
+        results = run_table2(models, config, device=dev, seed=config.seed, progress=progress)
+        results["seconds"] = time.perf_counter() - start
+        results["provenance"] = provenance(dev, config.scale)
+        return results
+
+    return cached("search", compute, recompute=recompute, config=config)
+
+
+def embedding_study(config: Config, device="cpu", recompute: bool = False) -> dict:
+    """Rank correlation of embedding and functional distances, trained vs untrained encoder."""
+
+    def compute(folder: Path) -> dict:
+        n_pairs = max(100, min(2000, config.eval_mlps * 2))
+        out = {"provenance": provenance(resolve_device(device), config.scale), "n_pairs": n_pairs, "types": {}}
+        for act in ACTIVATIONS:
+            model, _ = autoencoder(config, MIN_LOSS[act], device)
+            torch.manual_seed(config.seed)
+            untrained = MultiScaleAutoencoder().to(next(model.parameters()).device).eval()
+            out["types"][act] = {
+                "trained": embedding_quality(model, act, n_pairs, seed=30_000 + config.seed, grid_points=config.grid_points),
+                "untrained": embedding_quality(untrained, act, n_pairs, seed=30_000 + config.seed, grid_points=config.grid_points),
+            }
+        return out
+
+    return cached("embedding", compute, recompute=recompute, config=config)
+
+
+def mask_grad_study(config: Config, device="cpu", recompute: bool = False) -> dict:
+    """The mask-gradient ablation: the sigmoid-based min-loss autoencoder trained with the
+    authors' hard masks and with a straight-through estimator; test MPE tables of both."""
+
+    def compute(folder: Path) -> dict:
+        out = {"provenance": provenance(resolve_device(device), config.scale), "variants": {}}
+        for mg in ("none", "straight_through"):
+            _, trained = autoencoder(config, "sigmoid-min", device, mask_grad=mg)
+            out["variants"][mg] = {
+                "table": mpe_table(config, "sigmoid-min", device, mask_grad=mg)["table"],
+                "history": trained["history"],
+                "train_seconds": trained["train_seconds"],
+            }
+        return out
+
+    return cached("mask_grad", compute, recompute=recompute, config=config)
+
+
+# ----------------------------------------------------------------------------- reproduce
+STAGES = ("autoencoders", "tables", "figure2", "search", "embedding", "mask_grad")
+
+
+def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool = True, **overrides) -> dict:
+    """Compute every cached result of the book at ``scale`` (printing each stage's time) and
+    export the small ones to ``results/<scale>/`` with their provenance."""
+    config = get_config(scale, **overrides)
+    dev = resolve_device(device)
+    bad = set(stages) - set(STAGES)
+    if bad:
+        raise ValueError(f"stages must be among {STAGES}, got {sorted(bad)}")
+    timings, summary = {}, {}
+
+    def stage(name, fn):
+        start = time.perf_counter()
+        summary[name] = fn()
+        timings[name] = time.perf_counter() - start
+        print(f"[reproduce] {name}: {timings[name]:.1f} s", flush=True)
+
+    if "autoencoders" in stages:
+        stage("autoencoders", lambda: {n: autoencoder(config, n, dev, progress=True)[1] for n in AUTOENCODERS})
+    if "tables" in stages:
+        stage("tables", lambda: {n: mpe_table(config, n, dev) for n in AUTOENCODERS})
+    if "figure2" in stages:
+        stage("figure2", lambda: figure2(config, dev))
+    if "search" in stages:
+        stage("search", lambda: search_results(config, dev, progress=True))
+    if "embedding" in stages:
+        stage("embedding", lambda: embedding_study(config, dev))
+    if "mask_grad" in stages:
+        stage("mask_grad", lambda: mask_grad_study(config, dev))
+    if export:
+        folder = RESULTS / config.scale
+        for name, data in summary.items():
+            write_json(folder / f"{name}.json", data)
+        write_json(folder / "timings.json", {"seconds": timings, "provenance": provenance(dev, config.scale)})
+        print(f"[reproduce] results written to {folder}")
+    return summary
+
+
+def exported(scale: str, name: str) -> dict | None:
+    """A result exported by :func:`reproduce` (e.g. a paper-scale run on a GPU), or ``None``."""
+    path = RESULTS / scale / f"{name}.json"
+    return read_json(path) if path.exists() else None
+
+
+def cli_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="swao reproduce", description=reproduce.__doc__)
+    parser.add_argument("--scale", default="small", choices=("smoke", "small", "paper"))
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--stages", nargs="*", default=list(STAGES), choices=STAGES)
+    parser.add_argument("--no-export", action="store_true", help="only fill the cache")
+    args = parser.parse_args(argv)
+    try:
+        reproduce(args.scale, args.device, args.stages, export=not args.no_export)
+    except ValueError as err:
+        print(f"swao reproduce: {err}", file=sys.stderr)
+        return 2
+    return 0
