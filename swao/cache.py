@@ -42,9 +42,26 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot hash {type(obj).__name__} into a cache key")
 
 
+# The modules whose code decides a cached result's numbers: a change to any of them is a new
+# "version" of the computation, so old results are not reused by mistake.
+COMPUTE_MODULES = ("representation", "forward", "generation", "metrics", "config", "model", "losses",
+                   "train", "search", "baselines", "experiments")
+
+
+def code_fingerprint() -> str:
+    """Hash of the source of :data:`COMPUTE_MODULES` (part of every cache key)."""
+    h = hashlib.sha256(__version__.encode())
+    for name in COMPUTE_MODULES:
+        path = Path(__file__).with_name(f"{name}.py")
+        h.update(path.read_bytes() if path.exists() else b"")
+    return h.hexdigest()[:16]
+
+
 def cache_key(kind: str, **parts: Any) -> str:
-    """A 16-hex-digit key of ``kind``, the given parts (configs, options) and the swao version."""
-    blob = json.dumps({"kind": kind, "version": __version__, **parts}, sort_keys=True, default=_jsonable)
+    """A 16-hex-digit key of ``kind``, the given parts (configs, options), the swao version and
+    the fingerprint of the computing code."""
+    blob = json.dumps({"kind": kind, "version": __version__, "code": code_fingerprint(), **parts},
+                      sort_keys=True, default=_jsonable)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -1,0 +1,201 @@
+"""Autoencoder training throughput (issue 3): MLPs/s per batch size, against the machine's fp32
+matmul peak measured in the same run.
+
+    python benchmarks/ae_throughput.py                      # CPU (2 threads), several batch sizes
+    python benchmarks/ae_throughput.py --device cuda        # + bf16 / torch.compile variants
+    python benchmarks/ae_throughput.py --write              # also update benchmarks/RESULTS.md
+
+A timed step is a whole training step of swao.train (generate the batch on the device, target
+outputs, encode/decode, eq. 3 loss over the 1,000-point grid, backward, fused Adam). FLOPs per
+MLP are counted with torch.utils.flop_counter.FlopCounterMode on one step (forward + backward,
+model and loss); fraction of peak = MLPs/s x FLOPs/MLP / peak.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao.train; before torch is imported
+
+import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from swao.config import get_config, resolve_device
+from swao.generation import input_grid
+from swao.model import MultiScaleAutoencoder, n_parameters
+from swao.train import step_loss
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+HEADING = "## Autoencoder training throughput (issue 3)"
+BEGIN, END = "<!-- ae_throughput:begin -->", "<!-- ae_throughput:end -->"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(device: torch.device, sizes=(2048, 4096), seconds: float = 1.0) -> float:
+    """Best fp32 ``torch.mm`` FLOP/s over a few large square sizes."""
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+        torch.mm(a, b)
+        sync(device)
+        t_end = time.perf_counter() + seconds
+        while time.perf_counter() < t_end:
+            t = time.perf_counter()
+            torch.mm(a, b)
+            sync(device)
+            best = max(best, 2 * n**3 / (time.perf_counter() - t))
+    return best
+
+
+def make(device, batch_size, amp=False, compile=False, activation="sigmoid"):
+    torch.manual_seed(0)
+    model = MultiScaleAutoencoder().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
+    net = torch.compile(model) if compile else model
+    config = get_config("paper", batch_size=batch_size)
+    x = input_grid().to(device)
+
+    def step(b: int) -> torch.Tensor:
+        loss, _ = step_loss(net, config, activation, b, x, amp=amp)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, step
+
+
+def flops_per_mlp(device, batch_size=256) -> tuple[float, float]:
+    """(training FLOPs per MLP: forward + backward of network and loss, the loss's share)."""
+    from swao import losses
+    from swao.train import train_batch
+
+    model, _ = make(device, batch_size)
+    config = get_config("paper", batch_size=batch_size)
+    x = input_grid().to(device)
+    with FlopCounterMode(display=False) as whole:
+        loss, _ = step_loss(model, config, "sigmoid", 0, x)
+        loss.backward()
+    padded, depth, counts = train_batch(config, "sigmoid", 0, device=device)
+    decoded = [d.detach().requires_grad_() for d in model(padded, depth, counts)]
+    with FlopCounterMode(display=False) as part:
+        y = losses.target_outputs(padded, depth, x, "sigmoid", counts)
+        losses.autoencoder_loss(decoded, y, x, "sigmoid")[0].backward()
+    return whole.get_total_flops() / batch_size, part.get_total_flops() / batch_size
+
+
+def throughput(device, batch_size, steps, warmup, **kw) -> float:
+    _, step = make(device, batch_size, **kw)
+    for b in range(warmup):
+        step(b)
+    sync(device)
+    t = time.perf_counter()
+    for b in range(warmup, warmup + steps):
+        step(b)
+    sync(device)
+    return batch_size * steps / (time.perf_counter() - t)
+
+
+def machine() -> str:
+    name = platform.processor() or "unknown"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        name = re.search(r"Model name:\s*(.+)", out).group(1).strip()
+    except Exception:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=None)
+    ap.add_argument("--steps", type=int, default=None, help="timed steps per setting")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads (torch.set_num_threads)")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per setting; the best is reported")
+    ap.add_argument("--write", action="store_true", help=f"update {RESULTS.name}")
+    args = ap.parse_args(argv)
+    device = resolve_device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    cuda = device.type == "cuda"
+    sizes = args.batch_sizes or ([1024, 4096, 8192] if cuda else [64, 128, 256, 512, 1024])
+    steps = args.steps or (20 if cuda else 6)
+    variants = [("fp32", {})]
+    if cuda:
+        variants += [("bf16", {"amp": True}), ("fp32+compile", {"compile": True}), ("bf16+compile", {"amp": True, "compile": True})]
+
+    peak = matmul_peak(device)
+    fl, fl_loss = flops_per_mlp(device)
+    params = n_parameters(MultiScaleAutoencoder())
+    dev_name = torch.cuda.get_device_name(device) if cuda else machine()
+    lines = [
+        f"- machine: {dev_name}" + (f"; torch threads {args.threads}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}" if not cuda else ""),
+        f"- date: {datetime.date.today()}, commit `{_git_head()}`, torch {torch.__version__}",
+        f"- model: {params / 1e6:.2f} M parameters; training FLOPs per MLP (fwd+bwd, FlopCounterMode): "
+        f"{fl / 1e6:.1f} M ({(fl - fl_loss) / 1e6:.1f} M network, {fl_loss / 1e6:.1f} M MLP evaluation in the loss)",
+        f"- fp32 matmul peak (torch.mm, 2048/4096): {peak / 1e9:.1f} GFLOP/s",
+        "",
+        "| variant | batch | MLPs/s (median of repeats) | best | GFLOP/s (median) | fraction of matmul peak (median / best) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    print("\n".join(lines), flush=True)
+    for name, kw in variants:
+        for bs in sizes if not kw.get("compile") else sizes[-1:]:  # compiling takes a while: largest only
+            try:
+                rates = sorted(throughput(device, bs, steps, args.warmup, **kw) for _ in range(args.repeats))
+            except (torch.OutOfMemoryError, RuntimeError) as err:
+                print(f"| {name} | {bs} | failed: {str(err).splitlines()[0][:60]} | | | |", flush=True)
+                continue
+            med, best = rates[len(rates) // 2], rates[-1]
+            row = (f"| {name} | {bs} | {med:,.0f} | {best:,.0f} | {med * fl / 1e9:,.1f} | "
+                   f"{med * fl / peak:.0%} / {best * fl / peak:.0%} |")
+            lines.append(row)
+            print(row, flush=True)
+    peak_end = matmul_peak(device)
+    lines.append(f"\nmatmul peak re-measured after the runs: {peak_end / 1e9:.1f} GFLOP/s (fractions use the first).")
+    print(lines[-1])
+    if args.write:
+        write_results("\n".join(lines), device)
+    return 0
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except Exception:
+        return "unknown"
+
+
+def write_results(block: str, device: torch.device) -> None:
+    """Replace this benchmark's block (per device type) inside the issue-3 section of RESULTS.md."""
+    begin, end = BEGIN.replace(":begin", f":{device.type}:begin"), END.replace(":end", f":{device.type}:end")
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if HEADING not in text:
+        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n"
+    body = f"{begin}\n### {device.type.upper()} (benchmarks/ae_throughput.py)\n\n{block}\n{end}"
+    if begin in text:
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: body, text, flags=re.S)
+    else:  # insert at the end of the issue-3 section
+        start = text.index(HEADING) + len(HEADING)
+        nxt = text.find("\n## ", start)
+        cut = len(text) if nxt < 0 else nxt
+        text = text[:cut].rstrip("\n") + "\n\n" + body + "\n" + text[cut:]
+    RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

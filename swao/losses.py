@@ -1,0 +1,105 @@
+"""The autoencoder's losses (Section 3.1, eq. 2 and 3). They compare functions, never weights.
+
+Per MLP ``f`` and decoder ``D_j`` (decoded MLP ``g_j``), over the 1,000-point input grid:
+
+    l_j = mean_x (g_j(x) - f(x))^2
+
+* min loss (eq. 3):    ``min_j l_j``  (the paper's best; used for every later experiment)
+* p-norm loss (eq. 2): ``(sum_j l_j^p)^(1/p)``  (p = 1: every decoder must fit; p < 1 leans
+  toward the best decoder; the book uses p = 1 and p = 0.5)
+
+The loss of a batch is the mean over its MLPs.
+
+:func:`mlp_outputs` evaluates matrices exactly like :func:`swao.forward.forward` (the tests
+check it) but keeps activations feature-major, ``(N, H, P)``: the per-MLP products become
+``(7 x 7) @ (7 x 1000)`` instead of ``(1000 x 7) @ (7 x 7)``, which batched GEMM runs several
+times faster on CPU (benchmarks/RESULTS.md); the first layer is one GEMM for the whole batch.
+"""
+from __future__ import annotations
+
+import torch
+
+from .forward import activation_functions, check_activation
+from .representation import DEPTHS, INPUT_ROWS, check_batch, matrix_width, split_matrix
+
+LOSSES = ("min", "pnorm")
+EPS = 1e-12  # l_j is clamped to >= EPS before l_j^p so that p < 1 keeps a finite gradient
+
+
+def check_loss(loss: str, p: float | None = None) -> float | None:
+    """Validate a loss name and its ``p``; returns ``p`` as a float (``None`` for ``"min"``)."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if loss == "min":
+        if p is not None:
+            raise ValueError("p is only used by the 'pnorm' loss; leave it out for 'min'")
+        return None
+    if p is None or isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 < p < float("inf")):
+        raise ValueError(f"the 'pnorm' loss needs a finite p > 0 (the book uses 1 and 0.5), got {p!r}")
+    return float(p)
+
+
+_IN = slice(INPUT_ROWS[0], INPUT_ROWS[-1] + 1)  # rows 2..4 of B_1 hold the inputs
+assert tuple(INPUT_ROWS) == tuple(range(_IN.start, _IN.stop)), "input rows must be contiguous"
+
+
+def mlp_outputs(matrix: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Tensor:
+    """Outputs ``(N, P)`` of matrices ``(N, 7, 8L+1)`` of one depth at shared inputs ``x (P, 3)``
+    (eq. 1: ``h_l = phi(h_{l-1} B_l) * m_l``, ``y = psi(h_L b_out)``), differentiable."""
+    phi, psi = activation_functions(activation)
+    blocks, out, masks = split_matrix(matrix)
+    h = phi(torch.matmul(blocks[:, 0, _IN, :].transpose(1, 2), x.to(matrix.dtype).T)) * masks[:, 0, :, None]
+    for l in range(1, blocks.shape[1]):
+        h = phi(torch.bmm(blocks[:, l].transpose(1, 2), h)) * masks[:, l, :, None]
+    return psi(torch.bmm(out.unsqueeze(1), h).squeeze(1))
+
+
+def target_outputs(padded: torch.Tensor, depth: torch.Tensor, x: torch.Tensor, activation: str,
+                   counts: tuple[int, ...] | None = None) -> torch.Tensor:
+    """``f(x)`` of a padded batch of input MLPs, ``(N, P)``: the regression targets (no gradient).
+    ``counts``: the batch is sorted by depth with these many MLPs of each depth."""
+    check_activation(activation)
+    with torch.no_grad():
+        if counts is not None:
+            parts = padded.split(list(counts))
+            return torch.cat([mlp_outputs(p[..., : matrix_width(L)], x, activation) for p, L in zip(parts, DEPTHS) if len(p)])
+        check_batch(padded, depth)
+        y = padded.new_zeros(padded.shape[0], x.shape[0])
+        d = depth.to(padded.device)
+        for L in DEPTHS:
+            rows = torch.nonzero(d == L).flatten()
+            if rows.numel():
+                y[rows] = mlp_outputs(padded[rows, :, : matrix_width(L)], x, activation)
+        return y
+
+
+def decoder_losses(decoded: list[torch.Tensor], y: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Tensor:
+    """``l_j`` for every MLP and decoder: ``(N, len(decoded))``.
+
+    ``decoded[j]`` is ``(N, 7, 8(j+1)+1)`` (masked, as the decoders emit it), ``y = f(x)`` is
+    ``(N, P)`` and ``x`` the ``(P, 3)`` inputs. Computed in float32 whatever the model's dtype.
+    """
+    check_activation(activation)
+    return torch.stack(
+        [(mlp_outputs(g.float(), x, activation) - y).square().mean(dim=-1) for g in decoded], dim=-1
+    )
+
+
+def combine(l: torch.Tensor, loss: str = "min", p: float | None = None) -> torch.Tensor:
+    """Per-MLP loss from ``l (N, J)``: eq. 3 (``"min"``) or eq. 2 (``"pnorm"`` with ``p``)."""
+    p = check_loss(loss, p)
+    if loss == "min":
+        return l.min(dim=-1).values
+    return l.clamp_min(EPS).pow(p).sum(dim=-1).pow(1.0 / p)
+
+
+def autoencoder_loss(
+    decoded: list[torch.Tensor], y: torch.Tensor, x: torch.Tensor, activation: str,
+    loss: str = "min", p: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch loss (mean over MLPs of :func:`combine`) and the detached ``l (N, J)``."""
+    l = decoder_losses(decoded, y, x, activation)
+    return combine(l, loss, p).mean(), l.detach()
+
+
+__all__ = ["LOSSES", "check_loss", "mlp_outputs", "target_outputs", "decoder_losses", "combine", "autoencoder_loss"]

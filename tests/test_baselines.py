@@ -1,0 +1,61 @@
+"""Baselines: direct sparse training and dense training + magnitude pruning (issue 4)."""
+import torch
+from torch import nn
+
+from swao.baselines import dense_then_prune, direct_sparse, full_matrix, init_weights, prune_mask
+from swao.representation import H, nonzero_count
+from swao.search import table2_datasets
+
+
+def datasets(activation="sigmoid", n=600):
+    return list(table2_datasets(activation, n, seed=0).values())
+
+
+def count(seq):
+    return sum(int((m.weight != 0).sum()) for m in seq if isinstance(m, nn.Linear))
+
+
+def test_full_matrix_has_every_neuron_and_only_input_rows():
+    m = full_matrix(init_weights(2, 3, torch.Generator().manual_seed(0)))
+    assert m.shape == (2, H, 25) and (m[..., -3:] == 1).all()
+    assert (m[:, [0, 1, 5, 6], :H] == 0).all()
+    assert nonzero_count(m).tolist() == [3 * 7 + 7 * 7 * 2 + 7] * 2
+
+
+def test_prune_mask_keeps_the_largest():
+    m = full_matrix(init_weights(3, 2, torch.Generator().manual_seed(1)))
+    keep = torch.tensor([0, 5, 1000])
+    mask = prune_mask(m, keep)
+    assert mask.sum((1, 2)).tolist() == [0, 5, nonzero_count(m)[2]]
+    for layer in (slice(0, 7), slice(7, 14), slice(14, 15)):  # every layer keeps its largest weights
+        w, k = m[1, :, layer].abs(), mask[1, :, layer]
+        assert k.sum() >= 1 and w[k == 1].min() >= w[(k == 0) & (w > 0)].max()
+    assert mask[1, :, 14].sum() >= 1  # the output layer survives
+
+
+def test_direct_sparse_smoke():
+    data = datasets()
+    r = direct_sparse(data, "sigmoid", steps=30, restarts=2, seed=0, eval_every=5)
+    assert r.test_mpe.shape == (4, 3, 2) and torch.isfinite(r.test_mpe).all()
+    mse = r.trajectory["mse"]
+    assert (mse[..., -1] < mse[..., 0]).float().mean() > 0.8
+    assert ((r.threshold >= 0) & (r.threshold <= 3)).all()
+    for i, L in enumerate(r.depths):
+        seq = r.sequential(1, L)
+        assert count(seq) == int(r.nonzeros[i, 1, r.best_restart()[i, 1]])
+        with torch.no_grad():
+            assert torch.allclose(seq(data[1]["x_test"]).squeeze(-1), r.test_pred[i][1, r.best_restart()[i, 1]], atol=1e-5)
+
+
+def test_dense_then_prune_smoke():
+    data = datasets("leaky_relu")
+    targets = torch.tensor([[3, 8, 12], [5, 10, 20], [6, 14, 30], [7, 15, 40]])
+    r = dense_then_prune(data, "leaky_relu", steps=30, targets=targets, restarts=2, seed=0, eval_every=5)
+    assert torch.isfinite(r.test_mpe).all()
+    assert (r.nonzeros <= targets[..., None]).all()
+    assert (r.nonzeros >= targets[..., None] - 1).all()  # a kept weight can only be 0 by accident
+    nz = r.trajectory["nonzeros"]
+    assert (nz == nz[..., :1]).all()  # the mask stays fixed while fine-tuning
+    assert (r.best_step >= 15).all()
+    seq = r.sequential(2, 4, 1)
+    assert count(seq) == int(r.nonzeros[3, 2, 1])

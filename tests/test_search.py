@@ -1,0 +1,237 @@
+"""The embedding search (eq. 4-6): objective, batching, export, CSV input, CLI."""
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from swao.forward import ACTIVATIONS, forward
+from swao.metrics import mpe
+from swao.representation import H, apply_masks, matrix_width
+from swao.search import (
+    LAMBDA_DIVISOR, T_MAX, cli_main, export_matrix, format_table2, load_csv, mlp_predict, run_search, search,
+    soft_switch, sparsity_penalty, table2_datasets,
+)
+from swao.config import get_config
+
+
+class StandIn(nn.Module):
+    """A tiny deterministic stand-in decoder: z -> masked matrices by fixed linear maps."""
+
+    def __init__(self, dim=128, seed=0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.w = nn.ParameterList(nn.Parameter(torch.randn(dim, H * matrix_width(j), generator=g) * 0.15) for j in (1, 2, 3, 4))
+
+    def decode_depth(self, z, j):
+        raw = (z @ self.w[j - 1]).view(-1, H, matrix_width(j))
+        masks = (raw[..., -j:] > -1.0).to(raw.dtype)  # hard 0/1 masks, mostly active
+        return apply_masks(torch.cat([raw[..., :-j], masks], -1))
+
+
+def decoded_dataset(decoder, depth, activation, n=1000, seed=0):
+    """A dataset produced by the MLP the decoder makes of some z*."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        dtype = decoder.w[0].dtype
+        m = decoder.decode_depth(torch.rand(1, 128, generator=g, dtype=dtype), depth)[0]
+        x = torch.rand(n, 3, generator=g, dtype=dtype) * 2 - 1
+        y = forward(m, x, activation)
+    a, b = n // 2, n // 2 + 3 * n // 10
+    return {"x_train": x[:a], "y_train": y[:a], "x_valid": x[a:b], "y_valid": y[a:b], "x_test": x[b:], "y_test": y[b:]}
+
+
+def test_switch_and_penalty_values():
+    w = torch.tensor([[[0.0, 0.5, -2.0]]])
+    t = torch.tensor([0.5])
+    assert torch.allclose(soft_switch(w, t), w * torch.sigmoid(100 * (w.abs() - 0.5)))
+    expected = (0.5 * torch.sigmoid(10 * (w.abs() - 0.5)) + 0.1 * w.abs()).sum()
+    assert torch.allclose(sparsity_penalty(w, t), expected.reshape(1))
+    m = torch.cat([torch.linspace(-1, 1, H * 8).view(1, H, 8), torch.ones(1, H, 1)], -1)
+    e = export_matrix(m, t)
+    assert (e[..., 8] == 1).all()  # masks untouched
+    keep = m[..., :8].abs() > 0.5
+    assert (e[..., :8][~keep] == 0).all()  # |w| <= t is exactly 0
+    assert torch.equal(e[..., :8][keep], soft_switch(m[..., :8], t)[keep])
+
+
+def test_penalty_and_switch_gradients_match_finite_differences():
+    g = torch.Generator().manual_seed(0)
+    w = (torch.randn(3, H, 8, generator=g, dtype=torch.float64) * 0.3).requires_grad_(True)
+    t = torch.tensor([0.05, 0.2, 0.4], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(sparsity_penalty, (w, t))
+    assert torch.autograd.gradcheck(soft_switch, (w, t))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_fast_kernel_matches_forward(activation):
+    g = torch.Generator().manual_seed(1)
+    for L in (1, 2, 3, 4):
+        m = torch.randn(5, H, matrix_width(L), generator=g)
+        m[..., -L:] = (m[..., -L:] > 0).float()
+        m = apply_masks(m)
+        x = torch.rand(5, 50, 3, generator=g) * 2 - 1
+        assert torch.allclose(mlp_predict(m, x.transpose(1, 2), activation), forward(m, x, activation), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def small_search():
+    dec = StandIn()
+    data = [decoded_dataset(dec, 2, "sigmoid", seed=s) for s in (1, 2)]
+    return dec, data, search(dec, data, "sigmoid", steps=40, restarts=2, depths=(1, 2, 3), seed=3, eval_every=5)
+
+
+def test_search_drives_mse_down():
+    dec = StandIn()
+    data = [decoded_dataset(dec, 2, "sigmoid", seed=5)]
+    r = search(dec, data, "sigmoid", steps=150, restarts=1, depths=(2,), seed=0, eval_every=10)
+    mse = r.trajectory["mse"][0, 0, 0]
+    assert mse[-1] < 0.2 * mse[0], mse
+    assert r.test_mpe[0, 0, 0] < 20
+
+
+def test_lambda_and_threshold_per_triple(small_search):
+    _, _, r = small_search
+    first_mse = r.trajectory["mse"][..., 0]
+    assert torch.allclose(r.lam, first_mse / LAMBDA_DIVISOR)
+    assert r.lam.unique().numel() == r.lam.numel()  # each triple its own lambda
+    assert ((r.threshold >= 0) & (r.threshold <= T_MAX)).all()
+    assert r.trajectory["t"].std() > 0
+
+
+def test_reported_mlp_is_the_exported_sequential(small_search):
+    _, data, r = small_search
+    for i, L in enumerate(r.depths):
+        for d in range(2):
+            for q in range(2):
+                seq = r.sequential(d, L, q)
+                weights = [m.weight for m in seq if isinstance(m, nn.Linear)]
+                assert sum(int((w != 0).sum()) for w in weights) == int(r.nonzeros[i, d, q])
+                assert len(weights) == L + 1
+                with torch.no_grad():
+                    pred = seq(data[d]["x_test"]).squeeze(-1)
+                assert torch.allclose(pred, r.test_pred[i][d, q], atol=1e-5)
+                assert torch.isclose(mpe(pred, data[d]["y_test"]), r.test_mpe[i, d, q], rtol=1e-4, atol=1e-4)
+    assert r.nonzeros.float().mean() > 0
+
+
+def test_batched_equals_separate():
+    """One triple alone == the same triple inside a batch (float64: equal up to rounding)."""
+    dec = StandIn().double()
+    data = [decoded_dataset(dec, 2, "leaky_relu", n=400, seed=s) for s in (1, 2)]
+    z0 = torch.rand(3, 2, 2, 128, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    batch = search(dec, data, "leaky_relu", steps=40, restarts=2, depths=(1, 2, 3), z0=z0, eval_every=5)
+    alone = search(dec, [data[1]], "leaky_relu", steps=40, restarts=1, depths=(3,), z0=z0[2:, 1:, 1:], eval_every=5)
+    assert torch.allclose(alone.matrices[0][0, 0], batch.matrices[2][1, 1], atol=1e-9)
+    for k in ("val_loss", "threshold", "lam", "test_mpe", "nonzeros", "best_step"):
+        assert torch.allclose(getattr(alone, k)[0, 0, 0].double(), getattr(batch, k)[2, 1, 1].double(), atol=1e-9), k
+    for k in ("loss", "t", "nonzeros"):
+        assert torch.allclose(alone.trajectory[k][0, 0, 0], batch.trajectory[k][2, 1, 1], atol=1e-6), k
+    assert batch.trajectory["t"][2, 1, 1, -1] > 0
+
+
+def test_summary_is_json_and_spread(small_search):
+    _, _, r = small_search
+    s = r.summary(["a", "b"])
+    json.dumps(s, allow_nan=False)
+    c = s["b"]["D3"]
+    assert c["mpe"] == c["mpe_all"][c["best_restart"]] and len(c["trajectories"]) == 2
+    assert c["mpe_mean"] == pytest.approx(sum(c["mpe_all"]) / 2)
+
+
+def test_real_autoencoder_smoke_and_table():
+    from swao.model import MultiScaleAutoencoder
+
+    torch.manual_seed(0)
+    config = get_config("smoke", search_points=200, search_steps=4, restarts=2)
+    data = {"linear": {k: v for k, v in table2_datasets("linear", 200).items() if k != "4hl"}}
+    res = run_search({"linear": MultiScaleAutoencoder()}, data, config, "cpu", progress=False, baselines=True)
+    json.dumps(res, allow_nan=False)
+    text = format_table2(res)
+    assert "2 HL (14)" in text and "D4" in text and "dense+prune" in text
+    cell = res["types"]["linear"]["search"]["3hl"]["D2"]
+    assert len(cell["mpe_all"]) == 2 and len(cell["trajectories"][0]["step"]) == 5
+
+
+# ---------------------------------------------------------------- CSV input and CLI
+def write(tmp_path, text, name="d.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def rows(n, start=0):
+    return "".join(f"{0.1 * i},{0.2},{-0.3},{i}\n" for i in range(start, start + n))
+
+
+def test_csv_ok_with_and_without_header(tmp_path):
+    a = load_csv(write(tmp_path, "x1,x2,x3,y\n" + rows(20)))
+    b = load_csv(write(tmp_path, rows(20), "e.csv"))
+    assert a["x_train"].shape == (10, 3) and a["x_valid"].shape == (6, 3) and a["y_test"].shape == (4,)
+    assert torch.equal(a["y_train"], b["y_train"])
+
+
+@pytest.mark.parametrize("text, message", [
+    (rows(5) + "1,2,3\n" + rows(10), r"row 6: expected 4 columns \(3 inputs, 1 output\), got 3"),
+    (rows(12) + "1,2,3,4,5\n", r"row 13: expected 4 columns"),
+    (rows(3) + "1,abc,3,4\n" + rows(10), r"row 4, column 2: 'abc' is not a number"),
+    (rows(7) + "1,2,nan,4\n" + rows(10), r"row 8: NaN or Inf"),
+    (rows(2) + "1,2,3,inf\n" + rows(10), r"row 3: NaN or Inf"),
+    ("x1,x2,x3,y\n" + rows(9), r"too few rows: 9"),
+    ("", r"too few rows: 0"),
+])
+def test_csv_errors(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        load_csv(write(tmp_path, text))
+
+
+def test_cli_csv_error_and_run(tmp_path, capsys):
+    bad = write(tmp_path, rows(3) + "1,2\n" + rows(10))
+    assert cli_main(["--untrained", "--activation", "sigmoid", "--dataset", str(bad)]) == 2
+    assert "row 4: expected 4 columns" in capsys.readouterr().err
+    good = write(tmp_path, "a,b,c,y\n" + rows(40), "good.csv")
+    out = tmp_path / "out"
+    assert cli_main(["--untrained", "--activation", "sigmoid", "--dataset", str(good), "--scale", "smoke",
+                     "--steps", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "freshly initialised" in printed and "good" in printed
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["types"]["sigmoid"]["search"]["good"]) == {"D1", "D2", "D3", "D4"}
+    seq = torch.load(out / "mlps" / "sigmoid-good-D2-search.pt", weights_only=False)
+    assert isinstance(seq, nn.Sequential)
+    assert cli_main(["--autoencoder-dir", str(tmp_path), "--activation", "linear"]) == 2
+    assert "ae-linear-min-small" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_fused_mse_gradient(activation, monkeypatch):
+    """The fused kernel (forward + backward in chunks) == autograd, and passes gradcheck."""
+    import swao.search as S
+
+    monkeypatch.setattr(S, "CHUNK", 1)
+    monkeypatch.setattr(S, "MIN_CHUNK", 7)  # chunks of 7 points: several, the last one short
+    g = torch.Generator().manual_seed(2)
+    for L in (1, 3):
+        m = torch.randn(4, H, matrix_width(L), generator=g, dtype=torch.float64) * 0.8
+        m[..., -L:] = (m[..., -L:] > -0.5).double()
+        m = apply_masks(m).requires_grad_(True)
+        xt = torch.rand(4, 3, 30, generator=g, dtype=torch.float64) * 2 - 1
+        y = torch.rand(4, 30, generator=g, dtype=torch.float64)
+        fused = S.mlp_mse(m, xt, y, activation)
+        ref = (mlp_predict(m, xt, activation) - y).square().mean(-1)
+        assert torch.allclose(fused, ref)
+        w = torch.rand(4, dtype=torch.float64)
+        (a,) = torch.autograd.grad((fused * w).sum(), m)
+        (b,) = torch.autograd.grad((ref * w).sum(), m)
+        assert torch.allclose(a, b, atol=1e-10)
+        assert torch.autograd.gradcheck(lambda m: S.mlp_mse(m, xt, y, activation), (m,))
+
+
+def test_depth_workers_do_not_change_the_result():
+    dec = StandIn()
+    data = [decoded_dataset(dec, 3, "linear", n=300, seed=4)]
+    a = search(dec, data, "linear", steps=15, restarts=2, seed=1, eval_every=5, workers=1)
+    b = search(dec, data, "linear", steps=15, restarts=2, seed=1, eval_every=5, workers=3)
+    for x, y in zip(a.matrices, b.matrices):
+        assert torch.equal(x, y)
+    assert torch.equal(a.trajectory["loss"], b.trajectory["loss"]) and torch.equal(a.test_mpe, b.test_mpe)
