@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 from .representation import (
-    H,
     INPUT_ROWS,
     MAX_DEPTH,
     N_IN,
@@ -97,31 +96,43 @@ def _check_inputs(x: torch.Tensor, n: int) -> torch.Tensor:
     return x
 
 
-def _embed_inputs(x: torch.Tensor, n: int) -> torch.Tensor:
-    """``(P, 3)`` or ``(N, P, 3)`` -> ``h_0`` of shape ``(N, P, H)`` with x on rows 2-4."""
-    x = x if x.dim() == 3 else x.unsqueeze(0)
-    h0 = x.new_zeros(x.shape[0], x.shape[1], H)
-    h0[..., list(INPUT_ROWS)] = x
-    return h0.expand(n, -1, -1)
+def forward_points_last(matrix: torch.Tensor, xt: torch.Tensor, activation: str, masked: bool = True) -> torch.Tensor:
+    """The core of eq. 1 for matrices of one depth ``(N, H, 8L+1)`` on inputs ``xt (N or 1, 3, P)``.
+
+    Laid out with the points last, ``h (N, H, P)``: on CPU the ``(N, 7, 7) x (N, 7, P)`` products
+    are 5-9x faster than ``(N, P, 7) x (N, 7, 7)``. ``masked=False`` skips the mask products,
+    for matrices already passed through :func:`swao.representation.apply_masks` (the decoders'
+    output): an inactive neuron's outgoing weights are then 0 and it adds exact zeros.
+    Returns ``(N, P)``. No input checks (the hot path of training and search).
+    """
+    phi, psi = activation_functions(activation)
+    blocks, out, masks = split_matrix(matrix)
+    h = phi(torch.matmul(blocks[:, 0, list(INPUT_ROWS)].transpose(1, 2), xt))
+    if masked:
+        h = h * masks[:, 0, :, None]
+    for l in range(1, blocks.shape[1]):
+        h = phi(torch.bmm(blocks[:, l].transpose(1, 2), h))
+        if masked:
+            h = h * masks[:, l, :, None]
+    return psi(torch.bmm(out.unsqueeze(1), h).squeeze(1))
+
+
+def points_last(x: torch.Tensor) -> torch.Tensor:
+    """``(P, 3)`` -> ``(1, 3, P)``; ``(N, P, 3)`` -> ``(N, 3, P)``."""
+    return x.T.unsqueeze(0) if x.dim() == 2 else x.transpose(1, 2)
 
 
 def forward(matrix: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Tensor:
     """Evaluate matrices of one depth, ``(N, H, 8L+1)`` (or one ``(H, 8L+1)``), on ``x``.
 
     ``x`` is ``(P, 3)`` (shared) or ``(N, P, 3)``; returns ``(N, P)`` (or ``(P,)``).
-    Weights are used as given: decoded matrices should be passed through
-    :func:`swao.representation.apply_masks` first (the decoders do this).
     """
     check_matrix(matrix)
+    check_activation(activation)
     single = matrix.dim() == 2
     m = matrix.unsqueeze(0) if single else matrix
     _check_inputs(x, m.shape[0])
-    phi, psi = activation_functions(activation)
-    blocks, out, masks = split_matrix(m)
-    h = _embed_inputs(x.to(m.dtype), m.shape[0])
-    for l in range(blocks.shape[1]):
-        h = phi(torch.bmm(h, blocks[:, l])) * masks[:, l].unsqueeze(1)
-    y = psi(torch.bmm(h, out.unsqueeze(-1)).squeeze(-1))
+    y = forward_points_last(m, points_last(x.to(m.dtype)), activation)
     return y[0] if single else y
 
 
@@ -136,10 +147,9 @@ def forward_batch(padded: torch.Tensor, depth: torch.Tensor, x: torch.Tensor, ac
     phi, psi = activation_functions(activation)
     blocks, out, masks = batch_parts(padded, depth)
     d = depth.to(padded.device).view(-1, 1, 1)
-    h = _embed_inputs(x.to(padded.dtype), padded.shape[0])
-    for l in range(MAX_DEPTH):
-        if l >= int(depth.max()):
-            break
-        h_next = phi(torch.bmm(h, blocks[:, l])) * masks[:, l].unsqueeze(1)
+    xt = points_last(x.to(padded.dtype))
+    h = phi(torch.matmul(blocks[:, 0, list(INPUT_ROWS)].transpose(1, 2), xt)) * masks[:, 0, :, None]
+    for l in range(1, min(MAX_DEPTH, int(depth.max()))):
+        h_next = phi(torch.bmm(blocks[:, l].transpose(1, 2), h)) * masks[:, l, :, None]
         h = torch.where(d > l, h_next, h)
-    return psi(torch.bmm(h, out.unsqueeze(-1)).squeeze(-1))
+    return psi(torch.bmm(out.unsqueeze(1), h).squeeze(1))

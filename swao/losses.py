@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import torch
 
-from .forward import activation_functions, check_activation
-from .representation import DEPTHS, INPUT_ROWS, check_batch, matrix_width, split_matrix
+from .forward import check_activation, forward_points_last, points_last
+from .representation import DEPTHS, check_batch, matrix_width
 
 LOSSES = ("min", "pnorm")
 EPS = 1e-12  # l_j is clamped to >= EPS before l_j^p so that p < 1 keeps a finite gradient
@@ -39,19 +39,10 @@ def check_loss(loss: str, p: float | None = None) -> float | None:
     return float(p)
 
 
-_IN = slice(INPUT_ROWS[0], INPUT_ROWS[-1] + 1)  # rows 2..4 of B_1 hold the inputs
-assert tuple(INPUT_ROWS) == tuple(range(_IN.start, _IN.stop)), "input rows must be contiguous"
-
-
 def mlp_outputs(matrix: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Tensor:
     """Outputs ``(N, P)`` of matrices ``(N, 7, 8L+1)`` of one depth at shared inputs ``x (P, 3)``
-    (eq. 1: ``h_l = phi(h_{l-1} B_l) * m_l``, ``y = psi(h_L b_out)``), differentiable."""
-    phi, psi = activation_functions(activation)
-    blocks, out, masks = split_matrix(matrix)
-    h = phi(torch.matmul(blocks[:, 0, _IN, :].transpose(1, 2), x.to(matrix.dtype).T)) * masks[:, 0, :, None]
-    for l in range(1, blocks.shape[1]):
-        h = phi(torch.bmm(blocks[:, l].transpose(1, 2), h)) * masks[:, l, :, None]
-    return psi(torch.bmm(out.unsqueeze(1), h).squeeze(1))
+    (eq. 1), differentiable: :func:`swao.forward.forward_points_last` without input checks."""
+    return forward_points_last(matrix, points_last(x.to(matrix.dtype)), activation)
 
 
 def target_outputs(padded: torch.Tensor, depth: torch.Tensor, x: torch.Tensor, activation: str,

@@ -39,7 +39,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -47,12 +47,13 @@ import torch
 from torch import nn
 
 from .config import Config, get_config, resolve_device
-from .forward import ACTIVATIONS, LEAKY_SLOPE, activation_functions, check_activation, forward
+from .forward import ACTIVATIONS, LEAKY_SLOPE, activation_functions, check_activation, forward, forward_points_last
 from .generation import SPLIT, TARGET_NONZEROS, target_dataset
 from .metrics import mpe
 from .representation import DEPTHS, H, INPUT_ROWS, check_depth, depth_of, nonzero_count, split_matrix, to_sequential
 
 SWITCH_SHARPNESS = 100.0  # eq. 5
+N_FRAMES = 11  # snapshots of the exported MLPs along a search (the book's explorer)
 COUNT_SHARPNESS, COUNT_WEIGHT, L1_WEIGHT = 10.0, 0.5, 0.1  # eq. 6
 LAMBDA_DIVISOR = 7000.0  # lambda = first-step MSE / 7000
 T_MAX = 3.0
@@ -102,20 +103,10 @@ def export_matrix(matrix: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 # ---------------------------------------------------------------- fast batched MLP evaluation
 def mlp_predict(matrix: torch.Tensor, xt: torch.Tensor, activation: str) -> torch.Tensor:
-    """Outputs ``(N, P)`` of masked matrices ``(N, H, 8L+1)`` on inputs ``xt (N, 3, P)``.
-
-    Same function as :func:`swao.forward.forward` (tested), laid out with the points last,
-    ``h (N, H, P)``: on CPU the ``(N, 7, 7) x (N, 7, P)`` products are ~5x faster than
-    ``(N, P, 7) x (N, 7, 7)``. The masks are not multiplied in: the matrix must be masked
-    (:func:`swao.representation.apply_masks`, which the decoders apply), so an inactive neuron's
-    outgoing weights are 0 and it adds exact zeros.
-    """
-    phi, psi = activation_functions(activation)
-    blocks, out, _ = split_matrix(matrix)
-    h = phi(torch.bmm(blocks[:, 0, list(INPUT_ROWS)].transpose(1, 2), xt))
-    for l in range(1, blocks.shape[1]):
-        h = phi(torch.bmm(blocks[:, l].transpose(1, 2), h))
-    return psi(torch.bmm(out.unsqueeze(1), h).squeeze(1))
+    """Outputs ``(N, P)`` of masked matrices ``(N, H, 8L+1)`` on inputs ``xt (N, 3, P)``:
+    :func:`swao.forward.forward_points_last` without the mask products (the decoders' matrices
+    are masked already)."""
+    return forward_points_last(matrix, xt, activation, masked=False)
 
 
 CHUNK = 2**18  # values per (N, H, chunk) tensor of the fused MSE kernel (1 MiB: stays in cache)
@@ -289,6 +280,8 @@ def optimise(
     best_t = torch.zeros(nd, n, device=dev, dtype=dtype)
     best = [m.detach().clone() for m in first]
     log: dict[str, list] = {k: [] for k in ("step", "loss", "mse", "nonzeros", "t", "val_loss")}
+    frame_steps = {round(steps * k / (N_FRAMES - 1)) for k in range(N_FRAMES)}
+    frames: list[tuple[int, list[torch.Tensor]]] = []  # exported MLPs along the way (for plots)
 
     def one_depth(i: int, step: int) -> tuple[torch.Tensor, ...]:
         train = step < steps
@@ -323,6 +316,10 @@ def optimise(
                     nz = torch.stack([nonzero_count(e.nan_to_num(0.0, 0.0, 0.0)) for e in exported])
                     for k, v in zip(log, (step, loss, mse, nz, td, val)):
                         log[k].append(v if k == "step" else v.float().cpu())
+            if step in frame_steps:
+                with torch.no_grad():
+                    frames.append((step, [(export_matrix(r, ts[i].detach()) if sparse else r).float().cpu()
+                                          for i, r in enumerate(raws)]))
             if progress is not None:
                 progress(step, loss)
             if step == steps:
@@ -335,7 +332,7 @@ def optimise(
     trajectory = {k: torch.stack(v, dim=-1) for k, v in log.items() if k != "step"}
     trajectory["step"] = torch.tensor(log["step"])
     return {"matrices": best, "val_loss": best_val, "best_step": best_step, "threshold": best_t,
-            "lam": torch.stack(lam), "trajectory": trajectory}
+            "lam": torch.stack(lam), "trajectory": trajectory, "frames": frames}
 
 
 # ---------------------------------------------------------------- results
@@ -359,6 +356,7 @@ class Result:
     lam: torch.Tensor
     trajectory: dict[str, torch.Tensor]  # "step" (K,), others (depths, D, R, K)
     seconds: float
+    frames: list = field(default_factory=list)  # [(step, [exported (D*R, H, 8L+1) per depth])]
 
     def best_restart(self) -> torch.Tensor:
         """``(depths, D)``: the restart with the lowest validation loss (never chosen on test)."""
@@ -394,6 +392,8 @@ class Result:
                     "val_loss": _num(self.val_loss[i, d, r]), "val_loss_all": [_num(v) for v in self.val_loss[i, d]],
                     "threshold": _num(self.threshold[i, d, r]), "best_step": int(self.best_step[i, d, r]),
                     "matrix": self.matrices[i][d, r].cpu().tolist(),
+                    "frames": {"step": [st for st, _ in self.frames],
+                               "matrices": [f[i].reshape(D, R, *f[i].shape[1:])[d, r].tolist() for _, f in self.frames]},
                     "trajectories": [
                         {"step": steps, **{k: [_num(v) for v in self.trajectory[k][i, d, q]] for k in ("loss", "mse", "nonzeros", "t", "val_loss")}}
                         for q in range(R)
@@ -425,7 +425,7 @@ def finish(out: dict, data: TripleData, activation: str, depths: tuple[int, ...]
         test_mpe=shape(test_mpe), nonzeros=shape(nz), test_pred=[p.reshape(D, R, -1).cpu() for p in preds],
         val_loss=shape(out["val_loss"]), best_step=shape(out["best_step"]), threshold=shape(out["threshold"]),
         lam=shape(out["lam"]), trajectory={k: (v if k == "step" else shape(v)) for k, v in out["trajectory"].items()},
-        seconds=seconds,
+        seconds=seconds, frames=out.get("frames", []),
     )
 
 

@@ -235,3 +235,15 @@ def test_depth_workers_do_not_change_the_result():
     for x, y in zip(a.matrices, b.matrices):
         assert torch.equal(x, y)
     assert torch.equal(a.trajectory["loss"], b.trajectory["loss"]) and torch.equal(a.test_mpe, b.test_mpe)
+
+
+def test_frames_follow_the_search(small_search):
+    from swao.search import N_FRAMES
+
+    _, _, r = small_search
+    c = r.summary(["a", "b"])["a"]["D2"]
+    f = c["frames"]
+    assert f["step"][0] == 0 and f["step"][-1] == 40 and len(f["step"]) == len(f["matrices"]) == N_FRAMES
+    assert all(torch.tensor(m).shape == (7, 17) for m in f["matrices"])
+    # the frames change along the search (z moves), and they are exported (thresholded) MLPs
+    assert not torch.equal(torch.tensor(f["matrices"][0]), torch.tensor(f["matrices"][-1]))
