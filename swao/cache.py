@@ -10,6 +10,7 @@ so a table can always say which scale and hardware produced it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as _dt
 import hashlib
 import json
@@ -48,6 +49,7 @@ COMPUTE_MODULES = ("representation", "forward", "generation", "metrics", "config
                    "train", "search", "baselines", "experiments")
 
 
+@functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """Hash of the source of :data:`COMPUTE_MODULES` (part of every cache key)."""
     h = hashlib.sha256(__version__.encode())

@@ -67,10 +67,9 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
             "provenance": provenance(dev, config.scale),
         }
 
-    result = cached("autoencoder", compute, recompute=recompute, config=config, activation=activation,
-                    loss=loss, p=p, mask_grad=mask_grad)
-    folder = result_dir("autoencoder", config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
-    model, _ = load_autoencoder(folder / result["checkpoint"], device=dev)
+    parts = dict(config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
+    result = cached("autoencoder", compute, recompute=recompute, **parts)
+    model, _ = load_autoencoder(result_dir("autoencoder", **parts) / result["checkpoint"], device=dev)
     model.eval()
     return model, result
 

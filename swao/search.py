@@ -46,6 +46,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from . import tables
 from .config import Config, get_config, resolve_device
 from .forward import ACTIVATIONS, LEAKY_SLOPE, activation_functions, check_activation, forward, forward_points_last
 from .generation import SPLIT, TARGET_NONZEROS, target_dataset
@@ -545,7 +546,7 @@ def load_csv(path: str | Path, seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 # ---------------------------------------------------------------- Table 2, beside the baselines
-TYPE_NAMES = {"sigmoid": "Sigmoid", "leaky_relu": "Leaky ReLU", "linear": "Linear"}
+TYPE_NAMES = {act: name.removesuffix("-based") for act, name in tables.TYPE_NAMES.items()}  # short, for text tables
 METHODS = {"search": "search", "direct": "direct sparse", "pruned": "dense+prune"}
 
 

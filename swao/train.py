@@ -229,12 +229,6 @@ def load_autoencoder(path, device="cpu") -> tuple[MultiScaleAutoencoder, dict]:
     return model.eval(), meta
 
 
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
-
-
 # ---------------------------------------------------------------------------------- distributed
 def _distributed(device: torch.device) -> tuple[int, int, int, bool]:
     """``(rank, world, local_rank, we_initialised)``; starts a process group under torchrun."""
@@ -354,7 +348,7 @@ def train_autoencoder(
         meta["steps"] = step
         if main:
             save_checkpoint(ckpt, model, opt, {**meta, "history": history})
-            _write_json(out / HISTORY, history)
+            write_json(out / HISTORY, history)
 
     def validate(step: int) -> None:
         per = mpe_per_mlp(model, activation, max(1, config.val_mlps // MAX_DEPTH), val_seed, dev)
