@@ -40,6 +40,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from . import losses  # noqa: E402
+from .cache import write_json  # noqa: E402
 from .config import SCALES, Config, get_config, resolve_device
 from .forward import ACTIVATIONS, check_activation
 from .generation import generator, input_grid, random_mlps
