@@ -23,7 +23,8 @@ import torch
 from swao.config import get_config
 from swao.forward import ACTIVATIONS
 from swao.model import MultiScaleAutoencoder
-from swao.search import TripleData, mlp_mse, search, table2_datasets
+from swao.search import TripleData, mlp_mse, search
+from swao.table2 import table2_datasets
 
 
 def step_seconds(model, data, activation, steps) -> float:

@@ -46,7 +46,7 @@ def _jsonable(obj: Any) -> Any:
 # The modules whose code decides a cached result's numbers: a change to any of them is a new
 # "version" of the computation, so old results are not reused by mistake.
 COMPUTE_MODULES = ("representation", "forward", "generation", "metrics", "config", "model", "losses",
-                   "train", "search", "baselines", "experiments")
+                   "train", "search", "table2", "baselines", "experiments")
 
 
 @functools.lru_cache(maxsize=1)
@@ -107,13 +107,20 @@ def git_commit() -> str:
         return "unknown"
 
 
-def provenance(device: str | torch.device = "cpu", scale: str | None = None) -> dict:
-    """Who made a result: command, scale, device (GPU name on CUDA), machine, commit, date."""
+def provenance(device: str | torch.device = "cpu", scale: Any = None) -> dict:
+    """Who made a result: command, scale, device (GPU name on CUDA), machine, commit, date.
+
+    ``scale`` is a scale's name or its :class:`swao.config.Config`; a config also records its
+    sizes beside the paper's (:meth:`~swao.config.Config.describe`)."""
     device = torch.device(device)
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({machine_name()}, {torch.get_num_threads()} threads)"
+    sizes = None
+    if hasattr(scale, "describe"):
+        scale, sizes = scale.scale, scale.describe()
     return {
         "command": " ".join(Path(sys.argv[0]).name if i == 0 else a for i, a in enumerate(sys.argv)),
         "scale": scale,
+        "sizes": sizes,
         "device": str(device),
         "hardware": hardware,
         "torch": torch.__version__,

@@ -9,8 +9,8 @@ import sys
 
 COMMANDS = {
     "train": ("swao.train", "train a multi-scale autoencoder (Section 3.1)"),
-    "search": ("swao.search", "search an MLP for a dataset in the embedding space (Section 3.2)"),
-    "reproduce": ("swao.experiments", "compute (and cache) every result of the book at one scale"),
+    "search": ("swao.table2", "search an MLP for a dataset in the embedding space (Section 3.2)"),
+    "reproduce": ("swao.reproduce", "compute (and cache) every result of the book at one scale"),
 }
 
 

@@ -72,6 +72,22 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def describe(self) -> str:
+        """The sizes that decide a result, each beside the paper's (Section 4), in one line."""
+        paper = _SCALES["paper"]
+
+        def share(ours: int, theirs: int) -> str:
+            return "the paper's" if ours == theirs else f"{100 * ours / theirs:.3g} % of the paper's {theirs:,}"
+
+        return (
+            f"autoencoders trained on {self.train_mlps:,} MLPs x {self.epochs} epoch(s) "
+            f"({share(self.train_mlps * self.epochs, paper.train_mlps * paper.epochs)}); "
+            f"{self.eval_mlps:,} test MLPs per encoder ({share(self.eval_mlps, paper.eval_mlps)}); "
+            f"search {self.search_steps:,} steps ({share(self.search_steps, paper.search_steps)}) on "
+            f"{self.search_points:,}-point datasets ({share(self.search_points, paper.search_points)}), "
+            f"{self.restarts} restart(s) (the paper gives no number)"
+        )
+
 
 _SCALES: dict[str, Config] = {
     "smoke": Config(

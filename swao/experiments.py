@@ -2,29 +2,28 @@
 
 The notebooks call these functions; each returns plain JSON-able data (plus a loaded model
 where one is needed), computing it on the first call and reading it from ``cache/`` after.
-``swao reproduce --scale S --device D`` computes them all and exports the small results with
-their provenance to ``results/<scale>/`` (committed for the paper scale, made on a GPU), so
-the book can show a paper-scale result without rerunning it.
+``swao reproduce --scale S --device D`` (:mod:`swao.reproduce`) computes them all and exports
+the small results with their provenance to ``results/<scale>/`` (committed for the paper scale,
+made on a GPU), so the book can show a paper-scale result without rerunning it.
 
 The five autoencoders of the paper (Section 4.1, Tables 1 and 3):
 sigmoid-based with the min loss, p = 0.5 and p = 1; leaky-ReLU- and linear-based with min.
 """
 from __future__ import annotations
 
-import argparse
-import sys
+import os
 import time
 from pathlib import Path
 
 import torch
 
-from .cache import ROOT, cached, provenance, read_json, result_dir, write_json
-from .config import Config, get_config, resolve_device
+from .cache import ROOT, cached, provenance, read_json, result_dir
+from .config import Config, resolve_device
 from .forward import ACTIVATIONS, forward, forward_batch
 from .generation import input_grid, random_mlps
 from .metrics import embedding_quality, mpe
 from .model import DEFAULT_MASK_GRAD, MultiScaleAutoencoder
-from .representation import DEPTHS, unpad_matrix
+from .representation import unpad_matrix
 
 # (activation, loss, p): the paper's five autoencoders. Keys name them in results.
 AUTOENCODERS = {
@@ -35,7 +34,6 @@ AUTOENCODERS = {
     "linear-min": ("linear", "min", None),
 }
 MIN_LOSS = {"sigmoid": "sigmoid-min", "leaky_relu": "leaky_relu-min", "linear": "linear-min"}
-RESULTS = ROOT / "results"
 FIGURE2_MLPS = 3  # MLPs per type in Figure 2
 
 
@@ -59,12 +57,12 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
     def compute(folder: Path) -> dict:
         start = time.perf_counter()
         out = train_autoencoder(config, activation, loss=loss, p=p, device=str(dev), out_dir=folder,
-                                mask_grad=mask_grad, progress=progress)
+                                mask_grad=mask_grad, progress=progress, resume=True)  # a killed run goes on
         return {
             "name": name, "activation": activation, "loss": loss, "p": p, "mask_grad": mask_grad,
             "history": out["history"], "val_mpe": out["meta"].get("val_mpe"),
             "checkpoint": Path(out["checkpoint"]).name, "train_seconds": time.perf_counter() - start,
-            "provenance": provenance(dev, config.scale),
+            "provenance": provenance(dev, config),
         }
 
     parts = dict(config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
@@ -85,7 +83,7 @@ def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_
         start = time.perf_counter()
         table = evaluate_mpe(model, AUTOENCODERS[name][0], config.eval_mlps, seed=10_000 + config.seed, device=dev)
         return {"name": name, "table": table, "eval_mlps": config.eval_mlps, "seconds": time.perf_counter() - start,
-                "provenance": provenance(dev, config.scale)}
+                "provenance": provenance(dev, config)}
 
     return cached("mpe_table", compute, recompute=recompute, config=config, name=name, mask_grad=mask_grad)
 
@@ -95,12 +93,13 @@ def figure2(config: Config, device="cpu", recompute: bool = False) -> dict:
     (min-loss autoencoder of that type) on the 1,000-point grid, with each decoding's MPE."""
 
     def compute(folder: Path) -> dict:
-        out = {"provenance": provenance(resolve_device(device), config.scale), "types": {}}
+        out = {"provenance": provenance(resolve_device(device), config), "types": {}}
         x = input_grid(config.grid_points)
         for k, act in enumerate(ACTIVATIONS):
             model, _ = autoencoder(config, MIN_LOSS[act], device)
             dev = next(model.parameters()).device
-            padded, depth = random_mlps(FIGURE2_MLPS, act, seed=20_000 + 10 * config.seed + k, device=dev)
+            # drawn on the CPU, then moved: the same MLPs on every device
+            padded, depth = (t.to(dev) for t in random_mlps(FIGURE2_MLPS, act, seed=20_000 + 10 * config.seed + k))
             with torch.no_grad():
                 y = forward_batch(padded, depth, x.to(dev), act)
                 decoded = model(padded, depth)
@@ -123,7 +122,7 @@ def figure2(config: Config, device="cpu", recompute: bool = False) -> dict:
 
 def search_results(config: Config, device="cpu", recompute: bool = False, progress: bool = False) -> dict:
     """Table 2 and Figures 3-6: the search and both baselines on the 9 datasets."""
-    from .search import run_table2
+    from .table2 import run_table2
 
     def compute(folder: Path) -> dict:
         models = {act: autoencoder(config, MIN_LOSS[act], device)[0] for act in ACTIVATIONS}
@@ -131,18 +130,23 @@ def search_results(config: Config, device="cpu", recompute: bool = False, progre
         start = time.perf_counter()
         results = run_table2(models, config, device=dev, seed=config.seed, progress=progress)
         results["seconds"] = time.perf_counter() - start
-        results["provenance"] = provenance(dev, config.scale)
+        results["provenance"] = provenance(dev, config)
         return results
 
     return cached("search", compute, recompute=recompute, config=config)
+
+
+def embedding_pairs(config: Config) -> int:
+    """MLP pairs of the embedding study: twice the test MLPs, within [100, 2000]."""
+    return max(100, min(2000, config.eval_mlps * 2))
 
 
 def embedding_study(config: Config, device="cpu", recompute: bool = False) -> dict:
     """Rank correlation of embedding and functional distances, trained vs untrained encoder."""
 
     def compute(folder: Path) -> dict:
-        n_pairs = max(100, min(2000, config.eval_mlps * 2))
-        out = {"provenance": provenance(resolve_device(device), config.scale), "n_pairs": n_pairs, "types": {}}
+        n_pairs = embedding_pairs(config)
+        out = {"provenance": provenance(resolve_device(device), config), "n_pairs": n_pairs, "types": {}}
         for act in ACTIVATIONS:
             model, _ = autoencoder(config, MIN_LOSS[act], device)
             torch.manual_seed(config.seed)
@@ -161,7 +165,7 @@ def mask_grad_study(config: Config, device="cpu", recompute: bool = False) -> di
     authors' hard masks and with a straight-through estimator; test MPE tables of both."""
 
     def compute(folder: Path) -> dict:
-        out = {"provenance": provenance(resolve_device(device), config.scale), "variants": {}}
+        out = {"provenance": provenance(resolve_device(device), config), "variants": {}}
         for mg in ("none", "straight_through"):
             _, trained = autoencoder(config, "sigmoid-min", device, mask_grad=mg)
             out["variants"][mg] = {
@@ -174,63 +178,18 @@ def mask_grad_study(config: Config, device="cpu", recompute: bool = False) -> di
     return cached("mask_grad", compute, recompute=recompute, config=config)
 
 
-# ----------------------------------------------------------------------------- reproduce
-STAGES = ("autoencoders", "tables", "figure2", "search", "embedding", "mask_grad")
-
-
-def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool = True, **overrides) -> dict:
-    """Compute every cached result of the book at ``scale`` (printing each stage's time) and
-    export the small ones to ``results/<scale>/`` with their provenance."""
-    config = get_config(scale, **overrides)
-    dev = resolve_device(device)
-    bad = set(stages) - set(STAGES)
-    if bad:
-        raise ValueError(f"stages must be among {STAGES}, got {sorted(bad)}")
-    timings, summary = {}, {}
-
-    def stage(name, fn):
-        start = time.perf_counter()
-        summary[name] = fn()
-        timings[name] = time.perf_counter() - start
-        print(f"[reproduce] {name}: {timings[name]:.1f} s", flush=True)
-
-    if "autoencoders" in stages:
-        stage("autoencoders", lambda: {n: autoencoder(config, n, dev, progress=True)[1] for n in AUTOENCODERS})
-    if "tables" in stages:
-        stage("tables", lambda: {n: mpe_table(config, n, dev) for n in AUTOENCODERS})
-    if "figure2" in stages:
-        stage("figure2", lambda: figure2(config, dev))
-    if "search" in stages:
-        stage("search", lambda: search_results(config, dev, progress=True))
-    if "embedding" in stages:
-        stage("embedding", lambda: embedding_study(config, dev))
-    if "mask_grad" in stages:
-        stage("mask_grad", lambda: mask_grad_study(config, dev))
-    if export:
-        folder = RESULTS / config.scale
-        for name, data in summary.items():
-            write_json(folder / f"{name}.json", data)
-        write_json(folder / "timings.json", {"seconds": timings, "provenance": provenance(dev, config.scale)})
-        print(f"[reproduce] results written to {folder}")
-    return summary
+def results_root() -> Path:
+    """Where ``swao reproduce`` exports runs: ``$SWAO_RESULTS`` or ``<repo>/results``."""
+    return Path(os.environ.get("SWAO_RESULTS", ROOT / "results"))
 
 
 def exported(scale: str, name: str) -> dict | None:
-    """A result exported by :func:`reproduce` (e.g. a paper-scale run on a GPU), or ``None``."""
-    path = RESULTS / scale / f"{name}.json"
+    """A result exported by :func:`swao.reproduce.reproduce` (e.g. a paper-scale run on a GPU), or ``None``."""
+    path = results_root() / scale / f"{name}.json"
     return read_json(path) if path.exists() else None
 
 
-def cli_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="swao reproduce", description=reproduce.__doc__)
-    parser.add_argument("--scale", default="small", choices=("smoke", "small", "paper"))
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--stages", nargs="*", default=list(STAGES), choices=STAGES)
-    parser.add_argument("--no-export", action="store_true", help="only fill the cache")
-    args = parser.parse_args(argv)
-    try:
-        reproduce(args.scale, args.device, args.stages, export=not args.no_export)
-    except ValueError as err:
-        print(f"swao reproduce: {err}", file=sys.stderr)
-        return 2
-    return 0
+def exported_config(scale: str) -> Config | None:
+    """The config an exported run of ``scale`` was made with (its ``run.json``), or ``None``."""
+    run = exported(scale, "run")
+    return None if run is None else Config(**run["config"])

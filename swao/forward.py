@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .representation import (
-    INPUT_ROWS,
+    INPUT_SLICE,
     MAX_DEPTH,
     N_IN,
     batch_parts,
@@ -96,6 +96,13 @@ def _check_inputs(x: torch.Tensor, n: int) -> torch.Tensor:
     return x
 
 
+def _input_block(blocks: torch.Tensor) -> torch.Tensor:
+    """The input rows of ``B_1``, ``(N, 3, H)``, contiguous: the same tensor as
+    ``blocks[:, 0, list(INPUT_ROWS)]`` without copying an index list to the device (a blocking
+    host-to-device copy, i.e. a sync, on CUDA)."""
+    return blocks[:, 0, INPUT_SLICE].contiguous()
+
+
 def forward_points_last(matrix: torch.Tensor, xt: torch.Tensor, activation: str, masked: bool = True) -> torch.Tensor:
     """The core of eq. 1 for matrices of one depth ``(N, H, 8L+1)`` on inputs ``xt (N or 1, 3, P)``.
 
@@ -107,7 +114,7 @@ def forward_points_last(matrix: torch.Tensor, xt: torch.Tensor, activation: str,
     """
     phi, psi = activation_functions(activation)
     blocks, out, masks = split_matrix(matrix)
-    h = phi(torch.matmul(blocks[:, 0, list(INPUT_ROWS)].transpose(1, 2), xt))
+    h = phi(torch.matmul(_input_block(blocks).transpose(1, 2), xt))
     if masked:
         h = h * masks[:, 0, :, None]
     for l in range(1, blocks.shape[1]):
@@ -148,7 +155,7 @@ def forward_batch(padded: torch.Tensor, depth: torch.Tensor, x: torch.Tensor, ac
     blocks, out, masks = batch_parts(padded, depth)
     d = depth.to(padded.device).view(-1, 1, 1)
     xt = points_last(x.to(padded.dtype))
-    h = phi(torch.matmul(blocks[:, 0, list(INPUT_ROWS)].transpose(1, 2), xt)) * masks[:, 0, :, None]
+    h = phi(torch.matmul(_input_block(blocks).transpose(1, 2), xt)) * masks[:, 0, :, None]
     for l in range(1, min(MAX_DEPTH, int(depth.max()))):
         h_next = phi(torch.bmm(blocks[:, l].transpose(1, 2), h)) * masks[:, l, :, None]
         h = torch.where(d > l, h_next, h)

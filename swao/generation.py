@@ -9,7 +9,10 @@ Generation of one MLP, as the appendix describes it:
    links are kept;
 3. weights on kept links: U(-10, 10) for sigmoid-based MLPs, U(-3, 3) for the others.
 
-Everything is vectorised over MLPs (no Python loop per MLP) and driven by a seed.
+Everything is vectorised over MLPs (no Python loop per MLP) and driven by a seed. On CUDA,
+:func:`random_mlps` with a fixed ``depth`` (the training loop's call) makes no host-device sync:
+constants are made on the device, never copied from Python lists, and no data-dependent branch
+or boolean indexing is taken (CUDA random streams differ from the CPU's: other MLPs, same law).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import torch
 from .forward import check_activation, forward
 from .representation import (
     H,
-    INPUT_ROWS,
+    INPUT_SLICE,
     MAX_DEPTH,
     PADDED_WIDTH,
     batch_parts,
@@ -51,6 +54,12 @@ def input_grid(points_per_dim: int = 10, dtype: torch.dtype = torch.float32) -> 
     return torch.cartesian_prod(axis, axis, axis)
 
 
+def _constants(values: tuple, dtype: torch.dtype, device) -> torch.Tensor:
+    """``torch.tensor(values)`` made on ``device`` by fills: no host-to-device copy (on CUDA,
+    copying a Python list is a blocking copy, i.e. a host sync)."""
+    return torch.stack([torch.full((), v, dtype=dtype, device=device) for v in values])
+
+
 def _uniform_int(low: int, high: int, size: tuple, gen: torch.Generator, device) -> torch.Tensor:
     return torch.randint(low, high + 1, size, generator=gen, device=device)
 
@@ -61,12 +70,15 @@ def sparse_mlps(
     links: torch.Tensor,
     weight_range: float,
     gen: torch.Generator,
+    uniform_depth: int | None = None,
 ) -> torch.Tensor:
     """Vectorised core of the generator: a padded batch ``(N, H, 33)`` of sparse MLPs.
 
     ``depth (N,)`` in 1..4; ``widths (N, 4)`` hidden widths (entries past the depth ignored);
     ``links (N,)`` the number of links to keep (raised to the path's size where smaller).
-    Active neurons take the first ``w_l`` slots of each layer.
+    Active neurons take the first ``w_l`` slots of each layer. ``uniform_depth``: the caller
+    knows every entry of ``depth`` is this value; the same result, without the per-depth
+    boolean selections (host syncs on CUDA).
     """
     device = depth.device
     N = depth.shape[0]
@@ -77,7 +89,7 @@ def sparse_mlps(
     src_ok = torch.zeros(N, MAX_DEPTH + 1, H, dtype=torch.bool, device=device)
     dst_ok = torch.zeros_like(src_ok)
     slot = torch.arange(H, device=device)
-    src_ok[:, 0, list(INPUT_ROWS)] = True
+    src_ok[:, 0, INPUT_SLICE] = True
     src_ok[:, 1:] = slot < widths[:, :, None]  # source of edge layer k>=1 is hidden layer k
     dst_ok[:, :MAX_DEPTH] = slot < widths[:, :, None]  # target of edge layer k<L is layer k+1
     is_out = torch.arange(MAX_DEPTH + 1, device=device)[None, :] == depth[:, None]  # (N, 5)
@@ -88,7 +100,7 @@ def sparse_mlps(
     # The fixed path of each input: input -> n_1 -> n_2 -> ... -> n_L -> output.
     u = torch.rand(N, 3, MAX_DEPTH, generator=gen, device=device)
     chain = (u * widths[:, None, :].clamp(min=1)).long()  # (N, 3 inputs, 4 layers)
-    src_rows = torch.tensor(INPUT_ROWS, device=device)[None, :, None].expand(N, 3, 1)
+    src_rows = torch.arange(INPUT_SLICE.start, INPUT_SLICE.stop, device=device)[None, :, None].expand(N, 3, 1)
     nodes = torch.cat([src_rows, chain], dim=2)  # (N, 3, 5): node index in each layer 0..4
     k = torch.arange(MAX_DEPTH + 1, device=device)
     dst = torch.cat([chain, torch.zeros(N, 3, 1, dtype=torch.long, device=device)], dim=2)
@@ -112,6 +124,9 @@ def sparse_mlps(
     blocks = w[:, :MAX_DEPTH]
     out = w[torch.arange(N, device=device), depth, :, 0]  # (N, H)
     masks = (slot[None, None, :] < widths[:, :, None]).to(w.dtype)  # (N, 4, H)
+    if uniform_depth is not None:
+        L = uniform_depth
+        return pad_matrix(join_matrix(blocks[:, :L], out, masks[:, :L]))
     padded = torch.zeros(N, H, PADDED_WIDTH, device=device)
     for L in range(1, MAX_DEPTH + 1):
         sel = depth == L
@@ -154,9 +169,9 @@ def random_mlps(
     nxt = torch.where(layer[None, :] < d[:, None], sizes[:, 1:], 1)
     prev = sizes[:, :-1]
     total = torch.where(layer[None, :] <= d[:, None], prev * nxt, 0).sum(1)
-    s = torch.tensor(SPARSITIES, dtype=torch.float64, device=device)[_uniform_int(0, len(SPARSITIES) - 1, (n,), gen, device)]
+    s = _constants(SPARSITIES, torch.float64, device)[_uniform_int(0, len(SPARSITIES) - 1, (n,), gen, device)]
     links = torch.round(total * (1 - s)).long()
-    padded = sparse_mlps(d, widths, links, WEIGHT_RANGE[activation], gen)
+    padded = sparse_mlps(d, widths, links, WEIGHT_RANGE[activation], gen, uniform_depth=depth)
     return (padded, d, s) if return_sparsity else (padded, d)
 
 

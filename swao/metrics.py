@@ -56,6 +56,8 @@ def embedding_quality(model, activation: str, n_pairs: int, seed: int, grid_poin
     the embedding? Over ``n_pairs`` random pairs of MLPs (the appendix's generator), the rank
     correlation between ``||z_a - z_b||`` and the functional distance
     ``sqrt(mean_x (f_a(x) - f_b(x))^2)`` on the input grid. 1 = distances agree in order.
+    The MLPs are drawn on the CPU (the same pairs on every device), then moved to the model's
+    device; all ``2 n_pairs`` go through at once (2,000 pairs: under 1 GB).
     """
     from .forward import forward_batch
     from .generation import input_grid, random_mlps
@@ -63,7 +65,8 @@ def embedding_quality(model, activation: str, n_pairs: int, seed: int, grid_poin
     if not isinstance(n_pairs, int) or n_pairs < 3:
         raise ValueError(f"n_pairs must be an int >= 3, got {n_pairs!r}")
     device = next(model.parameters()).device
-    padded, depth = random_mlps(2 * n_pairs, activation, seed=seed, device=device)
+    padded, depth = random_mlps(2 * n_pairs, activation, seed=seed)
+    padded, depth = padded.to(device), depth.to(device)
     x = input_grid(grid_points).to(device)
     y = forward_batch(padded, depth, x, activation)
     z = model.encode(padded, depth)

@@ -226,7 +226,9 @@ class MultiScaleAutoencoder(nn.Module):
         if counts is not None:
             h = torch.cat([p for p in parts if p is not None])
         else:
-            h = padded.new_zeros(padded.shape[0], FC_WIDTHS[0])
+            # the parts' dtype (bf16 under autocast): CUDA autocast does not promote index_copy
+            dtype = next((p.dtype for p in parts if p is not None), padded.dtype)
+            h = padded.new_zeros(padded.shape[0], FC_WIDTHS[0], dtype=dtype)
             for rows, part in zip(rows_of, parts):
                 if part is not None:
                     h = h.index_copy(0, rows, part)

@@ -210,3 +210,42 @@ def plot_embedding_quality(study: dict):
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def plot_searched(results: dict, config, dataset: str, title: str) -> list:
+    """Figures 3, 5, 6 for one dataset name (``"2hl"``, ``"3hl"``, ``"4hl"``): per MLP type, the
+    test points coloured by the target, then the predictions of the MLP found through each
+    decoder, titled with its test MPE and non-zero count. The datasets are regenerated from
+    ``config`` (the search's seeds), the MLPs read from ``results`` (:func:`swao.table2.run_table2`)."""
+    from .forward import forward
+    from .table2 import table2_datasets
+    from .tables import fmt
+
+    figs = []
+    for act, entry in results["types"].items():
+        data = table2_datasets(act, config.search_points, config.seed)[dataset]
+        preds = {}
+        with torch.no_grad():
+            for dec, c in entry["search"][dataset].items():
+                preds[f"{dec}: {fmt(c['mpe'])} % ({c['nonzeros']})"] = forward(torch.tensor(c["matrix"]), data["x_test"], act)
+        figs.append(plot_search_views(data["x_test"], data["y_test"], preds,
+                                      title=f"{title}: {act}-based, {dataset[0]} hidden layers"))
+    return figs
+
+
+def plot_search_frame(step: int, matrix, x, y, activation: str, label: str, max_points: int = 1500):
+    """One snapshot of a search: the exported MLP's matrix (its architecture) and its
+    predictions on the test points, with its non-zero count and test MPE."""
+    from .forward import forward
+    from .metrics import mpe
+    from .representation import nonzero_count
+
+    m = torch.as_tensor(matrix)
+    x, y = x[:max_points], y[:max_points]
+    with torch.no_grad():
+        pred = forward(m, x, activation)
+    fig = plt.figure(figsize=(11, 3.2))
+    plot_matrix(m, ax=fig.add_subplot(1, 2, 1), title=f"{label}, step {step}: {int(nonzero_count(m))} non-zeros")
+    plot_surface(x, pred, ax=fig.add_subplot(1, 2, 2, projection="3d"),
+                 title=f"predictions, test MPE {float(mpe(pred, y)):.1f} %")
+    return fig

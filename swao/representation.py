@@ -23,6 +23,10 @@ from torch import nn
 H = 7  # the largest hidden width
 N_IN = 3  # inputs of every MLP
 INPUT_ROWS = (2, 3, 4)  # rows of B_1 that hold the inputs
+# The same rows as a slice: indexing with it is a view, whereas indexing with ``list(INPUT_ROWS)``
+# first copies the list to the tensor's device (on CUDA a blocking copy, i.e. a host sync).
+INPUT_SLICE = slice(INPUT_ROWS[0], INPUT_ROWS[-1] + 1)
+assert tuple(range(INPUT_SLICE.start, INPUT_SLICE.stop)) == INPUT_ROWS
 MAX_DEPTH = 4
 DEPTHS = (1, 2, 3, 4)
 PADDED_WIDTH = H * MAX_DEPTH + 1 + MAX_DEPTH  # 33
@@ -53,7 +57,7 @@ def depth_of(matrix: torch.Tensor) -> int:
 
 def _input_row_mask(like: torch.Tensor) -> torch.Tensor:
     rows = torch.zeros(H, dtype=like.dtype, device=like.device)
-    rows[list(INPUT_ROWS)] = 1
+    rows[INPUT_SLICE] = 1  # a slice: no host-to-device copy of an index (sync-free on CUDA)
     return rows
 
 
@@ -254,7 +258,7 @@ def n_links(widths: list[int]) -> int:
 
 
 __all__ = [
-    "H", "N_IN", "INPUT_ROWS", "MAX_DEPTH", "DEPTHS", "PADDED_WIDTH", "matrix_width", "depth_of",
+    "H", "N_IN", "INPUT_ROWS", "INPUT_SLICE", "MAX_DEPTH", "DEPTHS", "PADDED_WIDTH", "matrix_width", "depth_of",
     "split_matrix", "join_matrix", "apply_masks", "build_matrix", "active_indices",
     "matrix_to_weights", "check_matrix", "to_sequential", "from_sequential", "nonzero_count",
     "pad_matrix", "stack_matrices", "unpad_matrix", "check_batch", "batch_parts", "n_links",

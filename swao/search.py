@@ -28,30 +28,24 @@ exactly that exported matrix (``Result.sequential`` gives it as a plain ``nn.Seq
 Our choices (the paper does not say): the best state is chosen by validation loss (the authors'
 code keeps the last one); ``lambda`` is per search (the authors' code sets it once, from the first
 decoder's first step, and reuses it for the other decoders).
+
+The Table 2 experiment (Section 4.2) and the ``swao search`` command are in :mod:`swao.table2`.
 """
 from __future__ import annotations
 
-import argparse
-import csv
-import json
 import math
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import nn
 
-from . import tables
-from .config import Config, get_config, resolve_device
-from .forward import ACTIVATIONS, LEAKY_SLOPE, activation_functions, check_activation, forward, forward_points_last
-from .generation import SPLIT, TARGET_NONZEROS, target_dataset
+from .forward import LEAKY_SLOPE, activation_functions, check_activation, forward, forward_points_last
 from .metrics import mpe
-from .representation import DEPTHS, H, INPUT_ROWS, check_depth, depth_of, nonzero_count, split_matrix, to_sequential
+from .representation import DEPTHS, H, INPUT_ROWS, INPUT_SLICE, check_depth, depth_of, nonzero_count, split_matrix, to_sequential
 
 SWITCH_SHARPNESS = 100.0  # eq. 5
 N_FRAMES = 11  # snapshots of the exported MLPs along a search (the book's explorer)
@@ -60,8 +54,6 @@ LAMBDA_DIVISOR = 7000.0  # lambda = first-step MSE / 7000
 T_MAX = 3.0
 Z_LR, T_LR = 0.1, 0.01
 EMBED_DIM = 128
-DATASETS = {f"{L}hl": L for L in TARGET_NONZEROS}  # "2hl", "3hl", "4hl"
-MIN_CSV_ROWS = 10  # so that each of the 5:3:2 splits gets a row
 
 
 # ---------------------------------------------------------------- eq. 5, 6 and the exported MLP
@@ -110,7 +102,8 @@ def mlp_predict(matrix: torch.Tensor, xt: torch.Tensor, activation: str) -> torc
     return forward_points_last(matrix, xt, activation, masked=False)
 
 
-CHUNK = 2**18  # values per (N, H, chunk) tensor of the fused MSE kernel (1 MiB: stays in cache)
+CHUNK = 2**18  # values per (N, H, chunk) tensor of the fused MSE kernel on CPU (1 MiB: stays in cache)
+CHUNK_GPU = 2**26  # on a GPU (256 MiB): one pass at the paper's sizes; each chunk costs ~5L+8 kernel launches
 MIN_CHUNK = 512  # points
 
 
@@ -118,7 +111,8 @@ def mlp_mse(matrix: torch.Tensor, xt: torch.Tensor, y: torch.Tensor, activation:
     """Per-MLP mean squared error ``(N,)`` of :func:`mlp_predict` (eq. 4).
 
     With gradients on, the fused kernel :class:`FusedMSE` computes the MSE and its gradient in
-    one pass over chunks of points (about 1.5x faster than autograd on CPU; same numbers).
+    one pass over chunks of points (about 1.5x faster than autograd on CPU; same numbers). On a
+    GPU the chunks are large (:data:`CHUNK_GPU`): the cost there is kernel launches, not cache.
     """
     check_activation(activation)
     if torch.is_grad_enabled() and matrix.requires_grad:
@@ -147,12 +141,13 @@ class FusedMSE(torch.autograd.Function):
         N, L, P = blocks.shape[0], blocks.shape[1], xt.shape[-1]
         phi, dphi = _HIDDEN[activation]
         sigmoid_out = activation_functions(activation)[1] is torch.sigmoid
-        w_in = [blocks[:, 0, list(INPUT_ROWS)].transpose(1, 2).contiguous()] + [blocks[:, l].transpose(1, 2).contiguous() for l in range(1, L)]
+        # INPUT_SLICE, not list(INPUT_ROWS): a list index is a blocking host-to-device copy on CUDA
+        w_in = [blocks[:, 0, INPUT_SLICE].transpose(1, 2).contiguous()] + [blocks[:, l].transpose(1, 2).contiguous() for l in range(1, L)]
         w_back = [None] + [blocks[:, l].contiguous() for l in range(1, L)]
         grads = [blocks.new_zeros(N, len(INPUT_ROWS), H)] + [blocks.new_zeros(N, H, H) for _ in range(1, L)]
         g_out, sse = out.new_zeros(N, H, 1), out.new_zeros(N)
         o_row, o_col = out.unsqueeze(1), out.unsqueeze(-1)
-        chunk = max(MIN_CHUNK, CHUNK // (N * H))
+        chunk = max(MIN_CHUNK, (CHUNK if xt.device.type == "cpu" else CHUNK_GPU) // (N * H))
         for s in range(0, P, chunk):
             hs = [xt[..., s : s + chunk]]
             for w in w_in:
@@ -174,7 +169,7 @@ class FusedMSE(torch.autograd.Function):
                 if l:
                     g = torch.bmm(w_back[l], g)
         g_blocks = torch.zeros_like(blocks)
-        g_blocks[:, 0, list(INPUT_ROWS)] = grads[0]
+        g_blocks[:, 0, INPUT_SLICE] = grads[0]
         for l in range(1, L):
             g_blocks[:, l] = grads[l]
         ctx.save_for_backward(g_blocks * (2.0 / P), g_out.squeeze(-1) * (2.0 / P))
@@ -229,7 +224,8 @@ def objective(raw: torch.Tensor, t: torch.Tensor, xt: torch.Tensor, y: torch.Ten
 def _depth_workers(workers: int, device: torch.device):
     """``run(fn, items) -> [fn(item) ...]``: serial, or on ``workers`` threads with the intra-op
     threads shared out among them (independent depths in parallel beat intra-op parallelism of
-    small ops on CPU); the thread count is restored afterwards."""
+    small ops on CPU); the thread count is restored afterwards. Serial on a GPU: its kernels queue
+    asynchronously on one stream, and threads would only contend for the launch path."""
     if workers <= 1 or device.type != "cpu":
         yield lambda fn, items: [fn(i) for i in items]
         return
@@ -263,8 +259,11 @@ def optimise(
     ``lambda`` = its first-step MSE / 7000; ``sparse=False``: plain MSE. Every ``eval_every``
     steps (and after the last) the exported MLPs are scored on the validation set and the best
     state of each triple is kept. The depths are independent: with ``workers > 1`` (default: the
-    CPU threads, at most one per depth) they run on parallel threads. Returns tensors whose first
-    dim is the depth index.
+    CPU threads, at most one per depth) they run on parallel threads (on CPU only). Returns tensors
+    on the device, first dim the depth index (:func:`finish` brings them to the CPU).
+
+    On a GPU a step never waits for the device: nothing is read back (``.item()``, ``.cpu()``)
+    and no tensor is built from Python data inside the loop, except by ``progress``.
     """
     nd = len(leaves)
     with torch.no_grad():
@@ -315,11 +314,11 @@ def optimise(
                     best_step = torch.where(better, step, best_step)
                     best_t = torch.where(better, td, best_t)
                     nz = torch.stack([nonzero_count(e.nan_to_num(0.0, 0.0, 0.0)) for e in exported])
-                    for k, v in zip(log, (step, loss, mse, nz, td, val)):
-                        log[k].append(v if k == "step" else v.float().cpu())
+                    for k, v in zip(log, (step, loss, mse, nz, td, val)):  # kept on the device (no sync)
+                        log[k].append(v if k == "step" else v.float())
             if step in frame_steps:
                 with torch.no_grad():
-                    frames.append((step, [(export_matrix(r, ts[i].detach()) if sparse else r).float().cpu()
+                    frames.append((step, [(export_matrix(r, ts[i].detach()) if sparse else r).float()
                                           for i, r in enumerate(raws)]))
             if progress is not None:
                 progress(step, loss)
@@ -426,7 +425,7 @@ def finish(out: dict, data: TripleData, activation: str, depths: tuple[int, ...]
         test_mpe=shape(test_mpe), nonzeros=shape(nz), test_pred=[p.reshape(D, R, -1).cpu() for p in preds],
         val_loss=shape(out["val_loss"]), best_step=shape(out["best_step"]), threshold=shape(out["threshold"]),
         lam=shape(out["lam"]), trajectory={k: (v if k == "step" else shape(v)) for k, v in out["trajectory"].items()},
-        seconds=seconds, frames=out.get("frames", []),
+        seconds=seconds, frames=[(st, [f.cpu() for f in fs]) for st, fs in out.get("frames", [])],
     )
 
 
@@ -493,265 +492,7 @@ def search(
     return finish(out, data, activation, depths, D, R, time.perf_counter() - start)
 
 
-# ---------------------------------------------------------------- datasets: Table 2 and CSV
-def dataset_seed(activation: str, depth: int, seed: int) -> int:
-    """Seed of the target MLP behind the ``depth``-hidden-layer dataset of one MLP type."""
-    return 1000 * seed + 10 * ACTIVATIONS.index(check_activation(activation)) + depth
-
-
-def table2_datasets(activation: str, n_points: int, seed: int = 0) -> dict[str, dict]:
-    """The 3 search datasets of one MLP type (Section 4.2): ``{"2hl": ..., "3hl": ..., "4hl": ...}``."""
-    return {name: target_dataset(L, activation, dataset_seed(activation, L, seed), n_points) for name, L in DATASETS.items()}
-
-
-def load_csv(path: str | Path, seed: int = 0) -> dict[str, torch.Tensor]:
-    """A user dataset: 3 input columns and 1 output column, header optional.
-
-    Rows are shuffled (seed) and split train/valid/test 5:3:2 like the generated datasets.
-    Raises ``ValueError`` naming the row (1-based, as in an editor) for a wrong column count,
-    a non-number, NaN/Inf, and for fewer than 10 rows.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    rows: list[list[float]] = []
-    seen_line = False
-    with path.open(newline="") as f:
-        for i, fields in enumerate(csv.reader(f), start=1):
-            if not fields or all(not s.strip() for s in fields):
-                continue
-            header_allowed, seen_line = not seen_line, True
-            if len(fields) != 4:
-                raise ValueError(f"{path}, row {i}: expected 4 columns (3 inputs, 1 output), got {len(fields)}")
-            values, bad = [], []
-            for c, s in enumerate(fields, start=1):
-                try:
-                    values.append(float(s))
-                except ValueError:
-                    bad.append((c, s.strip()))
-            if bad:
-                if header_allowed and len(bad) == 4:
-                    continue  # the header line
-                raise ValueError(f"{path}, row {i}, column {bad[0][0]}: {bad[0][1]!r} is not a number")
-            if not all(math.isfinite(v) for v in values):
-                raise ValueError(f"{path}, row {i}: NaN or Inf is not allowed")
-            rows.append(values)
-    if len(rows) < MIN_CSV_ROWS:
-        raise ValueError(f"{path}: too few rows: {len(rows)} data rows, need at least {MIN_CSV_ROWS} for the 5:3:2 split")
-    data = torch.tensor(rows, dtype=torch.float32)
-    data = data[torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))]
-    n_train, n_valid = int(len(rows) * SPLIT[0]), int(len(rows) * SPLIT[1])
-    parts = {"train": slice(0, n_train), "valid": slice(n_train, n_train + n_valid), "test": slice(n_train + n_valid, None)}
-    return {k: v for name, sl in parts.items() for k, v in ((f"x_{name}", data[sl, :3]), (f"y_{name}", data[sl, 3]))}
-
-
-# ---------------------------------------------------------------- Table 2, beside the baselines
-TYPE_NAMES = {act: name.removesuffix("-based") for act, name in tables.TYPE_NAMES.items()}  # short, for text tables
-METHODS = {"search": "search", "direct": "direct sparse", "pruned": "dense+prune"}
-
-
-def run_search(
-    autoencoders: dict, datasets: dict[str, dict[str, dict]], config: Config, device="cpu", seed: int = 0,
-    progress: bool = True, baselines: bool = True, eval_every: int | None = None,
-) -> dict:
-    """Search (and the baselines) for ``datasets[activation][name]`` with ``autoencoders[activation]``.
-
-    Returns plain, JSON-ready data: ``results["types"][activation][method][dataset]["D<j>"]`` with
-    method in ``search``, ``direct``, ``pruned`` (see :meth:`Result.summary` for a cell).
-    """
-    from .baselines import dense_then_prune, direct_sparse
-
-    device = resolve_device(device)
-    steps, R = config.search_steps, config.restarts
-    results: dict = {"config": config.to_dict(), "seed": seed, "device": str(device), "steps": steps,
-                     "restarts": R, "baselines": baselines, "types": {}}
-    for act, model in autoencoders.items():
-        names = list(datasets[act])
-        data = [datasets[act][k] for k in names]
-        say = (lambda m: f"{act} {m}") if progress else (lambda m: False)
-        if progress:
-            print(f"{TYPE_NAMES[act]}: {len(names)} dataset(s) x 4 decoders x {R} restart(s), {steps} steps", flush=True)
-        s = search(model.to(device), data, act, steps, R, seed=seed, eval_every=eval_every, progress=say("search"))
-        entry = {"search": s.summary(names), "seconds": {"search": s.seconds}}
-        if baselines:
-            a = direct_sparse(data, act, steps, R, seed=seed + 1, eval_every=eval_every, device=device, progress=say("direct sparse"))
-            targets = s.nonzeros.gather(-1, s.best_restart()[..., None]).squeeze(-1)
-            b = dense_then_prune(data, act, steps, targets, R, seed=seed + 2, eval_every=eval_every, device=device,
-                                 progress=say("dense+prune"))
-            entry.update(direct=a.summary(names), pruned=b.summary(names))
-            entry["seconds"].update(direct=a.seconds, pruned=b.seconds)
-        results["types"][act] = entry
-    return results
-
-
-def run_table2(autoencoders: dict, config: Config, device="cpu", seed: int = 0, progress: bool = True,
-               baselines: bool = True) -> dict:
-    """Table 2 (Section 4.2) with both baselines: the 3 datasets of each MLP type in
-    ``autoencoders`` (``{activation: model}``), ``config.search_points`` points each,
-    ``config.search_steps`` steps, ``config.restarts`` restarts. Plain data (JSON-ready)."""
-    datasets = {act: table2_datasets(act, config.search_points, seed) for act in autoencoders}
-    return run_search(autoencoders, datasets, config, device, seed, progress, baselines)
-
-
-def table2_grid(results: dict, method: str = "search", key: str = "mpe") -> dict[str, list[list]]:
-    """``{activation: [[value per dataset] per decoder D1..D4]}`` (the layout of ``swao.tables.table2``)."""
-    grid = {}
-    for act, entry in results["types"].items():
-        cells = entry[method]
-        decs = list(next(iter(cells.values())))
-        grid[act] = [[cells[ds][d][key] for ds in cells] for d in decs]
-    return grid
-
-
-def _dataset_title(name: str) -> str:
-    L = DATASETS.get(name)
-    return f"{L} HL ({TARGET_NONZEROS[L]})" if L else name
-
-
-def _cell(c: dict | None, spread: bool = False) -> str:
-    if c is None:
-        return "-"
-    f = lambda v, d=3: "nan" if v is None else (f"{v:.{d}g}" if v < 100 else f"{v:.0f}")  # noqa: E731
-    if spread:
-        return f"{f(c['mpe_mean'])}±{f(c['mpe_std'], 2)} ({c['nonzeros_mean']:.0f}±{c['nonzeros_std']:.0f})"
-    return f"{f(c['mpe'])} ({c['nonzeros']})"
-
-
-def format_table2(results: dict) -> str:
-    """Table 2's layout, ``MPE (non-zeros)`` per MLP type x decoder x dataset, each dataset
-    with the search beside the two baselines; then the spread over restarts (mean ± std)."""
-    methods = [m for m in METHODS if all(m in e for e in results["types"].values())]
-    R = results["restarts"]
-    lines = [
-        f"Table 2 (ours): test MPE % (non-zeros), best of {R} restart(s) by validation loss; "
-        f"{results['steps']} steps, {results['config']['search_points']} points",
-        "search = embedding search (eq. 4-6); direct sparse = same objective on the weights of width-7 MLPs;",
-        "dense+prune = dense training, magnitude pruning to the search's count, fine-tuning.",
-    ]
-    for spread in (False, True):
-        if spread:
-            lines += ["", f"Spread over the {R} restarts: MPE mean±std (non-zeros mean±std)"]
-        w = 20 if spread else 12
-        for act, entry in results["types"].items():
-            names = list(entry["search"])
-            head = f"{'MLP type':<11}{'dec':<4}" + "".join(f"| {_dataset_title(n):<{(w + 1) * len(methods) - 1}}" for n in names)
-            sub = " " * 15 + "".join("| " + " ".join(f"{METHODS[m]:<{w}}" for m in methods) for _ in names)
-            lines += ["", head, sub]
-            for k, dec in enumerate(entry["search"][names[0]]):
-                row = f"{TYPE_NAMES.get(act, act) if k == 0 else '':<11}{dec:<4}"
-                for n in names:
-                    row += "| " + " ".join(f"{_cell(entry[m][n].get(dec), spread):<{w}}" for m in methods)
-                lines.append(row)
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- command line
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="swao search",
-        description="Search MLPs in the embedding space (Section 3.2, eq. 4-6), batched over datasets, "
-        "decoders D1..D4 and restarts; optionally beside two baselines (direct sparse training, dense+prune).",
-        epilog="Table 2 at small scale: swao search --dataset all --autoencoder-dir runs --scale small --baselines",
-    )
-    p.add_argument("--activation", choices=ACTIVATIONS, help="MLP type (default: from the checkpoint, or all 3)")
-    p.add_argument("--dataset", default="all", help="2hl, 3hl, 4hl, all (the Table 2 datasets) or PATH.csv "
-                   "(3 input columns, 1 output column, header optional)")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--autoencoder", action="append", metavar="CKPT",
-                     help="a trained autoencoder (its MLP type is read from it); repeat for several types")
-    src.add_argument("--autoencoder-dir", metavar="DIR", help="use DIR/ae-<activation>-min-<scale> for each MLP type")
-    src.add_argument("--untrained", action="store_true",
-                     help="freshly initialised autoencoders (a demonstration of the pipeline, not of the method)")
-    p.add_argument("--scale", default="small", help="smoke, small or paper: points, steps, restarts (default small)")
-    p.add_argument("--steps", type=int, help="search steps (default: the scale's)")
-    p.add_argument("--restarts", type=int, help="restarts per (dataset, decoder) (default: the scale's)")
-    p.add_argument("--points", type=int, help="points per generated dataset before the 5:3:2 split (default: the scale's)")
-    p.add_argument("--eval-every", type=int, help="steps between validation checks (default: steps/200)")
-    p.add_argument("--baselines", action="store_true", help="also run direct sparse training and dense+prune")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--threads", type=int, help="CPU threads (default: torch's; 1 is faster on a busy machine)")
-    p.add_argument("--out", metavar="DIR", help="write results.json, table2.txt and the MLPs (nn.Sequential, .pt) here")
-    return p
-
-
-def _load_autoencoders(args, activations: list[str], device) -> dict:
-    from .model import MultiScaleAutoencoder
-
-    if args.untrained:
-        torch.manual_seed(args.seed)
-        return {a: MultiScaleAutoencoder().to(device) for a in activations}
-    if args.autoencoder_dir:
-        root = Path(args.autoencoder_dir)
-        paths = {a: root / f"ae-{a}-min-{args.scale}" for a in activations}
-        for a, path in paths.items():
-            if not path.exists():
-                have = sorted(q.name for q in root.iterdir()) if root.is_dir() else []
-                raise ValueError(f"no autoencoder for {a!r}: {path} does not exist (found: {have or 'nothing'}); "
-                                 f"train one with 'swao train --activation {a} --scale {args.scale}' or pass --autoencoder")
-        from .train import load_autoencoder
-
-        return {a: load_autoencoder(str(path), device=device)[0] for a, path in paths.items()}
-    from .train import load_autoencoder
-
-    models = {}
-    for path in args.autoencoder:
-        model, meta = load_autoencoder(path, device=device)
-        a = meta["activation"]
-        if args.activation and a != args.activation:
-            raise ValueError(f"{path} is a {a!r} autoencoder, but --activation {args.activation} was given")
-        if a in models:
-            raise ValueError(f"two autoencoders for {a!r}; give one per MLP type")
-        models[a] = model
-    return models
-
-
-def cli_main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        overrides = {k: v for k, v in (("search_steps", args.steps), ("restarts", args.restarts),
-                                         ("search_points", args.points), ("seed", args.seed)) if v is not None}
-        config = get_config(args.scale, **overrides)
-        device = resolve_device(args.device)
-        activations = [args.activation] if args.activation else list(ACTIVATIONS)
-        models = _load_autoencoders(args, activations, device)
-        if args.dataset == "all" or args.dataset in DATASETS:
-            names = list(DATASETS) if args.dataset == "all" else [args.dataset]
-            datasets = {a: {k: v for k, v in table2_datasets(a, config.search_points, args.seed).items() if k in names} for a in models}
-        elif args.dataset.lower().endswith(".csv"):
-            data = load_csv(args.dataset, args.seed)
-            datasets = {a: {Path(args.dataset).stem: data} for a in models}
-        else:
-            raise ValueError(f"--dataset must be 2hl, 3hl, 4hl, all or a .csv file, got {args.dataset!r}")
-    except ValueError as e:
-        print(f"swao search: error: {e}", file=sys.stderr)
-        return 2
-    if args.untrained:
-        print("NOTE: freshly initialised (untrained) autoencoders: this demonstrates the pipeline, not the method.")
-    results = run_search(models, datasets, config, device, args.seed, progress=True, baselines=args.baselines,
-                         eval_every=args.eval_every)
-    results["autoencoders"] = "untrained" if args.untrained else (args.autoencoder_dir or args.autoencoder)
-    table = format_table2(results)
-    print(table)
-    if args.out:
-        out = Path(args.out)
-        (out / "mlps").mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(results))
-        (out / "table2.txt").write_text(table + "\n")
-        for act, entry in results["types"].items():
-            for method in METHODS:
-                for ds, cells in entry.get(method, {}).items():
-                    for dec, c in cells.items():
-                        seq = to_sequential(torch.tensor(c["matrix"]), act)
-                        torch.save(seq, out / "mlps" / f"{act}-{ds}-{dec}-{method}.pt")
-        print(f"wrote {out}/results.json, table2.txt and mlps/*.pt (torch.load(..., weights_only=False))")
-    return 0
-
-
 __all__ = [
-    "search", "optimise", "Result", "TripleData", "soft_switch", "sparsity_penalty", "switched", "export_matrix",
-    "weights_and_masks", "mlp_predict", "mlp_mse", "table2_datasets", "dataset_seed", "load_csv", "run_search",
-    "run_table2", "format_table2", "table2_grid", "cli_main",
+    "search", "optimise", "Result", "TripleData", "objective", "finish", "soft_switch", "sparsity_penalty", "switched",
+    "export_matrix", "weights_and_masks", "mlp_predict", "mlp_mse", "FusedMSE",
 ]

@@ -8,6 +8,7 @@ output (so nbval checks every digit).
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -75,6 +76,7 @@ def provenance_note(prov: dict | None) -> str:
     return (
         f"Ours: **{prov.get('scale', '?')} scale** on {prov.get('hardware', prov.get('device', '?'))}, "
         f"swao {prov.get('swao', '?')} @ {prov.get('commit', '?')}, {prov.get('date', '?')}."
+        + (f" Sizes: {prov['sizes']}." if prov.get("sizes") else "")
     )
 
 
@@ -161,6 +163,20 @@ def tradeoff_points(results: dict, method: str = "search") -> list[dict]:
                 pts += [{"activation": act, "dataset": ds, "decoder": dec, "mpe": m, "nonzeros": n}
                         for m, n in zip(c["mpe_all"], c["nonzeros_all"])]
     return pts
+
+
+TRADEOFF_BINS = ((0, 10), (10, 20), (20, 40), (40, 400))
+
+
+def tradeoff_table(points: list[dict], prov: dict | None) -> Table:
+    """Figure 4 in numbers: the searched MLPs binned by non-zero count, median test MPE per bin."""
+    rows = []
+    for lo, hi in TRADEOFF_BINS:
+        ms = [p["mpe"] for p in points if lo <= p["nonzeros"] < hi and p["mpe"] is not None]
+        if ms:
+            rows.append([f"{lo} to {hi - 1}", str(len(ms)), fmt(statistics.median(ms))])
+    return Table("Compactness against error: searched MLPs by non-zero count", ["non-zeros", "MLPs", "median test MPE %"],
+                 rows, provenance_note(prov))
 
 
 def paper_tradeoff_points() -> list[dict]:

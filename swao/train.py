@@ -15,12 +15,21 @@
   (loss, lr, MLPs/s per logged step; validation tables) for learning curves.
   The data of step ``s`` is a pure function of ``(seed, s)``, so the step counter is the only
   RNG state: a resumed run reaches the same weights, bit for bit on CPU, as an uninterrupted one.
+  On CUDA it sees the same data and schedule, but cuDNN's and cuBLAS's kernels are not
+  bit-deterministic, so the weights agree only to rounding (no RNG state needs saving: the
+  initial weights come from the CPU generator, each batch from its own seeded generator).
+* CUDA: the batches are generated on the GPU and a training step makes no host-device sync
+  (losses are read back every ``log_every`` steps). ``tf32`` (default on): the steps run the
+  network's float32 matmuls and convolutions in TF32; the MLP evaluation in the loss (targets
+  and decoded MLPs) stays strict float32 in the forward pass, with or without ``amp``. CPU
+  kernels are untouched by either setting.
 * Scale-out: ``torchrun --nproc_per_node K -m swao.cli train ...`` runs DDP (gloo on CPU, nccl
   on CUDA); only rank 0 writes files. Checkpoints must be on a file system every rank sees.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
@@ -72,15 +81,38 @@ def train_batch(config: Config, activation: str, b: int, rank: int = 0, world: i
     return torch.cat([p for p, _ in parts]), torch.cat([d for _, d in parts]), (n,) * MAX_DEPTH
 
 
+@contextlib.contextmanager
+def cuda_tf32(device, enabled: bool = True):
+    """Inside the block, CUDA float32 matmuls (cuBLAS) and convolutions (cuDNN) run in TF32 if
+    ``enabled``, else in strict IEEE float32; the previous settings come back after. PyTorch's
+    defaults are: matmuls strict, cuDNN convolutions TF32. Does nothing unless ``device`` is CUDA
+    (CPU kernels never use TF32, and CPU results stay bit-identical)."""
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    old_matmul, old_conv = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(old_matmul)
+        torch.backends.cudnn.allow_tf32 = old_conv
+
+
 def step_loss(net: nn.Module, config: Config, activation: str, b: int, x: torch.Tensor, loss: str = "min",
               p: float | None = None, rank: int = 0, world: int = 1, amp: bool = False):
     """The loss of this rank's shard of global batch ``b``: ``(batch_loss, l (n, 4) detached)``.
-    ``amp``: bf16 autocast around the network; the MLP evaluation stays float32."""
+    ``amp``: bf16 autocast around the network only. The MLP evaluation (targets and decoded
+    MLPs) is float32, and on CUDA strict float32 (no TF32) whatever the caller's TF32 setting;
+    its backward pass follows the caller's setting."""
     padded, depth, counts = train_batch(config, activation, b, rank, world, x.device)
-    y = losses.target_outputs(padded, depth, x, activation, counts)
+    with cuda_tf32(x.device, False):
+        y = losses.target_outputs(padded, depth, x, activation, counts)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         decoded = net(padded, depth, counts)
-    return losses.autoencoder_loss(decoded, y, x, activation, loss, p)
+    with cuda_tf32(x.device, False):
+        return losses.autoencoder_loss(decoded, y, x, activation, loss, p)
 
 
 def lr_at(config: Config, step: int) -> float:
@@ -89,17 +121,22 @@ def lr_at(config: Config, step: int) -> float:
 
 
 # ---------------------------------------------------------------------------------- evaluation
+def _model_device(model: nn.Module) -> torch.device:
+    return next((t.device for t in model.parameters()), torch.device("cpu"))
+
+
 @torch.no_grad()
-def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int, device="cpu",
+def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int, device=None,
                 chunk: int = 512) -> torch.Tensor:
-    """Per-MLP MPE (eq. 7), ``(4 encoders, 4 decoders, n)``: ``n`` random MLPs of each depth
-    drawn from ``seed`` (on the CPU, so every device sees the same MLPs), each decoded by the
-    4 decoders."""
+    """Per-MLP MPE (eq. 7), ``(4 encoders, 4 decoders, n)`` float64 on the CPU: ``n`` random
+    MLPs of each depth drawn from ``seed`` (on the CPU, so every device sees the same MLPs), each
+    decoded by the 4 decoders. ``device``: where to compute (default: the model's device).
+    Memory: ``chunk`` MLPs at a time (512 x 1,000 grid points: tens of MB)."""
     check_activation(activation)
     if not isinstance(n_mlps_per_encoder, int) or n_mlps_per_encoder < 1:
         raise ValueError(f"n_mlps_per_encoder must be a positive int, got {n_mlps_per_encoder!r}")
     model = getattr(model, "module", model)
-    device = resolve_device(device)
+    device = _model_device(model) if device is None else resolve_device(device)
     was_training = model.training
     model.eval()
     x = input_grid().to(device)
@@ -119,11 +156,13 @@ def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed
     return out
 
 
-def evaluate_mpe(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int, device="cpu",
+def evaluate_mpe(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int, device=None,
                  chunk: int = 512) -> list[list[float]]:
     """Table 1 / 3 of the paper: ``table[j][e]`` = mean over ``n_mlps_per_encoder`` random MLPs of
     depth ``e+1`` of the per-MLP MPE (eq. 7) of the MLP decoded by ``D_{j+1}`` (rows = decoders
-    D1..D4, columns = encoders E1..E4). The MLPs are drawn from ``seed`` (same seed, same MLPs).
+    D1..D4, columns = encoders E1..E4). The MLPs are drawn from ``seed`` (same seed, same MLPs,
+    on every device). ``device``: default the model's. Runs in the process's float32 settings
+    (PyTorch's CUDA defaults: matmuls strict float32, cuDNN convolutions TF32).
     """
     return mpe_per_mlp(model, activation, n_mlps_per_encoder, seed, device, chunk).mean(-1).T.tolist()
 
@@ -266,6 +305,7 @@ def train_autoencoder(
     threads: int | None = None,
     log_every: int | None = None,
     halt_at_step: int | None = None,
+    tf32: bool = True,
 ) -> dict:
     """Train a multi-scale autoencoder; returns ``{"model", "meta", "history", "checkpoint"}``.
 
@@ -278,7 +318,12 @@ def train_autoencoder(
     network (``mode="reduce-overhead"`` for CUDA graphs). ``log_every``: steps between loss
     read-backs (device syncs; default 1 on CPU, 20 on CUDA). ``halt_at_step``: stop right after
     that step as if killed (no final checkpoint or validation; for resumption tests).
-    A NaN/Inf loss raises :class:`NonFiniteLoss`; the last good checkpoint is kept.
+    ``tf32`` (CUDA only): the training steps run the network's float32 matmuls and convolutions
+    in TF32 (``False``: strict float32); the process's settings are restored after each step, so
+    validation and later evaluation keep them. The MLP evaluation in the loss is strict float32
+    either way. CPU training ignores it.
+    A NaN/Inf loss raises :class:`NonFiniteLoss` at the next read-back (every ``log_every``
+    steps, and at validation and checkpoint steps); the last good checkpoint is kept.
     """
     check_activation(activation)
     p = losses.check_loss(loss, p)
@@ -312,7 +357,8 @@ def train_autoencoder(
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=dev.type in ("cpu", "cuda"))
     meta = {
         "activation": activation, "loss": loss, "p": p, "mask_grad": mask_grad, "config": config.to_dict(),
-        "steps": 0, "total_steps": total, "world_size": world, "amp": amp, "val_mpe": None,
+        "steps": 0, "total_steps": total, "world_size": world, "amp": amp,
+        "tf32": bool(tf32) if dev.type == "cuda" else None, "val_mpe": None,
         "torch": torch.__version__,
     }
     history: dict = {"step": [], "loss": [], "lr": [], "mlps_per_s": [], "decoder_loss": [], "val": []}
@@ -402,15 +448,16 @@ def train_autoencoder(
             b = step % config.steps_per_epoch
             for g in opt.param_groups:
                 g["lr"] = lr_at(config, step)
-            batch_loss, l = step_loss(net, config, activation, b, x, loss, p, rank, world, amp)
-            pending.append((batch_loss.detach(), l.mean(0)))
             done = step + 1
             at_end = done == total
-            if done % log_every == 0 or at_end or done % config.val_every == 0 or done % config.checkpoint_every == 0:
-                read_back(done)  # before the update: a NaN/Inf loss never reaches the weights
-            opt.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            opt.step()
+            with cuda_tf32(dev, tf32):
+                batch_loss, l = step_loss(net, config, activation, b, x, loss, p, rank, world, amp)
+                pending.append((batch_loss.detach(), l.mean(0)))
+                if done % log_every == 0 or at_end or done % config.val_every == 0 or done % config.checkpoint_every == 0:
+                    read_back(done)  # before the update: a NaN/Inf loss read back never reaches the weights
+                opt.zero_grad(set_to_none=True)
+                batch_loss.backward()
+                opt.step()
             if dev.type == "cuda" and done % log_every == 0:
                 torch.cuda.synchronize(dev)
             t_train += time.perf_counter() - t0
@@ -455,6 +502,8 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--mask-grad", default=DEFAULT_MASK_GRAD, choices=MASK_GRADS)
     ap.add_argument("--amp", action="store_true", help="bf16 autocast for the network")
+    ap.add_argument("--no-tf32", dest="tf32", action="store_false",
+                    help="CUDA: strict float32 matmuls and convolutions in training (default: TF32)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the network")
     ap.add_argument("--cuda-graphs", action="store_true", help="torch.compile with mode='reduce-overhead'")
     ap.add_argument("--threads", type=int, default=None)
@@ -471,6 +520,7 @@ def cli_main(argv: list[str] | None = None) -> int:
             config, args.activation, loss=args.loss, p=args.p, device=args.device, out_dir=out,
             mask_grad=args.mask_grad, progress=not args.no_progress, resume=args.resume, steps=args.steps,
             amp=args.amp, compile=args.compile, cuda_graphs=args.cuda_graphs, threads=args.threads,
+            tf32=args.tf32,
         )
     except (ValueError, FileNotFoundError, NonFiniteLoss) as err:
         print(f"swao train: error: {err}", file=sys.stderr)

@@ -4,7 +4,7 @@ from torch import nn
 
 from swao.baselines import dense_then_prune, direct_sparse, full_matrix, init_weights, prune_mask
 from swao.representation import H, nonzero_count
-from swao.search import table2_datasets
+from swao.table2 import table2_datasets
 
 
 def datasets(activation="sigmoid", n=600):

@@ -103,3 +103,33 @@ def test_bad_arguments():
         target_mlp(1, "sigmoid", seed=0)
     with pytest.raises(ValueError, match="depth"):
         random_mlps(3, "sigmoid", seed=0, depth=5)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_fixed_depth_fast_path_is_the_general_path(depth):
+    # random_mlps(depth=L) skips the per-depth boolean selections (host syncs on CUDA) through
+    # sparse_mlps(uniform_depth=L): the result must be the general path's, bit for bit
+    from swao.generation import generator, sparse_mlps
+
+    d = torch.full((30,), depth)
+    widths = torch.randint(3, 8, (30, 4), generator=generator(1))
+    links = torch.randint(5, 40, (30,), generator=generator(2))
+    a = sparse_mlps(d, widths, links, 10.0, generator(3))
+    b = sparse_mlps(d, widths, links, 10.0, generator(3), uniform_depth=depth)
+    assert a.dtype == b.dtype and a.is_contiguous() and b.is_contiguous() and torch.equal(a, b)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_generation_on_device():
+    # generated on the GPU from a CUDA generator (other random streams than the CPU's, same law)
+    for depth in (None, 1, 4):
+        padded, d, s = random_mlps(200, "sigmoid", seed=3, depth=depth, device="cuda", return_sparsity=True)
+        assert padded.is_cuda and d.is_cuda and s.is_cuda and padded.shape == (200, 7, 33)
+        again, _ = random_mlps(200, "sigmoid", seed=3, depth=depth, device="cuda")
+        assert torch.equal(padded, again)  # seeded: the same MLPs every time
+        assert set(s.cpu().tolist()) <= set(SPARSITIES) and padded.abs().max() <= WEIGHT_RANGE["sigmoid"]
+        for L in (1, 2, 3, 4):
+            m = padded[d == L][:, :, : 8 * L + 1].cpu()
+            if len(m):
+                assert torch.equal(apply_masks(m), m)  # no weight on an inactive neuron
+                assert all(all(reaches_output(x)) for x in m[:20])  # every input reaches the output

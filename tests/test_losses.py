@@ -111,3 +111,29 @@ def test_feature_major_evaluation_matches_swao_forward(activation):
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-5)
         a.sum().backward(), b.sum().backward()
         assert torch.allclose(m.grad, m2.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("activation", ["sigmoid", "leaky_relu", "linear"])
+def test_cuda_loss_matches_cpu(activation):
+    from swao.generation import input_grid
+    from swao.train import cuda_tf32
+
+    padded, depth = random_mlps(64, activation, seed=8)
+    order = torch.argsort(depth, stable=True)
+    padded, depth = padded[order], depth[order]
+    counts = tuple(int((depth == L).sum()) for L in (1, 2, 3, 4))
+    x = input_grid()
+    decoded = [random_mlps(64, activation, seed=9, depth=j)[0][:, :, : 8 * j + 1] for j in (1, 2, 3, 4)]  # "decodings"
+    y = target_outputs(padded, depth, x, activation, counts)
+    want, l_want = autoencoder_loss(decoded, y, x, activation, "pnorm", 0.5)
+    gpu = dict(padded=padded.cuda(), depth=depth.cuda(), x=x.cuda(), decoded=[d.cuda() for d in decoded])
+    with cuda_tf32("cuda", False):  # strict float32: as the training step evaluates MLPs
+        y_gpu = target_outputs(gpu["padded"], gpu["depth"], gpu["x"], activation, counts)
+        got, l_got = autoencoder_loss(gpu["decoded"], y_gpu, gpu["x"], activation, "pnorm", 0.5)
+    assert y_gpu.is_cuda and torch.allclose(y_gpu.cpu(), y, rtol=1e-4, atol=1e-4)
+    assert torch.allclose(l_got.cpu(), l_want, rtol=1e-3, atol=1e-5)
+    assert torch.allclose(got.cpu(), want, rtol=1e-3)
+    # bf16 decodings (the network under autocast) are evaluated in float32
+    got_bf16, l_bf16 = autoencoder_loss([d.bfloat16() for d in gpu["decoded"]], y_gpu, gpu["x"], activation)
+    assert got_bf16.dtype == l_bf16.dtype == torch.float32 and torch.isfinite(l_bf16).all()

@@ -156,3 +156,44 @@ def test_cuda_matches_cpu_and_bf16_autocast_runs(batch):
         with torch.autocast("cuda", dtype=torch.bfloat16):
             out = gpu(padded.cuda(), depth.cuda())
     assert [o.shape[-1] for o in out] == [9, 17, 25, 33] and all(torch.isfinite(o).all() for o in out)
+
+
+def test_encode_of_an_unsorted_batch_under_autocast_keeps_one_dtype(model, batch, monkeypatch):
+    # CUDA autocast does not promote index_copy (CPU autocast does): the unsorted path must
+    # scatter bf16 parts into a bf16 buffer. Emulate CUDA's strictness on the CPU.
+    real = torch.Tensor.index_copy
+
+    def strict(self, dim, index, source):
+        assert self.dtype == source.dtype, (self.dtype, source.dtype)
+        return real(self, dim, index, source)
+
+    monkeypatch.setattr(torch.Tensor, "index_copy", strict)
+    padded, depth = batch
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        z = model.encode(padded, depth)
+        order = torch.argsort(depth, stable=True)
+        counts = tuple(int((depth == L).sum()) for L in DEPTHS)
+        z_sorted = model.encode(padded[order], depth[order], counts)
+    assert torch.equal(z[order], z_sorted)
+    with torch.no_grad():
+        assert model.encode(padded, depth).dtype == torch.float32  # fp32 outside autocast
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_bf16_autocast_training_pass(batch):
+    # forward (sorted and unsorted batches) and backward under CUDA bf16 autocast: fp32
+    # parameters get fp32 gradients, no GradScaler needed (bf16 has fp32's exponent range)
+    torch.manual_seed(0)
+    gpu = MultiScaleAutoencoder().cuda()
+    padded, depth = (t.cuda() for t in batch)
+    order = torch.argsort(depth, stable=True)
+    counts = tuple(int((depth == L).sum()) for L in DEPTHS)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = gpu(padded[order], depth[order], counts)
+        out2 = gpu(padded, depth)
+        z_sorted, z = gpu.encode(padded[order], depth[order], counts), gpu.encode(padded, depth)
+    assert all(o.dtype == torch.bfloat16 for o in out) and [o.shape for o in out] == [o.shape for o in out2]
+    assert torch.allclose(z_sorted[order.argsort()].float(), z.float(), atol=2e-2, rtol=2e-2)
+    sum(o.float().square().mean() for o in out).backward()
+    grads = [p.grad for p in gpu.parameters() if p.grad is not None]
+    assert grads and all(g.dtype == torch.float32 and g.is_cuda and torch.isfinite(g).all() for g in grads)

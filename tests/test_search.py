@@ -1,17 +1,21 @@
-"""The embedding search (eq. 4-6): objective, batching, export, CSV input, CLI."""
+"""The embedding search (eq. 4-6): objective, batching, export, CSV input, CLI, devices (CPU, meta, CUDA)."""
+import copy
 import json
+import traceback
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 from swao.forward import ACTIVATIONS, forward
 from swao.metrics import mpe
 from swao.representation import H, apply_masks, matrix_width
-from swao.search import (
-    LAMBDA_DIVISOR, T_MAX, cli_main, export_matrix, format_table2, load_csv, mlp_predict, run_search, search,
-    soft_switch, sparsity_penalty, table2_datasets,
-)
+from swao.csv_dataset import load_csv
+from swao.search import LAMBDA_DIVISOR, T_MAX, export_matrix, mlp_predict, search, soft_switch, sparsity_penalty
+from swao.table2 import cli_main, format_table2, run_search, table2_datasets
 from swao.config import get_config
 
 
@@ -247,3 +251,147 @@ def test_frames_follow_the_search(small_search):
     assert all(torch.tensor(m).shape == (7, 17) for m in f["matrices"])
     # the frames change along the search (z moves), and they are exported (thresholded) MLPs
     assert not torch.equal(torch.tensor(f["matrices"][0]), torch.tensor(f["matrices"][-1]))
+
+
+# ---------------------------------------------------------------- device: nothing tied to the CPU
+class HostTraffic(TorchDispatchMode):
+    """Records the ops that on a GPU would copy from the host or wait for the device: tensors built
+    from Python lists (indexing with a list, ``torch.tensor([...])``: a blocking host-to-device
+    copy on CUDA) and values read back (``.item()``, ``float(t)``, ``if t:``), except Adam's step
+    counters (CPU tensors on every device)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hits: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        read = func is torch.ops.aten._local_scalar_dense.default
+        if read or (func is torch.ops.aten.lift_fresh.default and out.dim() > 0):
+            stack = [f for f in traceback.extract_stack() if "site-packages" not in f.filename]
+            if not (read and any("torch/optim" in f.filename.replace("\\", "/") for f in traceback.extract_stack())):
+                self.hits.append(f"{func} at " + " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in stack[::-1][1:4]))
+        return out
+
+
+@pytest.mark.parametrize("method", ["search", "direct", "dense+prune"])
+def test_step_loop_needs_no_host_traffic(method):
+    """A step of the search / baselines neither reads a value back nor builds a tensor from Python
+    data (each would be a host sync per step on CUDA: 30,000 steps). Checked by counting such ops
+    in runs of k and 2k steps (validation only at the first and last step): the counts agree."""
+    from swao.baselines import dense_then_prune, direct_sparse
+
+    dec = StandIn()
+    data = [decoded_dataset(dec, 2, "sigmoid", n=200, seed=1)]
+    run = {
+        "search": lambda k: search(dec, data, "sigmoid", k, restarts=2, eval_every=10**9, workers=1),
+        "direct": lambda k: direct_sparse(data, "sigmoid", k, restarts=2, eval_every=10**9, workers=1),
+        "dense+prune": lambda k: dense_then_prune(data, "sigmoid", k, torch.full((4, 1), 9), restarts=2,
+                                                  eval_every=10**9, workers=1),
+    }[method]
+    counts = []
+    for k in (8, 16):
+        with HostTraffic() as h:
+            run(k)
+        counts.append(h.hits)
+    assert len(counts[0]) == len(counts[1]), sorted(set(counts[1]) - set(counts[0])) or counts[1]
+
+
+def test_optimise_on_the_meta_device():
+    """Every tensor the loop creates follows the device of its inputs, and nothing comes back to
+    the CPU before :func:`finish`: the whole loop (sparse and plain MSE, decoder and direct
+    weights) and the pruning run on ``meta`` tensors, with no op mixing devices."""
+    import swao.search as S
+    from swao.baselines import full_matrix, init_weights, prune_mask
+
+    class Mixing(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.bad: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            tensors = [t for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor)]
+            devices = {t.device.type for t in tensors if not (t.device.type == "cpu" and t.dim() == 0)}
+            if len(devices) > 1:
+                self.bad.append(f"{func}: {sorted(devices)}")
+            return out
+
+    meta = torch.device("meta")
+    data = S.TripleData.build([decoded_dataset(StandIn(), 2, "linear", n=100, seed=s) for s in (1, 2)], 2, meta)
+    ws = [init_weights(4, j, torch.Generator().manual_seed(0)).to(meta).requires_grad_(True) for j in (1, 2, 3, 4)]
+    dec = StandIn().to(meta)
+    zs = [torch.rand(4, 128).to(meta).requires_grad_(True) for _ in range(4)]
+    # the validation's non-zero count checks finiteness (a read-back, impossible on meta): count without it
+    with Mixing() as m, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S, "nonzero_count", lambda e: (e != 0).sum((-2, -1)))
+        outs = [
+            S.optimise(lambda i: full_matrix(ws[i]), ws, 0.01, data, "sigmoid", 5, eval_every=2),
+            S.optimise(lambda i: full_matrix(ws[i]), ws, 0.01, data, "leaky_relu", 5, sparse=False, eval_every=2),
+            S.optimise(lambda i: dec.decode_depth(zs[i], i + 1), zs, S.Z_LR, data, "linear", 5, eval_every=2),
+        ]
+        prune_mask(outs[1]["matrices"][2], torch.full((4,), 9, device=meta))
+    assert not m.bad, m.bad
+    for out in outs:
+        assert all(t.device == meta for t in tree_leaves(out) if isinstance(t, torch.Tensor) and t.dim() > 1)
+
+
+# ---------------------------------------------------------------- on a GPU (skipped without CUDA)
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@requires_cuda
+def test_cuda_search_and_baselines_match_cpu():
+    """A tiny search (float64) and both baselines (float32) on CUDA agree with the same runs on CPU."""
+    from swao.baselines import dense_then_prune, direct_sparse
+
+    dec = StandIn().double()
+    data = [decoded_dataset(dec, 2, "sigmoid", n=400, seed=s) for s in (1, 2)]
+    kw = dict(steps=20, restarts=2, seed=3, eval_every=5)
+    cpu = search(dec, data, "sigmoid", **kw)
+    gpu = search(copy.deepcopy(dec).cuda(), data, "sigmoid", **kw)
+    _agree(cpu, gpu, rtol=1e-5, atol=1e-7)
+
+    data = [{k: v.float() for k, v in d.items()} for d in data]
+    targets = torch.tensor([[5, 6], [10, 12], [15, 18], [20, 24]])
+    for run in (lambda dev: direct_sparse(data, "leaky_relu", device=dev, **kw),
+                lambda dev: dense_then_prune(data, "linear", targets=targets, device=dev, **kw)):
+        _agree(run("cpu"), run("cuda"), rtol=2e-3, atol=1e-4)
+
+
+def _agree(cpu, gpu, rtol, atol):
+    for k in ("test_mpe", "val_loss", "threshold", "lam"):
+        a, b = getattr(cpu, k), getattr(gpu, k)
+        assert b.device.type == "cpu" and torch.isfinite(b).all(), k
+        assert torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol), (k, (a - b).abs().max())
+    assert (cpu.nonzeros - gpu.nonzeros).abs().max() <= 1
+    for k in ("loss", "mse", "t"):
+        assert torch.allclose(cpu.trajectory[k].double(), gpu.trajectory[k].double(), rtol=rtol, atol=atol), k
+    for a, b in zip(cpu.matrices, gpu.matrices):
+        assert torch.allclose(a.double(), b.double(), rtol=rtol, atol=100 * atol)
+    assert [s for s, _ in cpu.frames] == [s for s, _ in gpu.frames]
+
+
+@requires_cuda
+@pytest.mark.parametrize("decoder", ["stand-in", "autoencoder"])
+def test_cuda_steps_do_not_sync(decoder):
+    """No step of the search or the baselines waits for the GPU (torch.cuda's sync debug mode
+    raises on any synchronising call between the 2nd and the 5th step of each run)."""
+    from swao.baselines import dense_then_prune, direct_sparse
+    from swao.model import MultiScaleAutoencoder
+
+    torch.manual_seed(0)
+    dec = (StandIn() if decoder == "stand-in" else MultiScaleAutoencoder()).cuda()
+    data = table2_datasets("sigmoid", 300)["3hl"]
+
+    def watch(step, loss):  # called after each step's forward pass
+        torch.cuda.set_sync_debug_mode("error" if 1 <= step < 5 else "default")
+
+    kw = dict(restarts=2, eval_every=100, progress=watch)  # validation (which reads back) at the first and last step
+    try:
+        search(dec, [data], "sigmoid", 10, **kw)
+        if decoder == "stand-in":
+            direct_sparse([data], "sigmoid", 10, device="cuda", **kw)
+            dense_then_prune([data], "sigmoid", 20, torch.full((4, 1), 9), device="cuda", **kw)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

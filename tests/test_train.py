@@ -7,10 +7,15 @@ import socket
 import pytest
 import torch
 
+from torch.utils._python_dispatch import TorchDispatchMode
+
 from swao import losses
 from swao.config import get_config
+from swao.generation import input_grid
+from swao.model import MultiScaleAutoencoder
 from swao.train import (
-    NonFiniteLoss, cli_main, evaluate_mpe, load_autoencoder, read_checkpoint, train_autoencoder, train_batch,
+    NonFiniteLoss, cli_main, cuda_tf32, evaluate_mpe, load_autoencoder, read_checkpoint, save_checkpoint,
+    step_loss, train_autoencoder, train_batch,
 )
 
 
@@ -147,6 +152,10 @@ def test_evaluate_mpe_is_a_4x4_table(tmp_path):
     t2 = evaluate_mpe(model, "linear", 3, seed=7, chunk=2)
     assert len(t1) == 4 and all(len(r) == 4 for r in t1) and model.training
     assert torch.allclose(torch.tensor(t1), torch.tensor(t2), rtol=1e-4)
+    from swao.train import mpe_per_mlp
+
+    per = mpe_per_mlp(model, "linear", 2, seed=7)  # default device: the model's
+    assert per.shape == (4, 4, 2) and per.dtype == torch.float64 and not per.requires_grad  # no autograd graph
 
 
 # ------------------------------------------------------------------ DDP (2 CPU processes, gloo)
@@ -177,9 +186,216 @@ def test_ddp_replicas_hold_identical_weights(tmp_path):
     assert meta["world_size"] == 2 and meta["steps"] == 3
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_bf16_training_runs(tmp_path):
-    res = train_autoencoder(tiny(), "sigmoid", device="cuda", amp=True, out_dir=tmp_path, progress=False)
-    assert all(torch.isfinite(torch.tensor(res["history"]["loss"])))
+# ------------------------------------------------------------------ the CUDA path, checked on the CPU
+class SyncPoints(TorchDispatchMode):
+    """Records the ops that would stall the host on CUDA: reading a value back (``.item()``,
+    ``bool(t)``), data-dependent shapes (``nonzero``, boolean indexing), and tensors made from
+    Python lists (copied host-to-device with a blocking copy)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name in ("_local_scalar_dense", "nonzero", "masked_select", "is_nonzero", "equal"):
+            self.found.append(name)
+        elif name == "lift_fresh" and args[0].dim() > 0:
+            self.found.append(f"tensor from a Python list {tuple(args[0].shape)}")
+        elif name in ("index", "index_put", "index_put_", "_index_put_impl_") and any(
+            isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in args[1]
+        ):
+            self.found.append(f"{name} with a boolean mask")
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("amp", [False, True])
+def test_a_training_step_has_no_host_sync_points(amp):
+    # one step of the training loop (batch generation, targets, network, loss, backward, Adam)
+    cfg = tiny()
+    torch.manual_seed(0)
+    model = MultiScaleAutoencoder()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    x = input_grid()
+    step_loss(model, cfg, "sigmoid", 0, x, amp=amp)[0].backward()
+    opt.step()  # Adam's state is created at the first step
+    with SyncPoints() as probe:
+        batch_loss, _ = step_loss(model, cfg, "sigmoid", 1, x, loss="pnorm", p=0.5, amp=amp)
+        opt.zero_grad(set_to_none=True)
+        batch_loss.backward()
+        opt.step()
+    assert probe.found == []
+
+
+def test_cuda_tf32_scope_sets_and_restores_the_flags():
+    mm, conv = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    with cuda_tf32("cpu", True):  # CPU: nothing changes
+        assert torch.get_float32_matmul_precision() == mm and torch.backends.cudnn.allow_tf32 == conv
+    with cuda_tf32("cuda", True):  # the flags exist (and are inert) without CUDA
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        with cuda_tf32(torch.device("cuda", 0), False):
+            assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    assert torch.get_float32_matmul_precision() == mm and torch.backends.cudnn.allow_tf32 == conv
+    with pytest.raises(KeyError):
+        with cuda_tf32("cuda", True):
+            raise KeyError("restored on errors too")
+    assert torch.get_float32_matmul_precision() == mm and torch.backends.cudnn.allow_tf32 == conv
+
+
+def test_amp_keeps_the_loss_in_float32():
+    cfg = tiny()
+    torch.manual_seed(0)
+    batch_loss, l = step_loss(MultiScaleAutoencoder(), cfg, "linear", 0, input_grid(), amp=True)
+    assert batch_loss.dtype == l.dtype == torch.float32 and torch.isfinite(l).all()
+
+
+# ------------------------------------------------------------------ CUDA (skipped without a GPU)
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@cuda
+@pytest.mark.parametrize("amp", [False, True])
+def test_cuda_training_runs_and_restores_precision_flags(tmp_path, amp):
+    flags = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    res = train_autoencoder(tiny(), "sigmoid", device="cuda", amp=amp, out_dir=tmp_path, progress=False, log_every=2)
+    hist, meta = res["history"], res["meta"]
+    assert len(hist["loss"]) >= 3 and all(torch.isfinite(torch.tensor(hist["loss"])))
+    assert hist["step"][-1] == 6 and all(r > 0 for r in hist["mlps_per_s"])
+    assert meta["tf32"] is True and meta["amp"] is amp and len(meta["val_mpe"]) == 4
+    assert next(res["model"].parameters()).is_cuda
+    assert (torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32) == flags
     model, _ = load_autoencoder(tmp_path, device="cuda")
     assert next(model.parameters()).is_cuda
+
+
+@cuda
+def test_cuda_tf32_for_the_network_strict_float32_for_the_mlp_evaluation(tmp_path, monkeypatch):
+    seen = {}
+
+    def spy(name, fn):
+        def wrapped(*args, **kw):
+            if torch.is_grad_enabled():  # training steps, not validation (no_grad)
+                seen.setdefault(name, set()).add(torch.backends.cuda.matmul.allow_tf32)
+            return fn(*args, **kw)
+        return wrapped
+
+    monkeypatch.setattr(losses, "target_outputs", spy("targets", losses.target_outputs))
+    monkeypatch.setattr(losses, "autoencoder_loss", spy("loss", losses.autoencoder_loss))
+    monkeypatch.setattr(MultiScaleAutoencoder, "forward", spy("network", MultiScaleAutoencoder.forward))
+    train_autoencoder(tiny(), "sigmoid", device="cuda", steps=2, out_dir=tmp_path / "a", progress=False)
+    assert seen == {"targets": {False}, "loss": {False}, "network": {True}}
+    seen.clear()
+    train_autoencoder(tiny(), "sigmoid", device="cuda", steps=2, out_dir=tmp_path / "b", progress=False, tf32=False)
+    assert seen == {"targets": {False}, "loss": {False}, "network": {False}}
+
+
+@cuda
+@pytest.mark.parametrize("amp", [False, True])
+def test_cuda_training_step_makes_no_host_sync(amp):
+    import warnings
+
+    cfg = get_config("smoke", batch_size=256)
+    torch.manual_seed(0)
+    model = MultiScaleAutoencoder().cuda()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    x = input_grid().cuda()
+
+    def step(b):
+        with cuda_tf32("cuda", True):
+            batch_loss, l = step_loss(model, cfg, "sigmoid", b, x, amp=amp)
+            opt.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            opt.step()
+        return batch_loss
+
+    step(0), step(1)
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            batch_loss = step(2)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message)]
+    assert syncs == [], syncs
+    assert torch.isfinite(batch_loss).item()
+
+
+@cuda
+def test_cuda_train_batch_is_made_on_the_gpu():
+    cfg = tiny(batch_size=64)
+    padded, depth, counts = train_batch(cfg, "leaky_relu", 3, device="cuda")
+    assert padded.is_cuda and depth.is_cuda and padded.shape == (64, 7, 33) and counts == (16,) * 4
+    assert depth.tolist() == [1] * 16 + [2] * 16 + [3] * 16 + [4] * 16
+    assert torch.equal(padded, train_batch(cfg, "leaky_relu", 3, device="cuda")[0])
+
+
+@cuda
+def test_cuda_checkpoint_round_trip(tmp_path):
+    res = train_autoencoder(tiny(), "linear", device="cuda", steps=2, out_dir=tmp_path, progress=False)
+    want = {k: v.cpu() for k, v in res["model"].state_dict().items()}
+    for device in ("cuda", "cpu"):
+        model, meta = load_autoencoder(tmp_path, device=device)
+        assert meta["steps"] == 2 and all(p.device.type == device for p in model.parameters())
+        assert all(torch.equal(v.cpu(), want[k]) for k, v in model.state_dict().items())
+    state, _, optim = read_checkpoint(tmp_path, device="cuda", optimizer=True)
+    assert all(v.is_cuda for v in state.values()) and optim["state"]
+    opt = torch.optim.Adam(MultiScaleAutoencoder().cuda().parameters(), fused=True)
+    opt.load_state_dict(optim)  # fused Adam wants its step counters on the GPU
+    assert all(s["exp_avg"].is_cuda and s["step"].is_cuda for s in opt.state.values())
+    cpu_model, _ = load_autoencoder(tmp_path, device="cpu")  # a CPU checkpoint loads on the GPU too
+    save_checkpoint(tmp_path / "cpu.safetensors", cpu_model, None, {"mask_grad": "none"})
+    gpu_model, _ = load_autoencoder(tmp_path / "cpu.safetensors", device="cuda")
+    assert all(torch.equal(a.cpu(), b) for a, b in zip(gpu_model.state_dict().values(), cpu_model.state_dict().values()))
+
+
+@cuda
+def test_cuda_resume_after_a_kill(tmp_path):
+    # not bit-exact on CUDA (non-deterministic kernels): the same schedule and data, close losses
+    cfg = tiny()
+    full = train_autoencoder(cfg, "sigmoid", device="cuda", out_dir=tmp_path / "a", progress=False, log_every=1)
+    halted = train_autoencoder(cfg, "sigmoid", device="cuda", out_dir=tmp_path / "b", progress=False, log_every=1,
+                               halt_at_step=3)
+    assert halted["halted"] and read_checkpoint(tmp_path / "b")[1]["steps"] == 2
+    resumed = train_autoencoder(cfg, "sigmoid", device="cuda", out_dir=tmp_path / "b", progress=False, log_every=1,
+                                resume=True)
+    assert resumed["meta"]["steps"] == 6 and full["history"]["step"] == resumed["history"]["step"]
+    assert torch.allclose(torch.tensor(full["history"]["loss"]), torch.tensor(resumed["history"]["loss"]), rtol=1e-2)
+
+
+@cuda
+def test_cuda_evaluate_mpe_matches_cpu_and_fits_at_paper_size():
+    torch.manual_seed(0)
+    cpu = MultiScaleAutoencoder().eval()
+    gpu = MultiScaleAutoencoder().cuda().eval()
+    gpu.load_state_dict(cpu.state_dict())
+    with cuda_tf32("cuda", False):  # strict float32 convolutions too: no mask flips from TF32 rounding
+        t_gpu = evaluate_mpe(gpu, "sigmoid", 8, seed=7)  # device: the model's
+    t_cpu = evaluate_mpe(cpu, "sigmoid", 8, seed=7)
+    assert torch.allclose(torch.tensor(t_gpu), torch.tensor(t_cpu), rtol=1e-2, atol=1e-2)
+    torch.cuda.reset_peak_memory_stats()
+    table = evaluate_mpe(gpu, "sigmoid", 1000, seed=10_000)  # the paper's 1,000 test MLPs per encoder
+    assert len(table) == 4 and all(len(r) == 4 for r in table)
+    assert torch.cuda.max_memory_allocated() < 8 * 2**30
+
+
+@cuda
+def test_cuda_embedding_quality_matches_cpu_and_fits_at_paper_size():
+    from swao.metrics import embedding_quality
+
+    torch.manual_seed(0)
+    cpu = MultiScaleAutoencoder().eval()
+    gpu = MultiScaleAutoencoder().cuda().eval()
+    gpu.load_state_dict(cpu.state_dict())
+    with cuda_tf32("cuda", False):
+        a = embedding_quality(gpu, "leaky_relu", 60, seed=3)
+    b = embedding_quality(cpu, "leaky_relu", 60, seed=3)  # the same pairs: drawn on the CPU
+    assert torch.allclose(torch.tensor(a["f_dist"]), torch.tensor(b["f_dist"]), rtol=1e-4, atol=1e-5)
+    assert torch.allclose(torch.tensor(a["z_dist"]), torch.tensor(b["z_dist"]), rtol=1e-3, atol=1e-4)
+    assert abs(a["spearman"] - b["spearman"]) < 0.02
+    torch.cuda.reset_peak_memory_stats()
+    big = embedding_quality(gpu, "sigmoid", 2000, seed=30_000)  # the study's 2,000 pairs
+    assert len(big["z_dist"]) == 2000 and -1 <= big["spearman"] <= 1
+    assert torch.cuda.max_memory_allocated() < 8 * 2**30

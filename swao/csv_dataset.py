@@ -1,0 +1,60 @@
+"""A user's dataset from a CSV file, for ``swao search --dataset PATH.csv``.
+
+Three input columns and one output column, split train / valid / test 5:3:2 like the generated
+search datasets (:func:`swao.generation.target_dataset`), so any search runs on it unchanged.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import torch
+
+from .generation import SPLIT
+
+MIN_CSV_ROWS = 10  # so that each of the 5:3:2 splits gets a row
+
+
+def load_csv(path: str | Path, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A user dataset: 3 input columns and 1 output column, header optional.
+
+    Rows are shuffled (seed) and split train/valid/test 5:3:2 like the generated datasets.
+    Raises ``ValueError`` naming the row (1-based, as in an editor) for a wrong column count,
+    a non-number, NaN/Inf, and for fewer than 10 rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    rows: list[list[float]] = []
+    seen_line = False
+    with path.open(newline="") as f:
+        for i, fields in enumerate(csv.reader(f), start=1):
+            if not fields or all(not s.strip() for s in fields):
+                continue
+            header_allowed, seen_line = not seen_line, True
+            if len(fields) != 4:
+                raise ValueError(f"{path}, row {i}: expected 4 columns (3 inputs, 1 output), got {len(fields)}")
+            values, bad = [], []
+            for c, s in enumerate(fields, start=1):
+                try:
+                    values.append(float(s))
+                except ValueError:
+                    bad.append((c, s.strip()))
+            if bad:
+                if header_allowed and len(bad) == 4:
+                    continue  # the header line
+                raise ValueError(f"{path}, row {i}, column {bad[0][0]}: {bad[0][1]!r} is not a number")
+            if not all(math.isfinite(v) for v in values):
+                raise ValueError(f"{path}, row {i}: NaN or Inf is not allowed")
+            rows.append(values)
+    if len(rows) < MIN_CSV_ROWS:
+        raise ValueError(f"{path}: too few rows: {len(rows)} data rows, need at least {MIN_CSV_ROWS} for the 5:3:2 split")
+    data = torch.tensor(rows, dtype=torch.float32)
+    data = data[torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))]
+    n_train, n_valid = int(len(rows) * SPLIT[0]), int(len(rows) * SPLIT[1])
+    parts = {"train": slice(0, n_train), "valid": slice(n_train, n_train + n_valid), "test": slice(n_train + n_valid, None)}
+    return {k: v for name, sl in parts.items() for k, v in ((f"x_{name}", data[sl, :3]), (f"y_{name}", data[sl, 3]))}
+
+
+__all__ = ["load_csv", "MIN_CSV_ROWS"]
