@@ -74,16 +74,17 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
 
 def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD, recompute: bool = False) -> dict:
     """Table 1 / 3 block of one autoencoder: ``config.eval_mlps`` fresh test MLPs per encoder
-    (a seed apart from training and validation), mean per-MLP MPE per decoder x encoder."""
-    from .train import evaluate_mpe
+    (a seed apart from training and validation), mean per-MLP MPE per decoder x encoder
+    (``table``), with the robust views of :func:`swao.train.mpe_summary`."""
+    from .train import mpe_per_mlp, mpe_summary
 
     def compute(folder: Path) -> dict:
         model, _ = autoencoder(config, name, device, mask_grad)
         dev = next(model.parameters()).device
         start = time.perf_counter()
-        table = evaluate_mpe(model, AUTOENCODERS[name][0], config.eval_mlps, seed=10_000 + config.seed, device=dev)
-        return {"name": name, "table": table, "eval_mlps": config.eval_mlps, "seconds": time.perf_counter() - start,
-                "provenance": provenance(dev, config)}
+        per_mlp = mpe_per_mlp(model, AUTOENCODERS[name][0], config.eval_mlps, seed=10_000 + config.seed, device=dev)
+        return {"name": name, **mpe_summary(per_mlp), "eval_mlps": config.eval_mlps,
+                "seconds": time.perf_counter() - start, "provenance": provenance(dev, config)}
 
     return cached("mpe_table", compute, recompute=recompute, config=config, name=name, mask_grad=mask_grad)
 
@@ -168,8 +169,9 @@ def mask_grad_study(config: Config, device="cpu", recompute: bool = False) -> di
         out = {"provenance": provenance(resolve_device(device), config), "variants": {}}
         for mg in ("none", "straight_through"):
             _, trained = autoencoder(config, "sigmoid-min", device, mask_grad=mg)
+            test = mpe_table(config, "sigmoid-min", device, mask_grad=mg)
             out["variants"][mg] = {
-                "table": mpe_table(config, "sigmoid-min", device, mask_grad=mg)["table"],
+                **{k: test[k] for k in ("table", "best_median", "best_mean")},
                 "history": trained["history"],
                 "train_seconds": trained["train_seconds"],
             }

@@ -53,7 +53,7 @@ from .cache import write_json  # noqa: E402
 from .config import SCALES, Config, get_config, resolve_device
 from .forward import ACTIVATIONS, check_activation
 from .generation import generator, input_grid, random_mlps
-from .metrics import mpe
+from .metrics import median, mpe
 from .model import DEFAULT_MASK_GRAD, MASK_GRADS, MultiScaleAutoencoder
 from .representation import DEPTHS, MAX_DEPTH
 
@@ -164,7 +164,22 @@ def evaluate_mpe(model: nn.Module, activation: str, n_mlps_per_encoder: int, see
     on every device). ``device``: default the model's. Runs in the process's float32 settings
     (PyTorch's CUDA defaults: matmuls strict float32, cuDNN convolutions TF32).
     """
-    return mpe_per_mlp(model, activation, n_mlps_per_encoder, seed, device, chunk).mean(-1).T.tolist()
+    return mpe_summary(mpe_per_mlp(model, activation, n_mlps_per_encoder, seed, device, chunk))["table"]
+
+
+def mpe_summary(per_mlp: torch.Tensor) -> dict:
+    """Per-MLP MPEs ``(4 encoders, 4 decoders, n)`` -> the Table 1 / 3 cell of the paper,
+    ``table[j][e]``: the mean over the ``n`` MLPs (rows decoders, columns encoders), beside two
+    views the paper lacks, robust to the few MLPs whose near-zero outputs make eq. 7 explode:
+    ``median_table`` (the median over the MLPs) and, per encoder, the MPE of each MLP's best
+    decoder, averaged (``best_mean``) and its median (``best_median``). Medians as NumPy's."""
+    best = per_mlp.min(dim=1).values  # (E, n)
+    return {
+        "table": per_mlp.mean(-1).T.tolist(),
+        "median_table": median(per_mlp).T.tolist(),
+        "best_mean": best.mean(-1).tolist(),
+        "best_median": median(best).tolist(),
+    }
 
 
 def format_table(table: list[list[float]], title: str = "validation MPE (%)") -> str:
@@ -414,7 +429,6 @@ def train_autoencoder(
     t_train, n_seen, last_good = 0.0, 0, start
 
     def read_back(step: int) -> None:
-        nonlocal t_train, n_seen
         if not pending:
             return
         vals = torch.stack([lv for lv, _ in pending]).float().cpu()

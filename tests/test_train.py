@@ -399,3 +399,23 @@ def test_cuda_embedding_quality_matches_cpu_and_fits_at_paper_size():
     big = embedding_quality(gpu, "sigmoid", 2000, seed=30_000)  # the study's 2,000 pairs
     assert len(big["z_dist"]) == 2000 and -1 <= big["spearman"] <= 1
     assert torch.cuda.max_memory_allocated() < 8 * 2**30
+
+
+def test_mpe_summary_matches_a_loop_reference():
+    import statistics
+
+    from swao.train import mpe_summary
+
+    g = torch.Generator().manual_seed(0)
+    per = torch.rand(4, 4, 6, generator=g, dtype=torch.float64) * 100
+    per[1, 2, 3] = 1e9  # one MLP whose near-zero outputs make eq. 7 explode
+    s = mpe_summary(per)
+    for e in range(4):
+        for j in range(4):
+            vals = per[e, j].tolist()
+            assert s["table"][j][e] == pytest.approx(sum(vals) / len(vals))
+            assert s["median_table"][j][e] == pytest.approx(statistics.median(vals))
+        best = [min(per[e, j, i].item() for j in range(4)) for i in range(6)]
+        assert s["best_mean"][e] == pytest.approx(sum(best) / 6)
+        assert s["best_median"][e] == pytest.approx(statistics.median(best))
+    assert s["table"][2][1] > 1e8 and s["median_table"][2][1] < 100  # the mean explodes, the median does not
