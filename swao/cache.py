@@ -100,6 +100,10 @@ def machine_name() -> str:
 
 
 def git_commit() -> str:
+    """The short commit of the checkout, or ``$SWAO_COMMIT`` (for a copy without ``.git``, such
+    as a GPU machine's), or ``"unknown"``."""
+    if os.environ.get("SWAO_COMMIT"):
+        return os.environ["SWAO_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5)
         return out.stdout.strip() or "unknown"
@@ -118,7 +122,8 @@ def provenance(device: str | torch.device = "cpu", scale: Any = None) -> dict:
     if hasattr(scale, "describe"):
         scale, sizes = scale.scale, scale.describe()
     return {
-        "command": " ".join(Path(sys.argv[0]).name if i == 0 else a for i, a in enumerate(sys.argv)),
+        "command": " ".join(("swao" if Path(a).name == "cli.py" else Path(a).name) if i == 0 else a
+                            for i, a in enumerate(sys.argv)),
         "scale": scale,
         "sizes": sizes,
         "device": str(device),

@@ -12,6 +12,7 @@ sigmoid-based with the min loss, p = 0.5 and p = 1; leaky-ReLU- and linear-based
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -43,6 +44,16 @@ def _setup(config: Config, device) -> torch.device:
     return dev
 
 
+def _autoencoder_parts(config: Config, name: str, mask_grad: str) -> dict:
+    activation, loss, p = AUTOENCODERS[name]
+    return dict(config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
+
+
+def autoencoder_dir(config: Config, name: str, mask_grad: str = DEFAULT_MASK_GRAD) -> Path:
+    """The cache folder of one of :data:`AUTOENCODERS` (complete once it holds ``result.json``)."""
+    return result_dir("autoencoder", **_autoencoder_parts(config, name, mask_grad))
+
+
 def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD,
                 recompute: bool = False, progress: bool = False) -> tuple[MultiScaleAutoencoder, dict]:
     """Train (or load from the cache) one of :data:`AUTOENCODERS`; returns ``(model, result)``
@@ -55,6 +66,9 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
     dev = _setup(config, device)
 
     def compute(folder: Path) -> dict:
+        if recompute:  # train anew: a checkpoint left in the folder must not be resumed
+            for f in folder.iterdir():
+                shutil.rmtree(f) if f.is_dir() else f.unlink()
         start = time.perf_counter()
         out = train_autoencoder(config, activation, loss=loss, p=p, device=str(dev), out_dir=folder,
                                 mask_grad=mask_grad, progress=progress, resume=True)  # a killed run goes on
@@ -65,9 +79,8 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
             "provenance": provenance(dev, config),
         }
 
-    parts = dict(config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
-    result = cached("autoencoder", compute, recompute=recompute, **parts)
-    model, _ = load_autoencoder(result_dir("autoencoder", **parts) / result["checkpoint"], device=dev)
+    result = cached("autoencoder", compute, recompute=recompute, **_autoencoder_parts(config, name, mask_grad))
+    model, _ = load_autoencoder(autoencoder_dir(config, name, mask_grad) / result["checkpoint"], device=dev)
     model.eval()
     return model, result
 
@@ -191,7 +204,8 @@ def exported(scale: str, name: str) -> dict | None:
     return read_json(path) if path.exists() else None
 
 
-def exported_config(scale: str) -> Config | None:
-    """The config an exported run of ``scale`` was made with (its ``run.json``), or ``None``."""
-    run = exported(scale, "run")
-    return None if run is None else Config(**run["config"])
+def exported_config(scale: str, name: str = "run") -> Config | None:
+    """The config an exported result of ``scale`` was made with (``run.json``'s by default;
+    ``"search"``: the search's own), or ``None``."""
+    result = exported(scale, name)
+    return None if result is None or "config" not in result else Config(**result["config"])

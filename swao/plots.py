@@ -247,5 +247,5 @@ def plot_search_frame(step: int, matrix, x, y, activation: str, label: str, max_
     fig = plt.figure(figsize=(11, 3.2))
     plot_matrix(m, ax=fig.add_subplot(1, 2, 1), title=f"{label}, step {step}: {int(nonzero_count(m))} non-zeros")
     plot_surface(x, pred, ax=fig.add_subplot(1, 2, 2, projection="3d"),
-                 title=f"predictions, test MPE {float(mpe(pred, y)):.1f} %")
+                 title=f"predictions, MPE {float(mpe(pred, y)):.1f} % on {len(y):,} test points")
     return fig

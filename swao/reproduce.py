@@ -45,7 +45,8 @@ def run_config(scale: str, full: bool = False, **overrides) -> Config:
 
 
 def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool = True, full: bool = False,
-              results_dir: str | Path | None = None, fit_budget_s: float | None = None, **overrides) -> dict:
+              results_dir: str | Path | None = None, fit_budget_s: float | None = None, progress: bool = True,
+              **overrides) -> dict:
     """Compute every cached result of the book at ``scale`` (printing each stage's time) and
     export each stage, as it ends, to ``results/<scale>/`` with its provenance.
 
@@ -54,45 +55,74 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
     config = run_config(scale, full, **overrides)
     dev = resolve_device(device)
     bad = set(stages) - set(STAGES)
-    if bad:
-        raise ValueError(f"stages must be among {STAGES}, got {sorted(bad)}")
+    if bad or not stages:
+        raise ValueError(f"stages must be one or more of {STAGES}, got {sorted(bad) or 'none'}")
     estimate = None
     if fit_budget_s is not None:
         estimate = plan(config, dev, stages, fit_budget_s)
         print(format_plan(estimate), flush=True)
+        if estimate["cannot_fit"]:
+            raise ValueError(estimate["cannot_fit"])
         if not estimate["fits"]:
             config = run_config(scale, full, **{**overrides, **estimate["suggest"]})
     folder = Path(results_dir) if results_dir is not None else ex.results_root() / config.scale
     print(f"[reproduce] {config.scale} scale on {provenance(dev)['hardware']}: {config.describe()}", flush=True)
+    timings, summary = {}, {}
+
+    def run_json(error: str | None = None) -> None:
+        write_json(folder / "run.json", {"config": config.to_dict(), "full": full, "seconds": timings, "plan": estimate,
+                                         "error": error, "provenance": provenance(dev, config)})
+
+    def save(name: str, data: dict) -> None:
+        if export:
+            write_json(folder / f"{name}.json", data)
+            run_json()
+
+    def autoencoders() -> dict:
+        done = {}
+        for n in ex.AUTOENCODERS:  # exported one by one: a run stopped midway keeps what it trained
+            done[n] = ex.autoencoder(config, n, dev, progress=progress)[1]
+            save("autoencoders", done)
+        return done
+
     work = {
-        "autoencoders": lambda: {n: ex.autoencoder(config, n, dev, progress=True)[1] for n in ex.AUTOENCODERS},
+        "autoencoders": autoencoders,
         "tables": lambda: {n: ex.mpe_table(config, n, dev) for n in ex.AUTOENCODERS},
         "figure2": lambda: ex.figure2(config, dev),
-        "search": lambda: ex.search_results(config, dev, progress=True),
+        "search": lambda: ex.search_results(config, dev, progress=progress),
         "embedding": lambda: ex.embedding_study(config, dev),
         "mask_grad": lambda: ex.mask_grad_study(config, dev),
     }
-    timings, summary = {}, {}
     for name in STAGES:
         if name not in stages:
             continue
         start = time.perf_counter()
-        summary[name] = work[name]()
+        try:
+            summary[name] = work[name]()
+        except Exception as err:  # say in run.json where the run stopped and why, then stop
+            timings[name] = time.perf_counter() - start
+            if export:
+                run_json(f"{name}: {type(err).__name__}: {err}")
+            raise
         timings[name] = time.perf_counter() - start
         print(f"[reproduce] {name}: {timings[name]:.1f} s", flush=True)
-        if export:
-            write_json(folder / f"{name}.json", summary[name])
-            write_json(folder / "run.json", {"config": config.to_dict(), "full": full, "seconds": timings,
-                                             "plan": estimate, "provenance": provenance(dev, config)})
+        save(name, summary[name])
     if export:
         print(f"[reproduce] results written to {folder}")
     return summary
 
 
 # ----------------------------------------------------------------------------- plan
-def _timed(fn) -> float:
+MIN_FIT_FRACTION = 0.05  # --fit refuses to shrink the training set and search steps below 5 %
+
+
+def _timed(fn, device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     start = time.perf_counter()
     fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     return time.perf_counter() - start
 
 
@@ -105,15 +135,32 @@ def _two_point(run, short: int, long: int) -> tuple[float, float]:
     return max(t_short - per_unit * short, 0.0), per_unit
 
 
+def autoencoders_needed(config: Config, stages) -> list[tuple[str, str]]:
+    """``(name, mask_grad)`` of the autoencoders that ``reproduce(stages=...)`` will train: those
+    the stages use (directly or not) and the cache does not hold yet."""
+    names = set()
+    if {"autoencoders", "tables"} & set(stages):
+        names |= {(n, "none") for n in ex.AUTOENCODERS}
+    if {"figure2", "search", "embedding"} & set(stages):
+        names |= {(n, "none") for n in ex.MIN_LOSS.values()}
+    if "mask_grad" in stages:
+        names |= {("sigmoid-min", "none"), ("sigmoid-min", "straight_through")}
+    return sorted(nm for nm in names if not (ex.autoencoder_dir(config, *nm) / "result.json").exists())
+
+
 def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = None,
-         calibration_steps: int = 10) -> dict:
+         calibration_steps: int | None = None) -> dict:
     """Estimate the time of ``reproduce`` with ``config`` on ``device`` from short measured runs.
 
-    Training: steps of ``config.batch_size`` MLPs (the per-step cost, from two runs of different
-    length). Search: steps of the search and both baselines on one MLP type's three datasets at
+    Training: the per-step cost of ``config.batch_size`` MLPs from two runs of different length
+    that stop before validating or saving, plus, per autoencoder, a short complete run's fixed
+    cost (start, validation, checkpoint) once for the end and once per intermediate checkpoint
+    (an upper bound). Only autoencoders the cache lacks count (:func:`autoencoders_needed`).
+    Search: steps of the search and both baselines on one MLP type's three datasets at
     ``config.search_points`` points (untrained autoencoder: the cost does not depend on training).
-    Tables and the embedding study: one run each. Returns the estimate per stage (seconds), the
-    measured rates and, given ``budget_s``, whether the total fits it and the sizes that would.
+    Tables and the embedding study: one run each. ``calibration_steps``: default 10 on a CPU, 50
+    on a GPU. Returns the estimate per stage (seconds), the measured rates and, given
+    ``budget_s``, whether the total fits it and the sizes that would (:func:`_suggest`).
     """
     from .metrics import embedding_quality
     from .model import MultiScaleAutoencoder
@@ -121,41 +168,44 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
     from .train import evaluate_mpe, train_autoencoder
 
     dev = resolve_device(device)
-    k = calibration_steps
+    k = calibration_steps if calibration_steps is not None else (50 if dev.type == "cuda" else 10)
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"calibration_steps must be a positive int, got {k!r}")
     if budget_s is not None and not budget_s > 0:
         raise ValueError(f"budget_s must be > 0 seconds, got {budget_s!r}")
-    n_ae = len(ex.AUTOENCODERS) * ("autoencoders" in stages) + ("mask_grad" in stages)
-    n_tables = len(ex.AUTOENCODERS) * ("tables" in stages) + ("mask_grad" in stages)
-    rates, est = {}, {}
+    needed = autoencoders_needed(config, stages)
+    n_tables = len(ex.AUTOENCODERS) * ("tables" in stages) + 2 * ("mask_grad" in stages)
+    rates, est = {"autoencoders_to_train": len(needed)}, {}
 
-    def train(steps: int) -> float:
-        c = config.replace(train_mlps=steps * config.batch_size, epochs=1, val_every=10**9, checkpoint_every=10**9)
+    def train(steps: int, halt: bool = True) -> float:
+        c = config.replace(train_mlps=(steps + 1) * config.batch_size, epochs=1, val_every=10**9, checkpoint_every=10**9)
         with tempfile.TemporaryDirectory() as tmp:
-            return _timed(lambda: train_autoencoder(c, "sigmoid", device=str(dev), out_dir=tmp, progress=False))
+            return _timed(lambda: train_autoencoder(c, "sigmoid", device=str(dev), out_dir=tmp, progress=False,
+                                                    steps=steps, halt_at_step=steps if halt else None), dev)
 
-    if n_ae:
-        fixed, per_step = _two_point(train, 2, 2 + k)
+    if needed:
+        _, per_step = _two_point(train, 2, 2 + k)
+        fixed = max(train(2, halt=False) - 2 * per_step, 0.0)  # start, final validation and checkpoint
         rates["train_mlps_per_s"] = config.batch_size / per_step if per_step else float("inf")
         n_val = config.total_steps // config.val_every
+        n_ckpt = config.total_steps // config.checkpoint_every
         # a validation runs val_mlps forward passes: about a third of a training step's MLP each
-        per_ae = fixed + per_step * (config.total_steps + n_val * config.val_mlps / (3 * config.batch_size))
-        est["autoencoders"] = per_ae * len(ex.AUTOENCODERS) * ("autoencoders" in stages)
-        est["mask_grad"] = per_ae * ("mask_grad" in stages)
+        per_ae = fixed * (1 + n_ckpt) + per_step * (config.total_steps + n_val * config.val_mlps / (3 * config.batch_size))
+        est["autoencoders"] = per_ae * sum(mg == "none" for _, mg in needed)
+        est["mask_grad"] = per_ae * sum(mg != "none" for _, mg in needed)
 
     torch.manual_seed(config.seed)
     untrained = MultiScaleAutoencoder().to(dev).eval()
     if n_tables or "figure2" in stages:
         evaluate_mpe(untrained, "sigmoid", 8, seed=0, device=dev)  # warm-up
-        t_table = _timed(lambda: evaluate_mpe(untrained, "sigmoid", config.eval_mlps, seed=0, device=dev))
+        t_table = _timed(lambda: evaluate_mpe(untrained, "sigmoid", config.eval_mlps, seed=0, device=dev), dev)
         est["tables"] = t_table * len(ex.AUTOENCODERS) * ("tables" in stages)
-        est["mask_grad"] = est.get("mask_grad", 0.0) + t_table * ("mask_grad" in stages)
+        est["mask_grad"] = est.get("mask_grad", 0.0) + 2 * t_table * ("mask_grad" in stages)
         # Figure 2 decodes FIGURE2_MLPS MLPs of each of the 3 types; a table, 4 x eval_mlps
         est["figure2"] = t_table * 3 * ex.FIGURE2_MLPS / (4 * config.eval_mlps) * ("figure2" in stages)
     if "embedding" in stages:
         t_emb = _timed(lambda: embedding_quality(untrained, "sigmoid", ex.embedding_pairs(config), seed=0,
-                                                 grid_points=config.grid_points))
+                                                 grid_points=config.grid_points), dev)
         est["embedding"] = t_emb * 2 * 3  # trained and untrained, three MLP types
     if "search" in stages:
         data = {"sigmoid": table2_datasets("sigmoid", config.search_points, config.seed)}
@@ -172,23 +222,39 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
             rates[f"{method}_ms_per_step"] = 1e3 * per_step
             total += max(short[method] - per_step * k, 0.0) + per_step * config.search_steps
         est["search"] = 3 * total  # three MLP types
-    est = {s: est[s] for s in STAGES if s in stages and s in est}
+    est = {s: est[s] for s in STAGES if s in est and (s in stages or est[s] > 0)}  # with the training stages need
     total = sum(est.values())
+    suggest, why = _suggest(config, est, budget_s) if budget_s is not None else ({}, None)
     return {"config": config.to_dict(), "device": str(dev), "hardware": provenance(dev)["hardware"],
             "seconds": est, "total_seconds": total, "budget_seconds": budget_s,
             "fits": None if budget_s is None else total <= budget_s, "rates": rates,
-            "suggest": {} if budget_s is None else _suggest(config, est, budget_s)}
+            "suggest": suggest, "cannot_fit": why}
 
 
-def _suggest(config: Config, est: dict, budget_s: float) -> dict:
-    """Sizes that would fit ``budget_s``: training MLPs and search steps cut by one factor."""
+def _round_down(x: float, digits: int = 2) -> int:
+    """``x`` rounded down to ``digits`` significant digits (so that timing noise rarely changes
+    the sizes ``--fit`` picks, and with them the cache keys)."""
+    if x < 1:
+        return 0
+    scale = 10 ** max(len(str(int(x))) - digits, 0)
+    return int(x) // scale * scale
+
+
+def _suggest(config: Config, est: dict, budget_s: float) -> tuple[dict, str | None]:
+    """Sizes that would fit ``budget_s``: training MLPs and search steps cut by one factor,
+    rounded down to two significant digits. ``({}, None)`` if it fits; ``({}, reason)`` if it
+    would take cutting them below :data:`MIN_FIT_FRACTION`."""
     total = sum(est.values())
     scalable = est.get("autoencoders", 0.0) + est.get("mask_grad", 0.0) + est.get("search", 0.0)
-    if total <= budget_s or scalable <= 0:
-        return {}
-    f = max(budget_s - (total - scalable), 0.0) / scalable
-    return {"train_mlps": max(config.batch_size, int(config.train_mlps * f) // config.batch_size * config.batch_size),
-            "search_steps": max(1, int(config.search_steps * f))}
+    if total <= budget_s:
+        return {}, None
+    f = max(budget_s - (total - scalable), 0.0) / scalable if scalable > 0 else 0.0
+    if f < MIN_FIT_FRACTION:
+        fixed = {s: round(t) for s, t in est.items() if s not in ("autoencoders", "mask_grad", "search")}
+        return {}, (f"fitting {budget_s:.0f} s would cut training and search to {100 * f:.1f} % "
+                    f"(less than {100 * MIN_FIT_FRACTION:g} %); the other stages alone take {fixed} s")
+    train_mlps = _round_down(config.train_mlps * f) // config.batch_size * config.batch_size
+    return {"train_mlps": max(config.batch_size, train_mlps), "search_steps": max(1, _round_down(config.search_steps * f))}, None
 
 
 def format_plan(p: dict) -> str:
@@ -201,11 +267,15 @@ def format_plan(p: dict) -> str:
     if p["suggest"]:
         sets = " ".join(f"{k}={v}" for k, v in p["suggest"].items())
         lines.append(f"to fit: --set {sets}")
+    if p.get("cannot_fit"):
+        lines.append(f"cannot fit: {p['cannot_fit']}")
     return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- command line
 def _overrides(pairs: list[str]) -> dict:
+    """``["key=value", ...]`` -> config overrides, typed as the config's fields (a whole float
+    such as ``2.0`` becomes ``2``, as the configs write it, so that cache keys match)."""
     fields = Config.__dataclass_fields__
     out = {}
     for pair in pairs:
@@ -218,6 +288,8 @@ def _overrides(pairs: list[str]) -> dict:
             out[key] = kind(value)
         except ValueError:
             raise ValueError(f"--set {key} must be {'an int' if kind is int else 'a number'}, got {value!r}") from None
+        if kind is float and out[key].is_integer():
+            out[key] = int(out[key])
     return out
 
 
@@ -235,10 +307,13 @@ def cli_main(argv: list[str] | None = None) -> int:
                         help=f"the budget of --plan and --fit (default: {BUDGET_MINUTES:g} at paper scale or with --fit)")
     parser.add_argument("--results-dir", default=None, help="where to export (default: $SWAO_RESULTS or results/, then <scale>)")
     parser.add_argument("--no-export", action="store_true", help="only fill the cache")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs)")
     args = parser.parse_args(argv)
     try:
         overrides = _overrides(args.set)
         minutes = args.budget_minutes
+        if minutes is not None and not (args.plan or args.fit):
+            raise ValueError("--budget-minutes needs --plan or --fit")
         if minutes is None and (args.scale == "paper" or args.fit):
             minutes = BUDGET_MINUTES
         if minutes is not None and not minutes > 0:
@@ -249,7 +324,8 @@ def cli_main(argv: list[str] | None = None) -> int:
             print(format_plan(plan(config, args.device, args.stages, None if minutes is None else minutes * 60)))
             return 0
         reproduce(args.scale, args.device, args.stages, export=not args.no_export, full=args.full,
-                  results_dir=args.results_dir, fit_budget_s=minutes * 60 if args.fit else None, **overrides)
+                  results_dir=args.results_dir, fit_budget_s=minutes * 60 if args.fit else None,
+                  progress=not args.no_progress, **overrides)
     except ValueError as err:
         print(f"swao reproduce: {err}", file=sys.stderr)
         return 2

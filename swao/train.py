@@ -372,7 +372,7 @@ def train_autoencoder(
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=dev.type in ("cpu", "cuda"))
     meta = {
         "activation": activation, "loss": loss, "p": p, "mask_grad": mask_grad, "config": config.to_dict(),
-        "steps": 0, "total_steps": total, "world_size": world, "amp": amp,
+        "steps": 0, "total_steps": total, "world_size": world, "device_type": dev.type, "amp": amp,
         "tf32": bool(tf32) if dev.type == "cuda" else None, "val_mpe": None,
         "torch": torch.__version__,
     }
@@ -382,7 +382,7 @@ def train_autoencoder(
         raise ValueError(f"{ckpt} exists: pass resume=True (--resume) to continue it, or choose another out_dir")
     if resume and ckpt.exists():
         state, old, optim = read_checkpoint(ckpt, dev, optimizer=True)
-        for key in ("activation", "loss", "p", "mask_grad", "config", "world_size"):
+        for key in ("activation", "loss", "p", "mask_grad", "config", "world_size", "device_type"):
             if old.get(key) != meta[key]:
                 raise ValueError(f"cannot resume {ckpt}: {key} was {old.get(key)!r}, now {meta[key]!r}")
         model.load_state_dict(state)
@@ -418,7 +418,7 @@ def train_autoencoder(
         best = per.min(1).values  # (encoder, MLP): MPE of each MLP's best decoder
         meta["val_mpe"] = table
         history["val"].append({"step": step, "mpe": table, "best_mean": best_mean(table),
-                               "best_decoder_median": best.median(-1).values.tolist()})
+                               "best_decoder_median": median(best).tolist()})
 
     bar = None
     if progress and main:
