@@ -24,6 +24,7 @@ from typing import Any, Callable
 import torch
 
 from . import __version__
+from .config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,7 +120,7 @@ def provenance(device: str | torch.device = "cpu", scale: Any = None) -> dict:
     device = torch.device(device)
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({machine_name()}, {torch.get_num_threads()} threads)"
     sizes = None
-    if hasattr(scale, "describe"):
+    if isinstance(scale, Config):
         scale, sizes = scale.scale, scale.describe()
     return {
         "command": " ".join(("swao" if Path(a).name == "cli.py" else Path(a).name) if i == 0 else a
@@ -135,6 +136,14 @@ def provenance(device: str | torch.device = "cpu", scale: Any = None) -> dict:
     }
 
 
+RESULT = "result.json"  # a cache folder is complete once it holds this
+
+
+def has_result(kind: str, **parts: Any) -> bool:
+    """Whether the cache holds a complete result of ``kind`` for ``parts``."""
+    return (result_dir(kind, **parts) / RESULT).exists()
+
+
 def cached(kind: str, compute: Callable[[Path], dict], recompute: bool = False, **parts: Any) -> dict:
     """Return the cached result of ``kind`` for ``parts``, computing it first if missing.
 
@@ -142,7 +151,7 @@ def cached(kind: str, compute: Callable[[Path], dict], recompute: bool = False, 
     dict (it should include a ``provenance`` entry); it is saved as ``folder/result.json``.
     """
     folder = result_dir(kind, **parts)
-    done = folder / "result.json"
+    done = folder / RESULT
     if done.exists() and not recompute:
         return read_json(done)
     folder.mkdir(parents=True, exist_ok=True)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import torch
 
-from .cache import ROOT, cached, provenance, read_json, result_dir
+from .cache import ROOT, cached, has_result, provenance, read_json, result_dir
 from .config import Config, resolve_device
 from .forward import ACTIVATIONS, forward, forward_batch
 from .generation import input_grid, random_mlps
 from .metrics import embedding_quality, mpe
-from .model import DEFAULT_MASK_GRAD, MultiScaleAutoencoder
+from .model import DEFAULT_MASK_GRAD, MultiScaleAutoencoder, device_of
 from .representation import unpad_matrix
 
 # (activation, loss, p): the paper's five autoencoders. Keys name them in results.
@@ -49,9 +49,9 @@ def _autoencoder_parts(config: Config, name: str, mask_grad: str) -> dict:
     return dict(config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
 
 
-def autoencoder_dir(config: Config, name: str, mask_grad: str = DEFAULT_MASK_GRAD) -> Path:
-    """The cache folder of one of :data:`AUTOENCODERS` (complete once it holds ``result.json``)."""
-    return result_dir("autoencoder", **_autoencoder_parts(config, name, mask_grad))
+def autoencoder_cached(config: Config, name: str, mask_grad: str = DEFAULT_MASK_GRAD) -> bool:
+    """Whether the cache already holds one of :data:`AUTOENCODERS`, trained."""
+    return has_result("autoencoder", **_autoencoder_parts(config, name, mask_grad))
 
 
 def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD,
@@ -62,7 +62,8 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
 
     if name not in AUTOENCODERS:
         raise ValueError(f"autoencoder must be one of {list(AUTOENCODERS)}, got {name!r}")
-    activation, loss, p = AUTOENCODERS[name]
+    parts = _autoencoder_parts(config, name, mask_grad)
+    activation, loss, p = parts["activation"], parts["loss"], parts["p"]
     dev = _setup(config, device)
 
     def compute(folder: Path) -> dict:
@@ -79,8 +80,8 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
             "provenance": provenance(dev, config),
         }
 
-    result = cached("autoencoder", compute, recompute=recompute, **_autoencoder_parts(config, name, mask_grad))
-    model, _ = load_autoencoder(autoencoder_dir(config, name, mask_grad) / result["checkpoint"], device=dev)
+    result = cached("autoencoder", compute, recompute=recompute, **parts)
+    model, _ = load_autoencoder(result_dir("autoencoder", **parts) / result["checkpoint"], device=dev)
     model.eval()
     return model, result
 
@@ -93,7 +94,7 @@ def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_
 
     def compute(folder: Path) -> dict:
         model, _ = autoencoder(config, name, device, mask_grad)
-        dev = next(model.parameters()).device
+        dev = device_of(model)
         start = time.perf_counter()
         per_mlp = mpe_per_mlp(model, AUTOENCODERS[name][0], config.eval_mlps, seed=10_000 + config.seed, device=dev)
         return {"name": name, **mpe_summary(per_mlp), "eval_mlps": config.eval_mlps,
@@ -111,7 +112,7 @@ def figure2(config: Config, device="cpu", recompute: bool = False) -> dict:
         x = input_grid(config.grid_points)
         for k, act in enumerate(ACTIVATIONS):
             model, _ = autoencoder(config, MIN_LOSS[act], device)
-            dev = next(model.parameters()).device
+            dev = device_of(model)
             # drawn on the CPU, then moved: the same MLPs on every device
             padded, depth = (t.to(dev) for t in random_mlps(FIGURE2_MLPS, act, seed=20_000 + 10 * config.seed + k))
             with torch.no_grad():
@@ -164,7 +165,7 @@ def embedding_study(config: Config, device="cpu", recompute: bool = False) -> di
         for act in ACTIVATIONS:
             model, _ = autoencoder(config, MIN_LOSS[act], device)
             torch.manual_seed(config.seed)
-            untrained = MultiScaleAutoencoder().to(next(model.parameters()).device).eval()
+            untrained = MultiScaleAutoencoder().to(device_of(model)).eval()
             out["types"][act] = {
                 "trained": embedding_quality(model, act, n_pairs, seed=30_000 + config.seed, grid_points=config.grid_points),
                 "untrained": embedding_quality(untrained, act, n_pairs, seed=30_000 + config.seed, grid_points=config.grid_points),

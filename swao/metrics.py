@@ -61,10 +61,11 @@ def embedding_quality(model, activation: str, n_pairs: int, seed: int, grid_poin
     """
     from .forward import forward_batch
     from .generation import input_grid, random_mlps
+    from .model import device_of
 
     if not isinstance(n_pairs, int) or n_pairs < 3:
         raise ValueError(f"n_pairs must be an int >= 3, got {n_pairs!r}")
-    device = next(model.parameters()).device
+    device = device_of(model)
     padded, depth = random_mlps(2 * n_pairs, activation, seed=seed)
     padded, depth = padded.to(device), depth.to(device)
     x = input_grid(grid_points).to(device)

@@ -263,6 +263,11 @@ class MultiScaleAutoencoder(nn.Module):
         return self.decode(self.encode(padded, depth, counts))
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """The device a model's parameters live on (the CPU for a model without any)."""
+    return next((t.device for t in model.parameters()), torch.device("cpu"))
+
+
 def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

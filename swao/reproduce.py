@@ -66,12 +66,13 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
         if not estimate["fits"]:
             config = run_config(scale, full, **{**overrides, **estimate["suggest"]})
     folder = Path(results_dir) if results_dir is not None else ex.results_root() / config.scale
-    print(f"[reproduce] {config.scale} scale on {provenance(dev)['hardware']}: {config.describe()}", flush=True)
+    prov = provenance(dev, config)  # of the whole run: its start
+    print(f"[reproduce] {config.scale} scale on {prov['hardware']}: {config.describe()}", flush=True)
     timings, summary = {}, {}
 
     def run_json(error: str | None = None) -> None:
         write_json(folder / "run.json", {"config": config.to_dict(), "full": full, "seconds": timings, "plan": estimate,
-                                         "error": error, "provenance": provenance(dev, config)})
+                                         "error": error, "provenance": prov})
 
     def save(name: str, data: dict) -> None:
         if export:
@@ -145,7 +146,7 @@ def autoencoders_needed(config: Config, stages) -> list[tuple[str, str]]:
         names |= {(n, "none") for n in ex.MIN_LOSS.values()}
     if "mask_grad" in stages:
         names |= {("sigmoid-min", "none"), ("sigmoid-min", "straight_through")}
-    return sorted(nm for nm in names if not (ex.autoencoder_dir(config, *nm) / "result.json").exists())
+    return sorted(nm for nm in names if not ex.autoencoder_cached(config, *nm))
 
 
 def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = None,
@@ -174,7 +175,6 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
     if budget_s is not None and not budget_s > 0:
         raise ValueError(f"budget_s must be > 0 seconds, got {budget_s!r}")
     needed = autoencoders_needed(config, stages)
-    n_tables = len(ex.AUTOENCODERS) * ("tables" in stages) + 2 * ("mask_grad" in stages)
     rates, est = {"autoencoders_to_train": len(needed)}, {}
 
     def train(steps: int, halt: bool = True) -> float:
@@ -196,7 +196,7 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
 
     torch.manual_seed(config.seed)
     untrained = MultiScaleAutoencoder().to(dev).eval()
-    if n_tables or "figure2" in stages:
+    if {"tables", "mask_grad", "figure2"} & set(stages):
         evaluate_mpe(untrained, "sigmoid", 8, seed=0, device=dev)  # warm-up
         t_table = _timed(lambda: evaluate_mpe(untrained, "sigmoid", config.eval_mlps, seed=0, device=dev), dev)
         est["tables"] = t_table * len(ex.AUTOENCODERS) * ("tables" in stages)

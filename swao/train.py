@@ -54,7 +54,7 @@ from .config import SCALES, Config, get_config, resolve_device
 from .forward import ACTIVATIONS, check_activation
 from .generation import generator, input_grid, random_mlps
 from .metrics import median, mpe
-from .model import DEFAULT_MASK_GRAD, MASK_GRADS, MultiScaleAutoencoder
+from .model import DEFAULT_MASK_GRAD, MASK_GRADS, MultiScaleAutoencoder, device_of
 from .representation import DEPTHS, MAX_DEPTH
 
 FORMAT = "swao-autoencoder"
@@ -121,10 +121,6 @@ def lr_at(config: Config, step: int) -> float:
 
 
 # ---------------------------------------------------------------------------------- evaluation
-def _model_device(model: nn.Module) -> torch.device:
-    return next((t.device for t in model.parameters()), torch.device("cpu"))
-
-
 @torch.no_grad()
 def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int, device=None,
                 chunk: int = 512) -> torch.Tensor:
@@ -136,7 +132,7 @@ def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed
     if not isinstance(n_mlps_per_encoder, int) or n_mlps_per_encoder < 1:
         raise ValueError(f"n_mlps_per_encoder must be a positive int, got {n_mlps_per_encoder!r}")
     model = getattr(model, "module", model)
-    device = _model_device(model) if device is None else resolve_device(device)
+    device = device_of(model) if device is None else resolve_device(device)
     was_training = model.training
     model.eval()
     x = input_grid().to(device)

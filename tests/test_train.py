@@ -365,12 +365,18 @@ def test_cuda_resume_after_a_kill(tmp_path):
     assert torch.allclose(torch.tensor(full["history"]["loss"]), torch.tensor(resumed["history"]["loss"]), rtol=1e-2)
 
 
-@cuda
-def test_cuda_evaluate_mpe_matches_cpu_and_fits_at_paper_size():
+def _cpu_and_gpu_copies() -> tuple[MultiScaleAutoencoder, MultiScaleAutoencoder]:
+    """One freshly initialised autoencoder (seed 0), in eval mode, on the CPU and on the GPU."""
     torch.manual_seed(0)
     cpu = MultiScaleAutoencoder().eval()
     gpu = MultiScaleAutoencoder().cuda().eval()
     gpu.load_state_dict(cpu.state_dict())
+    return cpu, gpu
+
+
+@cuda
+def test_cuda_evaluate_mpe_matches_cpu_and_fits_at_paper_size():
+    cpu, gpu = _cpu_and_gpu_copies()
     with cuda_tf32("cuda", False):  # strict float32 convolutions too: no mask flips from TF32 rounding
         t_gpu = evaluate_mpe(gpu, "sigmoid", 8, seed=7)  # device: the model's
     t_cpu = evaluate_mpe(cpu, "sigmoid", 8, seed=7)
@@ -385,10 +391,7 @@ def test_cuda_evaluate_mpe_matches_cpu_and_fits_at_paper_size():
 def test_cuda_embedding_quality_matches_cpu_and_fits_at_paper_size():
     from swao.metrics import embedding_quality
 
-    torch.manual_seed(0)
-    cpu = MultiScaleAutoencoder().eval()
-    gpu = MultiScaleAutoencoder().cuda().eval()
-    gpu.load_state_dict(cpu.state_dict())
+    cpu, gpu = _cpu_and_gpu_copies()
     with cuda_tf32("cuda", False):
         a = embedding_quality(gpu, "leaky_relu", 60, seed=3)
     b = embedding_quality(cpu, "leaky_relu", 60, seed=3)  # the same pairs: drawn on the CPU
