@@ -1,16 +1,23 @@
-"""Build the book: run every notebook with papermill from its clean source, then Jupyter Book.
+"""Build the book: compute every result first, in the foreground, then render.
 
     python book/build.py --scale small        # what `make book` runs
     python book/build.py --scale smoke --out DIR
 
-Executed notebooks go to ``book/generated/`` (git-ignored; the toc points there), never over
-the sources. Each stage prints its wall time.
+1. **Compute.** The results the notebooks read (``swao.experiments.NOTEBOOK_STAGES``) are
+   computed by ``swao reproduce --no-export`` in this process: a progress bar per autoencoder
+   and per search / baseline run, a line per finished stage, the stage times at the end.
+   What the cache already holds is read, not recomputed.
+2. **Render.** Every notebook runs with papermill from its clean source, with
+   ``SWAO_NO_COMPUTE=1``: it only reads results, and one that is missing stops the build with
+   an error that names it. Executed notebooks go to ``book/generated/`` (git-ignored; the toc
+   points there), never over the sources.
+3. **HTML.** Jupyter Book renders the executed notebooks and the pages.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,8 +28,40 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SCALES = ("smoke", "small", "paper")
 
 
-def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] | None = None) -> None:
+def compute(scale: str, device: str = "cpu", only: list[str] | None = None) -> None:
+    """Stage 1: compute (or find in the cache) every result the notebooks read, with progress."""
+    from swao import experiments
+    from swao.reproduce import reproduce
+
+    stages = experiments.stages_for(only or [nb.stem for nb in NOTEBOOKS])
+    if not stages:
+        return
+    start = time.perf_counter()
+    print(f"[book] compute: {', '.join(stages)} at {scale} scale on {device}", flush=True)
+    reproduce(scale, device, stages=stages, export=False, full=True)  # full: the sizes the notebooks ask for
+    print(f"[book] compute: {time.perf_counter() - start:6.1f} s", flush=True)
+
+
+@contextlib.contextmanager
+def _environ(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] | None = None,
+                  compute: bool = False) -> None:
+    """Execute the notebooks with papermill into ``dest``. ``compute=False``: they may only read
+    results (``SWAO_NO_COMPUTE=1``); a missing one stops with an error naming it."""
     import papermill as pm
+    from swao.cache import NO_COMPUTE
 
     dest.mkdir(parents=True, exist_ok=True)
     for nb in NOTEBOOKS:
@@ -34,10 +73,15 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
         if "device" in source_params:
             params["device"] = device
         tmp = dest / f".tmp-{nb.name}"
-        pm.execute_notebook(
-            str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
-            progress_bar=False, log_output=False,
-        )
+        try:
+            with _environ(**{NO_COMPUTE: "0" if compute else "1"}):
+                pm.execute_notebook(
+                    str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
+                    progress_bar=False, log_output=compute,
+                )
+        except pm.PapermillExecutionError as err:
+            raise SystemExit(f"[book] {nb.stem} failed: {err.ename}: {err.evalue}\n"
+                             f"[book] the executed notebook with the error: {tmp}") from None
         os.replace(tmp, dest / nb.name)
         print(f"[book] {nb.stem}: {time.perf_counter() - start:6.1f} s", flush=True)
 
@@ -53,6 +97,7 @@ def _parameter_names(nb: Path) -> set[str]:
 
 def build_html(out: Path, book_dir: Path = ROOT / "book") -> None:
     start = time.perf_counter()
+    print("[book] jupyter-book build (about half a minute) ...", flush=True)
     cmd = [
         str(Path(sys.executable).parent / "jupyter-book"), "build", str(book_dir),
         "--config", str(ROOT / "_config.yml"), "--toc", str(ROOT / "_toc.yml"), "--path-output", str(out),
@@ -76,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     total = time.perf_counter()
     if not args.skip_notebooks:
+        compute(args.scale, args.device, args.only)
         run_notebooks(args.scale, Path(args.dest or Path(args.book_dir) / "generated"), args.device, args.only)
     if not args.no_html:
         build_html(Path(args.out), Path(args.book_dir))

@@ -137,6 +137,24 @@ def provenance(device: str | torch.device = "cpu", scale: Any = None) -> dict:
 
 
 RESULT = "result.json"  # a cache folder is complete once it holds this
+# Set (to anything but "" or "0") where nothing may be computed: the book build renders its
+# notebooks with it, after its compute stage, so that a missing result stops with a clear error
+# instead of training in silence inside a kernel.
+NO_COMPUTE = "SWAO_NO_COMPUTE"
+
+
+class MissingResult(RuntimeError):
+    """A result is not in the cache, and computing is off (:data:`NO_COMPUTE`)."""
+
+
+def compute_allowed() -> bool:
+    return os.environ.get(NO_COMPUTE, "") in ("", "0")
+
+
+def _describe(parts: dict) -> str:
+    """The parts of a cache key that name a result, without the config (e.g. "name=sigmoid-min")."""
+    named = {k: v for k, v in parts.items() if k != "config" and v is not None}
+    return "(" + ", ".join(f"{k}={v}" for k, v in named.items()) + ")" if named else ""
 
 
 def has_result(kind: str, **parts: Any) -> bool:
@@ -154,6 +172,13 @@ def cached(kind: str, compute: Callable[[Path], dict], recompute: bool = False, 
     done = folder / RESULT
     if done.exists() and not recompute:
         return read_json(done)
+    if not compute_allowed():
+        config = parts.get("config")
+        scale = config.scale if isinstance(config, Config) else "SCALE"
+        raise MissingResult(
+            f"the {kind} result {_describe(parts)} is not in the cache ({folder}), and computing is off here "
+            f"({NO_COMPUTE}={os.environ[NO_COMPUTE]}: the book build computes first, then renders). Compute it with "
+            f"`swao reproduce --scale {scale} --no-export` (or `make book`), or unset {NO_COMPUTE}.")
     folder.mkdir(parents=True, exist_ok=True)
     result = compute(folder)
     write_json(done, result)

@@ -6,6 +6,11 @@ where one is needed), computing it on the first call and reading it from ``cache
 the small results with their provenance to ``results/<scale>/`` (committed for the paper scale,
 made on a GPU), so the book can show a paper-scale result without rerunning it.
 
+The book build computes first, in the foreground (``swao reproduce --no-export`` over the stages
+its notebooks read, :data:`NOTEBOOK_STAGES`), then renders with ``SWAO_NO_COMPUTE=1``: a result
+missing then stops its notebook with :class:`swao.cache.MissingResult`. A notebook run alone
+(papermill with other parameters) computes what is missing, with progress bars in its output.
+
 The five autoencoders of the paper (Section 4.1, Tables 1 and 3):
 sigmoid-based with the min loss, p = 0.5 and p = 1; leaky-ReLU- and linear-based with min.
 """
@@ -37,6 +42,49 @@ AUTOENCODERS = {
 MIN_LOSS = {"sigmoid": "sigmoid-min", "leaky_relu": "leaky_relu-min", "linear": "linear-min"}
 FIGURE2_MLPS = 3  # MLPs per type in Figure 2
 
+# ------------------------------------------------------------------ what depends on what
+# The one declaration of the book's results: each stage with the autoencoders, as (name,
+# mask_grad), that it is computed from (the search's result holds both baselines, which are
+# trained against its non-zero counts). `swao reproduce` (its stages and --plan), the book's
+# compute stage (book/build.py) and the fixture the nbval copies render from all read it.
+_ALL = tuple((n, DEFAULT_MASK_GRAD) for n in AUTOENCODERS)
+_MIN = tuple((MIN_LOSS[a], DEFAULT_MASK_GRAD) for a in ACTIVATIONS)
+STAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "autoencoders": _ALL,  # training histories and validation tables (notebook 03)
+    "tables": _ALL,  # Tables 1 and 3 with their robust views
+    "figure2": _MIN,
+    "search": _MIN,  # Table 2, Figures 3-6, both baselines, the spread over restarts
+    "embedding": _MIN,
+    "mask_grad": (("sigmoid-min", "none"), ("sigmoid-min", "straight_through")),
+}
+# The notebooks of the book and the stages they read; 00-02 read none (they take seconds).
+NOTEBOOK_STAGES: dict[str, tuple[str, ...]] = {
+    "03_autoencoder_training": ("autoencoders",),
+    "04_mpe_evaluation": ("tables", "figure2"),
+    "05_sparse_search": ("search",),
+    "06_beyond_the_paper": ("search", "embedding", "mask_grad"),
+}
+
+
+def check_stages(stages) -> tuple[str, ...]:
+    """``stages`` in :data:`STAGES` order; a clear error for an unknown one or none."""
+    stages = tuple(stages)
+    bad = sorted(set(stages) - set(STAGES))
+    if bad or not stages:
+        raise ValueError(f"stages must be one or more of {tuple(STAGES)}, got {bad or 'none'}")
+    return tuple(s for s in STAGES if s in stages)
+
+
+def stages_for(notebooks) -> tuple[str, ...]:
+    """The stages that the named notebooks (stems, as in :data:`NOTEBOOK_STAGES`) read."""
+    wanted = {s for nb in notebooks for s in NOTEBOOK_STAGES.get(nb, ())}
+    return tuple(s for s in STAGES if s in wanted)
+
+
+def autoencoders_for(stages) -> list[tuple[str, str]]:
+    """The ``(name, mask_grad)`` autoencoders that ``stages`` are computed from, sorted."""
+    return sorted({ae for s in check_stages(stages) for ae in STAGES[s]})
+
 
 def _setup(config: Config, device) -> torch.device:
     dev = resolve_device(device)
@@ -54,19 +102,19 @@ def autoencoder_cached(config: Config, name: str, mask_grad: str = DEFAULT_MASK_
     return has_result("autoencoder", **_autoencoder_parts(config, name, mask_grad))
 
 
-def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD,
-                recompute: bool = False, progress: bool = False) -> tuple[MultiScaleAutoencoder, dict]:
-    """Train (or load from the cache) one of :data:`AUTOENCODERS`; returns ``(model, result)``
-    where ``result`` holds the training history, the validation MPE table and the provenance."""
-    from .train import load_autoencoder, train_autoencoder
+def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD,
+                       recompute: bool = False, progress: bool = True) -> dict:
+    """Train (or read from the cache) one of :data:`AUTOENCODERS`; returns its result: the
+    training history, the validation MPE table, the checkpoint's file name and the provenance."""
+    from .train import train_autoencoder
 
     if name not in AUTOENCODERS:
         raise ValueError(f"autoencoder must be one of {list(AUTOENCODERS)}, got {name!r}")
     parts = _autoencoder_parts(config, name, mask_grad)
     activation, loss, p = parts["activation"], parts["loss"], parts["p"]
-    dev = _setup(config, device)
 
     def compute(folder: Path) -> dict:
+        dev = _setup(config, device)
         if recompute:  # train anew: a checkpoint left in the folder must not be resumed
             for f in folder.iterdir():
                 shutil.rmtree(f) if f.is_dir() else f.unlink()
@@ -80,8 +128,18 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
             "provenance": provenance(dev, config),
         }
 
-    result = cached("autoencoder", compute, recompute=recompute, **parts)
-    model, _ = load_autoencoder(result_dir("autoencoder", **parts) / result["checkpoint"], device=dev)
+    return cached("autoencoder", compute, recompute=recompute, **parts)
+
+
+def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD,
+                recompute: bool = False, progress: bool = True) -> tuple[MultiScaleAutoencoder, dict]:
+    """:func:`autoencoder_result` and the trained model, loaded from its checkpoint in eval mode:
+    ``(model, result)``."""
+    from .train import load_autoencoder
+
+    result = autoencoder_result(config, name, device, mask_grad, recompute, progress)
+    folder = result_dir("autoencoder", **_autoencoder_parts(config, name, mask_grad))
+    model, _ = load_autoencoder(folder / result["checkpoint"], device=resolve_device(device))
     model.eval()
     return model, result
 
@@ -135,7 +193,7 @@ def figure2(config: Config, device="cpu", recompute: bool = False) -> dict:
     return cached("figure2", compute, recompute=recompute, config=config)
 
 
-def search_results(config: Config, device="cpu", recompute: bool = False, progress: bool = False) -> dict:
+def search_results(config: Config, device="cpu", recompute: bool = False, progress: bool = True) -> dict:
     """Table 2 and Figures 3-6: the search and both baselines on the 9 datasets."""
     from .table2 import run_table2
 

@@ -32,7 +32,7 @@ from . import experiments as ex
 from .cache import provenance, write_json
 from .config import Config, get_config, resolve_device
 
-STAGES = ("autoencoders", "tables", "figure2", "search", "embedding", "mask_grad")
+STAGES = tuple(ex.STAGES)  # declared once, with what each is computed from, in swao.experiments
 # `swao reproduce --scale paper` without --full: sized to fit 10 minutes on one H100 (see above)
 PAPER_TRIM = {"epochs": 1, "lr_halve_epochs": 0.5, "search_steps": 6_000}
 BUDGET_MINUTES = 10.0
@@ -54,9 +54,7 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
     with the plan's smaller training set and search steps instead (the tables then say so)."""
     config = run_config(scale, full, **overrides)
     dev = resolve_device(device)
-    bad = set(stages) - set(STAGES)
-    if bad or not stages:
-        raise ValueError(f"stages must be one or more of {STAGES}, got {sorted(bad) or 'none'}")
+    stages = ex.check_stages(stages)
     estimate = None
     if fit_budget_s is not None:
         estimate = plan(config, dev, stages, fit_budget_s)
@@ -79,26 +77,42 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
             write_json(folder / f"{name}.json", data)
             run_json()
 
+    def train_first(stage: str) -> None:
+        """Train (or find in the cache) the autoencoders ``stage`` is computed from, each with
+        its progress bar, so that no training happens unseen inside a later computation."""
+        for n, mg in ex.STAGES[stage]:
+            ex.autoencoder_result(config, n, dev, mask_grad=mg, progress=progress)
+
     def autoencoders() -> dict:
         done = {}
-        for n in ex.AUTOENCODERS:  # exported one by one: a run stopped midway keeps what it trained
-            done[n] = ex.autoencoder(config, n, dev, progress=progress)[1]
+        for n, mg in ex.STAGES["autoencoders"]:  # exported one by one: a run stopped midway keeps what it trained
+            done[n] = ex.autoencoder_result(config, n, dev, mask_grad=mg, progress=progress)
             save("autoencoders", done)
+        return done
+
+    def tables() -> dict:
+        done = {}
+        for n, mg in ex.STAGES["tables"]:
+            begin = time.perf_counter()
+            done[n] = ex.mpe_table(config, n, dev, mask_grad=mg)
+            if progress:
+                print(f"[reproduce]   table of {n}: {time.perf_counter() - begin:.1f} s", flush=True)
         return done
 
     work = {
         "autoencoders": autoencoders,
-        "tables": lambda: {n: ex.mpe_table(config, n, dev) for n in ex.AUTOENCODERS},
+        "tables": tables,
         "figure2": lambda: ex.figure2(config, dev),
         "search": lambda: ex.search_results(config, dev, progress=progress),
         "embedding": lambda: ex.embedding_study(config, dev),
         "mask_grad": lambda: ex.mask_grad_study(config, dev),
     }
-    for name in STAGES:
-        if name not in stages:
-            continue
+    assert set(work) == set(STAGES), "every declared stage has its computation"
+    begin_run = time.perf_counter()
+    for name in stages:
         start = time.perf_counter()
         try:
+            train_first(name)
             summary[name] = work[name]()
         except Exception as err:  # say in run.json where the run stopped and why, then stop
             timings[name] = time.perf_counter() - start
@@ -108,9 +122,16 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
         timings[name] = time.perf_counter() - start
         print(f"[reproduce] {name}: {timings[name]:.1f} s", flush=True)
         save(name, summary[name])
+    print(format_timings(timings, time.perf_counter() - begin_run), flush=True)
     if export:
         print(f"[reproduce] results written to {folder}")
     return summary
+
+
+def format_timings(timings: dict, total: float) -> str:
+    """The stage times of a run as a short table (a stage found in the cache takes ~0 s)."""
+    lines = ["[reproduce] stage times:"] + [f"[reproduce]   {s:<13}{t:>9.1f} s" for s, t in timings.items()]
+    return "\n".join(lines + [f"[reproduce]   {'total':<13}{total:>9.1f} s"])
 
 
 # ----------------------------------------------------------------------------- plan
@@ -138,15 +159,8 @@ def _two_point(run, short: int, long: int) -> tuple[float, float]:
 
 def autoencoders_needed(config: Config, stages) -> list[tuple[str, str]]:
     """``(name, mask_grad)`` of the autoencoders that ``reproduce(stages=...)`` will train: those
-    the stages use (directly or not) and the cache does not hold yet."""
-    names = set()
-    if {"autoencoders", "tables"} & set(stages):
-        names |= {(n, "none") for n in ex.AUTOENCODERS}
-    if {"figure2", "search", "embedding"} & set(stages):
-        names |= {(n, "none") for n in ex.MIN_LOSS.values()}
-    if "mask_grad" in stages:
-        names |= {("sigmoid-min", "none"), ("sigmoid-min", "straight_through")}
-    return sorted(nm for nm in names if not ex.autoencoder_cached(config, *nm))
+    the stages are computed from (:data:`swao.experiments.STAGES`) and the cache does not hold yet."""
+    return [ae for ae in ex.autoencoders_for(stages) if not ex.autoencoder_cached(config, *ae)]
 
 
 def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = None,
@@ -199,14 +213,14 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
     if {"tables", "mask_grad", "figure2"} & set(stages):
         evaluate_mpe(untrained, "sigmoid", 8, seed=0, device=dev)  # warm-up
         t_table = _timed(lambda: evaluate_mpe(untrained, "sigmoid", config.eval_mlps, seed=0, device=dev), dev)
-        est["tables"] = t_table * len(ex.AUTOENCODERS) * ("tables" in stages)
-        est["mask_grad"] = est.get("mask_grad", 0.0) + 2 * t_table * ("mask_grad" in stages)
-        # Figure 2 decodes FIGURE2_MLPS MLPs of each of the 3 types; a table, 4 x eval_mlps
-        est["figure2"] = t_table * 3 * ex.FIGURE2_MLPS / (4 * config.eval_mlps) * ("figure2" in stages)
+        est["tables"] = t_table * len(ex.STAGES["tables"]) * ("tables" in stages)
+        est["mask_grad"] = est.get("mask_grad", 0.0) + len(ex.STAGES["mask_grad"]) * t_table * ("mask_grad" in stages)
+        # Figure 2 decodes FIGURE2_MLPS MLPs of each of its autoencoders' types; a table, 4 x eval_mlps
+        est["figure2"] = t_table * len(ex.STAGES["figure2"]) * ex.FIGURE2_MLPS / (4 * config.eval_mlps) * ("figure2" in stages)
     if "embedding" in stages:
         t_emb = _timed(lambda: embedding_quality(untrained, "sigmoid", ex.embedding_pairs(config), seed=0,
                                                  grid_points=config.grid_points), dev)
-        est["embedding"] = t_emb * 2 * 3  # trained and untrained, three MLP types
+        est["embedding"] = t_emb * 2 * len(ex.STAGES["embedding"])  # trained and untrained, per MLP type
     if "search" in stages:
         data = {"sigmoid": table2_datasets("sigmoid", config.search_points, config.seed)}
 
@@ -221,7 +235,7 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
             per_step = max(long[method] - short[method], 0.0) / (2 * k)
             rates[f"{method}_ms_per_step"] = 1e3 * per_step
             total += max(short[method] - per_step * k, 0.0) + per_step * config.search_steps
-        est["search"] = 3 * total  # three MLP types
+        est["search"] = len(ex.STAGES["search"]) * total  # one autoencoder per MLP type
     est = {s: est[s] for s in STAGES if s in est and (s in stages or est[s] > 0)}  # with the training stages need
     total = sum(est.values())
     suggest, why = _suggest(config, est, budget_s) if budget_s is not None else ({}, None)

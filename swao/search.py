@@ -438,11 +438,18 @@ def _progress(progress, label: str, steps: int) -> Callable[[int, torch.Tensor],
 
 
 def _printer(label: str, steps: int) -> Callable[[int, torch.Tensor], None]:
-    start, marks = time.perf_counter(), {round(steps * k / 10) for k in range(11)}
+    """A progress bar over ``steps`` (steps/s, time left), with the mean loss at every 10 %
+    (the only points where the loss is read back from the device)."""
+    from .progress import bar
+
+    shown, marks = bar(steps, label), {round(steps * k / 10) for k in range(1, 11)}
 
     def show(step: int, loss: torch.Tensor) -> None:
+        shown.update(step - shown.n)
         if step in marks:
-            print(f"  {label}: step {step}/{steps}, mean loss {float(loss.mean()):.4g}, {time.perf_counter() - start:.0f} s", flush=True)
+            shown.set_postfix(loss=f"{float(loss.mean()):.4g}")
+        if step >= steps:
+            shown.close()
 
     return show
 

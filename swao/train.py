@@ -418,9 +418,9 @@ def train_autoencoder(
 
     bar = None
     if progress and main:
-        from tqdm.auto import tqdm
+        from .progress import bar as progress_bar
 
-        bar = tqdm(total=total, initial=start, desc=f"train {activation}/{loss}", unit="step", dynamic_ncols=True)
+        bar = progress_bar(total, f"train {activation}/{loss}" + (f" p={p:g}" if loss == "pnorm" else ""), initial=start)
     pending: list[tuple[torch.Tensor, torch.Tensor]] = []
     t_train, n_seen, last_good = 0.0, 0, start
 

@@ -1,22 +1,13 @@
 """nbval really guards the notebooks: a changed printed number makes the check fail."""
 import json
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from nbval_fixture import nbval
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = sorted((HERE / "notebooks").glob("*.ipynb"))
 SOURCES = sorted((HERE.parent / "notebooks").glob("*.ipynb"))
-
-
-def _nbval(path: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-           "--nbval-sanitize-with", str(HERE / "nbval_sanitize.cfg"), str(path)]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=path.parent, timeout=600)
 
 
 def test_every_source_notebook_has_an_executed_copy():
@@ -60,8 +51,11 @@ def test_a_changed_number_fails_nbval(tmp_path):
                 holder[key] = text[: m.start()] + new + text[m.end():]
                 changed = True
     assert changed, "found no number to change"
+    # first the untouched copy passes: a guard is only a guard where nbval is green
+    good = nbval([src])
+    assert good.returncode == 0, f"the untouched {src.name} fails nbval:\n{good.stdout[-3000:]}"
     bad = tmp_path / src.name
     bad.write_text(json.dumps(nb))
-    result = _nbval(bad)
+    result = nbval([bad], cwd=tmp_path)
     assert result.returncode != 0, result.stdout[-2000:]
-    assert "mismatch" in result.stdout.lower() or "failed" in result.stdout.lower()
+    assert "1 failed" in result.stdout, result.stdout[-2000:]

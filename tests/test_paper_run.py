@@ -46,6 +46,12 @@ def executed(tmp_path_factory):
     return tmp / "out"
 
 
+@pytest.fixture(scope="module")
+def stand_in(executed):
+    """The exported stand-in run itself (made by the compute stage on this CPU)."""
+    return executed.parent / "results" / "paper"
+
+
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_paper_sections_render_an_exported_run(executed, name):
     text = _texts(executed / f"{name}.ipynb")
@@ -69,3 +75,35 @@ def test_paper_tables_name_their_sizes(executed):
                  for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
         for caption in captions:  # ours, then the paper run's
             assert sum(caption in "".join(t) for t in shown) == 2, (name, caption)
+
+
+def test_the_compute_stage_is_consistent_on_this_cpu(stand_in):
+    """The computation, checked with tolerances where the notebooks only read its results:
+    finite training losses that fall, and every Table 2 cell's MPE and non-zero count as its
+    exported MLP, run as a plain ``nn.Sequential`` on the test split, gives them."""
+    import torch
+
+    from swao.config import Config
+    from swao.metrics import mpe
+    from swao.representation import nonzero_count, to_sequential
+    from swao.table2 import table2_datasets
+
+    for name, result in json.loads((stand_in / "autoencoders.json").read_text()).items():
+        loss = result["history"]["loss"]
+        assert all(torch.isfinite(torch.tensor(loss))), name
+        assert min(loss[len(loss) // 2:]) < loss[0], f"{name}: the training loss falls"
+    search = json.loads((stand_in / "search.json").read_text())
+    config = Config(**search["config"])
+    checked = 0
+    for act, entry in search["types"].items():
+        data = table2_datasets(act, config.search_points, search["seed"])
+        for method in ("search", "direct", "pruned"):
+            for ds, cells in entry[method].items():
+                for cell in cells.values():
+                    matrix = torch.tensor(cell["matrix"])
+                    assert int(nonzero_count(matrix)) == cell["nonzeros"]
+                    with torch.no_grad():
+                        y_hat = to_sequential(matrix, act)(data[ds]["x_test"]).squeeze(-1)
+                    assert float(mpe(y_hat, data[ds]["y_test"])) == pytest.approx(cell["mpe"], rel=1e-3, abs=1e-3)
+                    checked += 1
+    assert checked == 3 * 3 * 3 * 4  # types x methods x datasets x decoders

@@ -67,3 +67,37 @@ def test_provenance_names_hardware():
     prov = cache.provenance("cpu", scale="smoke")
     assert prov["scale"] == "smoke" and prov["hardware"].startswith("CPU (") and prov["date"]
     json.dumps(prov)
+
+
+def test_with_computing_off_a_missing_result_stops_with_its_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("SWAO_CACHE", str(tmp_path))
+    config = get_config("smoke")
+    calls = []
+    compute = lambda folder: calls.append(folder) or {"x": 1}  # noqa: E731
+    monkeypatch.setenv(cache.NO_COMPUTE, "1")
+    with pytest.raises(cache.MissingResult, match=r"the search result .*not in the cache.*swao reproduce --scale smoke"):
+        cache.cached("search", compute, config=config)
+    assert calls == [] and not any(tmp_path.iterdir()), "nothing computed, nothing written"
+    monkeypatch.setenv(cache.NO_COMPUTE, "0")  # "0" (or unset) allows computing
+    assert cache.cached("search", compute, config=config) == {"x": 1} and len(calls) == 1
+    monkeypatch.setenv(cache.NO_COMPUTE, "1")  # a cached result is read with computing off
+    assert cache.cached("search", compute, config=config) == {"x": 1} and len(calls) == 1
+    with pytest.raises(cache.MissingResult, match=r"\(name=sigmoid-min\)"):
+        cache.cached("mpe_table", compute, config=config, name="sigmoid-min")
+
+
+def test_one_declaration_of_what_depends_on_what(tmp_path, monkeypatch):
+    from swao import experiments as ex
+    from swao import reproduce as rp
+
+    assert rp.STAGES == tuple(ex.STAGES)
+    assert ex.stages_for(["05_sparse_search"]) == ("search",)
+    assert ex.stages_for(["06_beyond_the_paper", "04_mpe_evaluation"]) == ("tables", "figure2", "search", "embedding", "mask_grad")
+    assert ex.stages_for(["00_framework", "01_representation", "02_generation"]) == ()
+    assert ex.autoencoders_for(["search"]) == sorted((n, "none") for n in ex.MIN_LOSS.values())
+    assert ("sigmoid-min", "straight_through") in ex.autoencoders_for(["mask_grad"])
+    assert len(ex.autoencoders_for(list(ex.STAGES))) == 6
+    with pytest.raises(ValueError, match="stages must be one or more of"):
+        ex.check_stages(["tables", "nope"])
+    monkeypatch.setenv("SWAO_CACHE", str(tmp_path))  # nothing cached: reproduce would train all the stages need
+    assert rp.autoencoders_needed(get_config("smoke"), ["figure2"]) == ex.autoencoders_for(["figure2"])
