@@ -23,14 +23,19 @@ from swao.representation import (
 )
 
 
+# weights: exact zeros, the generators' range edges (+-10 sigmoid-based, +-3 the others), tiny
+# values and anything in between; widths from the smallest (1) to H; hypothesis shrinks them
+WEIGHT = st.one_of(st.sampled_from([0.0, -0.0, 10.0, -10.0, 3.0, -3.0, 1e-30, -1e-30]),
+                   st.floats(-10, 10, allow_nan=False, allow_infinity=False))
+
+
 @st.composite
 def mlp_weights(draw):
     depth = draw(st.integers(1, 4))
     widths = draw(st.lists(st.integers(1, H), min_size=depth, max_size=depth))
-    seed = draw(st.integers(0, 2**16))
-    g = torch.Generator().manual_seed(seed)
     sizes = [3, *widths, 1]
-    return [torch.randn(b, a, generator=g, dtype=torch.float64) for a, b in zip(sizes[:-1], sizes[1:])]
+    return [torch.tensor(draw(st.lists(WEIGHT, min_size=a * b, max_size=a * b)), dtype=torch.float64).view(b, a)
+            for a, b in zip(sizes[:-1], sizes[1:])]
 
 
 def reference_matrix(weights):

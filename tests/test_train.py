@@ -422,3 +422,40 @@ def test_mpe_summary_matches_a_loop_reference():
         assert s["best_mean"][e] == pytest.approx(sum(best) / 6)
         assert s["best_median"][e] == pytest.approx(statistics.median(best))
     assert s["table"][2][1] > 1e8 and s["median_table"][2][1] < 100  # the mean explodes, the median does not
+
+
+def _rewrite_checkpoint(path, header=None, meta=None, state=None):
+    """Rewrite a checkpoint with a changed header field, meta entries or model weights."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        head = dict(f.metadata())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    head.update(header or {})
+    if meta:
+        head["meta"] = json.dumps({**json.loads(head["meta"]), **meta})
+    if state:
+        tensors.update(state)
+    save_file(tensors, str(path), metadata=head)
+
+
+@pytest.mark.parametrize("what, message", [("version", "unsupported checkpoint version '99'"),
+                                           ("shape", "weights do not fit the autoencoder")])
+def test_checkpoints_of_another_version_or_shape_are_refused(tmp_path, what, message):
+    run = tmp_path / "run"
+    train_autoencoder(tiny(train_mlps=32, checkpoint_every=2), "sigmoid", out_dir=run, device="cpu", progress=False)
+    first = next(iter(read_checkpoint(run)[0]))  # the network's first weight, whatever its name
+    change = {"version": dict(header={"version": "99"}), "shape": dict(state={f"model.{first}": torch.zeros(3, 3)})}[what]
+    _rewrite_checkpoint(run / "checkpoint.safetensors", **change)
+    with pytest.raises(ValueError, match=message):
+        load_autoencoder(run)
+
+
+@pytest.mark.parametrize("key, value", [("device_type", "cuda"), ("world_size", 2)])
+def test_resume_refuses_another_device_type_or_world_size(tmp_path, key, value):
+    cfg = tiny(train_mlps=32, checkpoint_every=2)
+    train_autoencoder(cfg, "sigmoid", out_dir=tmp_path, device="cpu", progress=False, steps=1)
+    _rewrite_checkpoint(tmp_path / "checkpoint.safetensors", meta={key: value})
+    with pytest.raises(ValueError, match=f"cannot resume .*{key} was {value!r}"):
+        train_autoencoder(cfg, "sigmoid", out_dir=tmp_path, device="cpu", progress=False, resume=True)
