@@ -97,7 +97,7 @@ def _parameter_names(nb: Path) -> set[str]:
 
 def build_html(out: Path, book_dir: Path = ROOT / "book") -> None:
     start = time.perf_counter()
-    print("[book] jupyter-book build (about half a minute) ...", flush=True)
+    print("[book] jupyter-book build ...", flush=True)
     cmd = [
         str(Path(sys.executable).parent / "jupyter-book"), "build", str(book_dir),
         "--config", str(ROOT / "_config.yml"), "--toc", str(ROOT / "_toc.yml"), "--path-output", str(out),
