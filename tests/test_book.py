@@ -62,3 +62,22 @@ def test_intro_screenshot_is_not_blank(html, tmp_path):
 
     img = imread(str(png))
     assert img.std() > 0.05, "the screenshot is blank"
+
+
+def test_the_book_build_renders_without_computing_and_a_lone_notebook_computes(tmp_path, monkeypatch):
+    """With an empty cache, the book build's render step (computing off) stops with an error that
+    names the missing result; the same notebook run alone computes it, its progress bars in the
+    cell output."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "book"))
+    import build  # book/build.py
+
+    monkeypatch.setenv("SWAO_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(SystemExit, match=r"03_autoencoder_training failed: MissingResult: the autoencoder result"):
+        build.run_notebooks("smoke", tmp_path / "out", only=["03_autoencoder_training"])
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir()), "nothing was computed"
+    build.run_notebooks("smoke", tmp_path / "out", only=["03_autoencoder_training"], compute=True)
+    cells = json.loads((tmp_path / "out" / "03_autoencoder_training.ipynb").read_text())["cells"]
+    stderr = "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []) if o.get("name") == "stderr")
+    assert "train sigmoid/min" in stderr and "step/s" in stderr
