@@ -1,37 +1,47 @@
 #!/usr/bin/env bash
-# GPU check and paper-scale run, in one call of at most 10 minutes on one H100/H200 (a session is
-# lent ~15 minutes of device time in all, the machine's start included).
+# The GPU check and the paper-scale run, in one command with a wall-clock budget.
 #
-#   SWAO_COMMIT=<short hash> STEPS="tests paper" bash benchmarks/gpu_check.sh   # the default steps
+#   SWAO_COMMIT=<short hash> bash benchmarks/gpu_check.sh                  # tests, then the paper run
+#   BUDGET_S=1800 PAPER_MINUTES=25 STEPS="plan paper" bash benchmarks/gpu_check.sh
 #
-# Steps, in order; each gets what is left of one 570-second deadline (DEADLINE_S):
-#   tests   every CUDA test: model, losses, training, generation, search, baselines, and
-#           `reproduce` + `plan` at smoke sizes (at most 120 s)
-#   bench   the training-throughput benchmark: fp32, TF32, bf16 (at most 170 s)
-#   train   a short bf16 training run at small scale (at most 60 s)
-#   plan    `swao reproduce --scale paper --device cuda --plan`: a few measured steps of each
-#           stage, the estimated time of the whole run against PAPER_MINUTES (at most 120 s)
-#   paper   `swao reproduce --scale paper --device cuda --fit`: plans, shrinks the training set
-#           and the search steps if the plan overruns PAPER_MINUTES, runs, and exports each
-#           stage as it ends; packed as $OUT/results_paper.tgz (unpack into results/ and commit)
-# PAPER_MINUTES (default 5) is the budget of the paper run after its plan. Everything goes under
-# $OUT in at most 5 files (the device tool returns 8). The GPU copy of the tree has no .git:
-# SWAO_COMMIT names the commit in the results' provenance.
+# Parameters (environment):
+#   BUDGET_S       seconds for the whole script (default 570: the CUDA tests and a 5-minute paper
+#                  run fit a 10-minute slot); each step gets what is left of it, up to its own cap
+#   PAPER_MINUTES  the paper run's budget after its plan (default 5)
+#   STEPS          the steps, in order (default "tests paper"):
+#     tests   every CUDA test: model, losses, training, generation, search, baselines, and
+#             `reproduce` + `plan` at smoke sizes (at most 120 s)
+#     bench   the training-throughput benchmark: fp32, TF32, bf16 (at most 170 s)
+#     train   a short bf16 training run at small scale (at most 60 s)
+#     plan    `swao reproduce --scale paper --device cuda --plan`: a few measured steps of each
+#             stage, the estimated time of the whole run against PAPER_MINUTES (at most 120 s)
+#     paper   `swao reproduce --scale paper --device cuda --fit`: plans, shrinks the training set
+#             and the search steps if the plan overruns PAPER_MINUTES, runs, and exports each
+#             stage as it ends
+#   OUT            where it writes (default ./gpu_out), three files:
+#                  device.txt (nvidia-smi, torch), log.txt (every step's output and time) and
+#                  results_paper.tgz (the paper run's results/paper/*.json: unpack into results/
+#                  and commit)
+#   SWAO_COMMIT    the commit named in the results' provenance (a copy of the tree without .git
+#                  cannot tell it)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-./gpu_out}"
 STEPS="${STEPS:-tests paper}"
 PAPER_MINUTES="${PAPER_MINUTES:-5}"
-DEADLINE_S="${DEADLINE_S:-570}"
+BUDGET_S="${BUDGET_S:-${DEADLINE_S:-570}}"  # DEADLINE_S: its former name
 if ! [[ $PAPER_MINUTES =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
     echo "PAPER_MINUTES must be a number of minutes, got '$PAPER_MINUTES'"; exit 2
+fi
+if ! [[ $BUDGET_S =~ ^[0-9]+$ ]] || [ "$BUDGET_S" -lt 1 ]; then
+    echo "BUDGET_S must be a whole number of seconds >= 1, got '$BUDGET_S'"; exit 2
 fi
 mkdir -p "$OUT"
 PY="${PY:-.venv/bin/python}"
 [ -x "$PY" ] || PY=python3  # the GPU machine: its python3 holds a CUDA torch
 RUN_DIR="${RUN_DIR:-/tmp/swao_gpu_check_run}"
 export PYTHONUNBUFFERED=1 SWAO_CACHE="${SWAO_CACHE:-/tmp/swao_cache}"
-deadline=$(( $(date +%s) + DEADLINE_S ))
+deadline=$(( $(date +%s) + BUDGET_S ))
 # seconds left before the deadline, at most $1 and at least 1 (timeout 0 would mean no limit)
 left() { local l=$(( deadline - $(date +%s) )); [ "$l" -lt 1 ] && l=1; [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 status=0
