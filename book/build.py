@@ -16,19 +16,19 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SCALES = ("smoke", "small", "paper")
 
 
-def compute(scale: str, device: str = "cpu", only: list[str] | None = None) -> None:
+def compute_results(scale: str, device: str = "cpu", only: list[str] | None = None) -> None:
     """Stage 1: compute (or find in the cache) every result the notebooks read, with progress."""
     from swao import experiments
     from swao.reproduce import reproduce
@@ -40,20 +40,6 @@ def compute(scale: str, device: str = "cpu", only: list[str] | None = None) -> N
     print(f"[book] compute: {', '.join(stages)} at {scale} scale on {device}", flush=True)
     reproduce(scale, device, stages=stages, export=False, full=True)  # full: the sizes the notebooks ask for
     print(f"[book] compute: {time.perf_counter() - start:6.1f} s", flush=True)
-
-
-@contextlib.contextmanager
-def _environ(**values: str):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] | None = None,
@@ -74,7 +60,7 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
             params["device"] = device
         tmp = dest / f".tmp-{nb.name}"
         try:
-            with _environ(**{NO_COMPUTE: "0" if compute else "1"}):
+            with mock.patch.dict(os.environ, {NO_COMPUTE: "0" if compute else "1"}):
                 pm.execute_notebook(
                     str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
                     progress_bar=False, log_output=compute,
@@ -121,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     total = time.perf_counter()
     if not args.skip_notebooks:
-        compute(args.scale, args.device, args.only)
+        compute_results(args.scale, args.device, args.only)
         run_notebooks(args.scale, Path(args.dest or Path(args.book_dir) / "generated"), args.device, args.only)
     if not args.no_html:
         build_html(Path(args.out), Path(args.book_dir))

@@ -77,17 +77,16 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
             write_json(folder / f"{name}.json", data)
             run_json()
 
-    def train_first(stage: str) -> None:
+    def trained(stage: str) -> dict:
         """Train (or find in the cache) the autoencoders ``stage`` is computed from, each with
-        its progress bar, so that no training happens unseen inside a later computation."""
-        for n, mg in ex.STAGES[stage]:
-            ex.autoencoder_result(config, n, dev, mask_grad=mg, progress=progress)
-
-    def autoencoders() -> dict:
+        its progress bar, so that no training happens unseen inside a later computation. The
+        autoencoders stage is exactly this, exported one by one: a run stopped midway keeps
+        what it trained."""
         done = {}
-        for n, mg in ex.STAGES["autoencoders"]:  # exported one by one: a run stopped midway keeps what it trained
+        for n, mg in ex.STAGES[stage]:
             done[n] = ex.autoencoder_result(config, n, dev, mask_grad=mg, progress=progress)
-            save("autoencoders", done)
+            if stage == "autoencoders":
+                save(stage, done)
         return done
 
     def tables() -> dict:
@@ -99,21 +98,20 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
                 print(f"[reproduce]   table of {n}: {time.perf_counter() - begin:.1f} s", flush=True)
         return done
 
-    work = {
-        "autoencoders": autoencoders,
-        "tables": tables,
-        "figure2": lambda: ex.figure2(config, dev),
-        "search": lambda: ex.search_results(config, dev, progress=progress),
-        "embedding": lambda: ex.embedding_study(config, dev),
-        "mask_grad": lambda: ex.mask_grad_study(config, dev),
+    after_training = {  # what each stage computes once its autoencoders are trained
+        "autoencoders": lambda done: done,
+        "tables": lambda done: tables(),
+        "figure2": lambda done: ex.figure2(config, dev),
+        "search": lambda done: ex.search_results(config, dev, progress=progress),
+        "embedding": lambda done: ex.embedding_study(config, dev),
+        "mask_grad": lambda done: ex.mask_grad_study(config, dev),
     }
-    assert set(work) == set(STAGES), "every declared stage has its computation"
+    assert set(after_training) == set(STAGES), "every declared stage has its computation"
     begin_run = time.perf_counter()
     for name in stages:
         start = time.perf_counter()
         try:
-            train_first(name)
-            summary[name] = work[name]()
+            summary[name] = after_training[name](trained(name))
         except Exception as err:  # say in run.json where the run stopped and why, then stop
             timings[name] = time.perf_counter() - start
             if export:

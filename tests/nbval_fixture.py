@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -74,9 +75,8 @@ def refresh() -> None:
     sys.path.insert(0, str(ROOT / "book"))
     import build  # book/build.py
 
-    with tempfile.TemporaryDirectory() as scratch:
-        os.environ["SWAO_CACHE"] = scratch
-        build.compute("smoke", "cpu")
+    with tempfile.TemporaryDirectory() as scratch, mock.patch.dict(os.environ, {"SWAO_CACHE": scratch}):
+        build.compute_results("smoke", "cpu")
         new = FIXTURE.with_name(FIXTURE.name + ".new")
         shutil.rmtree(new, ignore_errors=True)
         for result in sorted(Path(scratch).glob("*/result.json")):
@@ -85,8 +85,8 @@ def refresh() -> None:
             (new / result.parent.name / result.name).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")))
     shutil.rmtree(FIXTURE, ignore_errors=True)
     os.replace(new, FIXTURE)
-    os.environ["SWAO_CACHE"] = str(FIXTURE)
-    build.run_notebooks("smoke", NOTEBOOKS, compute=False)
+    with mock.patch.dict(os.environ, {"SWAO_CACHE": str(FIXTURE)}):
+        build.run_notebooks("smoke", NOTEBOOKS, compute=False)
     print(f"[fixture] {FIXTURE.relative_to(ROOT)}: {sum(1 for _ in FIXTURE.iterdir())} results; "
           f"{NOTEBOOKS.relative_to(ROOT)} re-executed from it")
 
