@@ -174,7 +174,10 @@ def test_encode_of_an_unsorted_batch_under_autocast_keeps_one_dtype(model, batch
         order = torch.argsort(depth, stable=True)
         counts = tuple(int((depth == L).sum()) for L in DEPTHS)
         z_sorted = model.encode(padded[order], depth[order], counts)
-    assert torch.equal(z[order], z_sorted)
+    # the same rows, but matmuls over another row grouping: bf16 results agree to rounding, and to
+    # the last bit only on some CPU code paths (exact equality failed under ATEN_CPU_CAPABILITY=default)
+    assert z.dtype == z_sorted.dtype
+    assert torch.allclose(z[order].float(), z_sorted.float(), rtol=1e-2, atol=1e-3)
     with torch.no_grad():
         assert model.encode(padded, depth).dtype == torch.float32  # fp32 outside autocast
 
