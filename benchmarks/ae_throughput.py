@@ -34,10 +34,10 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao.train; before torch 
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from swao.config import get_config, resolve_device
+from swao.config import cuda_tf32, get_config, resolve_device
 from swao.generation import input_grid
 from swao.model import MultiScaleAutoencoder, n_parameters
-from swao.train import cuda_tf32, step_loss
+from swao.train import step_loss
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Autoencoder training throughput (issue 3)"

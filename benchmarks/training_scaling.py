@@ -19,7 +19,8 @@ import torch
 
 from swao.config import get_config, setup_run
 from swao.tables import paper_tables
-from swao.train import format_table, mpe_per_mlp, train_autoencoder
+from swao.evaluation import format_table, mpe_per_mlp
+from swao.train import train_autoencoder
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ import time
 import torch
 
 from .representation import DEPTHS, H, INPUT_ROWS, apply_masks, check_depth
-from .search import Result, TripleData, _progress, finish, optimise
+from .progress import step_reporter
+from .search import Result, TripleData, finish, optimise
 
 WEIGHT_LR = 0.01
 PRUNE_AT = 0.5  # fraction of the steps spent on dense training before pruning
@@ -58,7 +59,7 @@ def direct_sparse(
 ) -> Result:
     """Baseline (a): eq. 4-6 optimised on the weights directly (no embedding)."""
     D, R, data, ws = _start(datasets, restarts, depths, seed, device)
-    show = _progress(progress, "direct sparse", steps)
+    show = step_reporter(progress, "direct sparse", steps)
     start = time.perf_counter()
     out = optimise(lambda i: full_matrix(ws[i]), ws, lr, data, activation, steps,
                    eval_every=eval_every, progress=show, workers=workers)
@@ -95,7 +96,7 @@ def dense_then_prune(
     dense_steps = max(1, int(steps * PRUNE_AT))
     start = time.perf_counter()
     phase = lambda name: progress if callable(progress) else (progress and f"{label} ({name})")  # noqa: E731
-    show = _progress(phase("dense"), label, dense_steps)
+    show = step_reporter(phase("dense"), label, dense_steps)
     dense = optimise(lambda i: full_matrix(ws[i]), ws, lr, data, activation, dense_steps,
                      sparse=False, eval_every=eval_every, progress=show, workers=workers)
     masks, tuned = [], []
@@ -103,7 +104,7 @@ def dense_then_prune(
         keep = targets[i].repeat_interleave(R)
         masks.append(prune_mask(m, keep))
         tuned.append((m[..., : masks[-1].shape[-1]] * masks[-1]).clone().requires_grad_(True))
-    show = _progress(phase("fine-tune"), label, steps - dense_steps)
+    show = step_reporter(phase("fine-tune"), label, steps - dense_steps)
     out = optimise(lambda i: full_matrix(tuned[i] * masks[i]), tuned, lr, data, activation, steps - dense_steps,
                    sparse=False, eval_every=eval_every, progress=show, workers=workers)
     out["best_step"] = out["best_step"] + dense_steps

@@ -47,7 +47,7 @@ def _jsonable(obj: Any) -> Any:
 # The modules whose code decides a cached result's numbers: a change to any of them is a new
 # "version" of the computation, so old results are not reused by mistake.
 COMPUTE_MODULES = ("representation", "forward", "generation", "metrics", "config", "model", "losses",
-                   "train", "search", "table2", "baselines", "experiments")
+                   "evaluation", "checkpoint", "train", "search", "table2", "baselines", "experiments")
 
 
 @functools.lru_cache(maxsize=1)
@@ -167,7 +167,10 @@ def cached(kind: str, compute: Callable[[Path], dict], recompute: bool = False, 
 
     ``compute(folder)`` may write files (checkpoints) into ``folder`` and returns a JSON-able
     dict (it should include a ``provenance`` entry); it is saved as ``folder/result.json``.
+    ``recompute`` (a notebook's ``retrain``): compute even if the cache holds the result.
     """
+    if not isinstance(recompute, bool):
+        raise ValueError(f"recompute (a notebook's retrain) must be True or False, got {recompute!r}")
     folder = result_dir(kind, **parts)
     done = folder / RESULT
     if done.exists() and not recompute:

@@ -10,7 +10,9 @@ raises ``ValueError`` that names the parameter and what is allowed.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 from dataclasses import dataclass
 
 import torch
@@ -143,18 +145,33 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def setup_run(scale: str, device: str = "cpu", seed: int = 0, retrain: bool = False, **overrides) -> tuple[Config, torch.device]:
+@contextlib.contextmanager
+def cuda_tf32(device, enabled: bool = True):
+    """Inside the block, CUDA float32 matmuls (cuBLAS) and convolutions (cuDNN) run in TF32 if
+    ``enabled``, else in strict IEEE float32; the previous settings come back after. PyTorch's
+    defaults are: matmuls strict, cuDNN convolutions TF32. Does nothing unless ``device`` is CUDA
+    (CPU kernels never use TF32, and CPU results stay bit-identical)."""
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    old_matmul, old_conv = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(old_matmul)
+        torch.backends.cudnn.allow_tf32 = old_conv
+
+
+def setup_run(scale: str, device: str = "cpu", seed: int = 0, **overrides) -> tuple[Config, torch.device]:
     """Validate a notebook's parameters and fix the run's randomness and threads.
 
     Returns ``(config, device)``. The thread count is fixed (2 at smoke scale, so the nbval
     outputs are the same on every machine; all cores otherwise) and torch's seed is set.
     """
-    if not isinstance(retrain, bool):
-        raise ValueError(f"retrain must be True or False, got {retrain!r}")
     config = get_config(scale, seed=seed, **overrides)
     dev = resolve_device(device)
-    import os
-
     torch.set_num_threads(2 if config.scale == "smoke" else max(1, os.cpu_count() or 1))
     torch.manual_seed(config.seed)
     return config, dev

@@ -86,12 +86,6 @@ def autoencoders_for(stages) -> list[tuple[str, str]]:
     return sorted({ae for s in check_stages(stages) for ae in STAGES[s]})
 
 
-def _setup(config: Config, device) -> torch.device:
-    dev = resolve_device(device)
-    torch.manual_seed(config.seed)
-    return dev
-
-
 def _autoencoder_parts(config: Config, name: str, mask_grad: str) -> dict:
     activation, loss, p = AUTOENCODERS[name]
     return dict(config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
@@ -114,7 +108,7 @@ def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str =
     activation, loss, p = parts["activation"], parts["loss"], parts["p"]
 
     def compute(folder: Path) -> dict:
-        dev = _setup(config, device)
+        dev = resolve_device(device)
         if recompute:  # train anew: a checkpoint left in the folder must not be resumed
             for f in folder.iterdir():
                 shutil.rmtree(f) if f.is_dir() else f.unlink()
@@ -135,7 +129,7 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
                 recompute: bool = False, progress: bool = True) -> tuple[MultiScaleAutoencoder, dict]:
     """:func:`autoencoder_result` and the trained model, loaded from its checkpoint in eval mode:
     ``(model, result)``."""
-    from .train import load_autoencoder
+    from .checkpoint import load_autoencoder
 
     result = autoencoder_result(config, name, device, mask_grad, recompute, progress)
     folder = result_dir("autoencoder", **_autoencoder_parts(config, name, mask_grad))
@@ -147,8 +141,8 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
 def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD, recompute: bool = False) -> dict:
     """Table 1 / 3 block of one autoencoder: ``config.eval_mlps`` fresh test MLPs per encoder
     (a seed apart from training and validation), mean per-MLP MPE per decoder x encoder
-    (``table``), with the robust views of :func:`swao.train.mpe_summary`."""
-    from .train import mpe_per_mlp, mpe_summary
+    (``table``), with the robust views of :func:`swao.evaluation.mpe_summary`."""
+    from .evaluation import mpe_per_mlp, mpe_summary
 
     def compute(folder: Path) -> dict:
         model, _ = autoencoder(config, name, device, mask_grad)

@@ -7,6 +7,7 @@ by papermill).
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -15,3 +16,25 @@ def bar(total: int, desc: str, initial: int = 0, unit: str = "step") -> tqdm:
     """A progress bar of ``total`` units labelled ``desc``; ``update(1)`` per unit, ``close()`` at the end."""
     return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
                 mininterval=0.5, smoothing=0.1)
+
+
+def step_reporter(progress, label: str, steps: int) -> Callable[[int, "torch.Tensor"], None] | None:
+    """The search's and the baselines' reporter: ``progress`` False/None (silent), True or a
+    label (a bar over ``steps``, with the mean loss at every 10 %, the only points where the
+    loss is read back from the device), or a callable ``(step, loss)`` called after every
+    step's forward pass, returned as it is."""
+    if callable(progress):
+        return progress
+    if not progress:
+        return None
+    shown = bar(steps, progress if isinstance(progress, str) else label)
+    marks = {round(steps * k / 10) for k in range(1, 11)}
+
+    def show(step: int, loss) -> None:
+        shown.update(step - shown.n)
+        if step in marks:
+            shown.set_postfix(loss=f"{float(loss.mean()):.4g}")
+        if step >= steps:
+            shown.close()
+
+    return show

@@ -178,7 +178,8 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
     from .metrics import embedding_quality
     from .model import MultiScaleAutoencoder
     from .table2 import run_search, table2_datasets
-    from .train import evaluate_mpe, train_autoencoder
+    from .evaluation import evaluate_mpe
+    from .train import train_autoencoder
 
     dev = resolve_device(device)
     k = calibration_steps if calibration_steps is not None else (50 if dev.type == "cuda" else 10)

@@ -45,6 +45,7 @@ from torch import nn
 
 from .forward import LEAKY_SLOPE, activation_functions, check_activation, forward, forward_points_last
 from .metrics import mpe
+from .progress import step_reporter
 from .representation import DEPTHS, H, INPUT_ROWS, INPUT_SLICE, check_depth, depth_of, nonzero_count, split_matrix, to_sequential
 
 SWITCH_SHARPNESS = 100.0  # eq. 5
@@ -429,31 +430,6 @@ def finish(out: dict, data: TripleData, activation: str, depths: tuple[int, ...]
     )
 
 
-def _progress(progress, label: str, steps: int) -> Callable[[int, torch.Tensor], None] | None:
-    """``progress``: False/None (silent), True or a label (print every 10 %), or a callable
-    ``(step, loss)`` called after every step's forward pass."""
-    if callable(progress):
-        return progress
-    return _printer(progress if isinstance(progress, str) else label, steps) if progress else None
-
-
-def _printer(label: str, steps: int) -> Callable[[int, torch.Tensor], None]:
-    """A progress bar over ``steps`` (steps/s, time left), with the mean loss at every 10 %
-    (the only points where the loss is read back from the device)."""
-    from .progress import bar
-
-    shown, marks = bar(steps, label), {round(steps * k / 10) for k in range(1, 11)}
-
-    def show(step: int, loss: torch.Tensor) -> None:
-        shown.update(step - shown.n)
-        if step in marks:
-            shown.set_postfix(loss=f"{float(loss.mean()):.4g}")
-        if step >= steps:
-            shown.close()
-
-    return show
-
-
 # ---------------------------------------------------------------- the search
 def search(
     decoder,
@@ -492,7 +468,7 @@ def search(
         raise ValueError(f"z0 must have shape ({nd}, {D}, {R}, dim), got {tuple(z0.shape)}")
     zs = [z.reshape(D * R, -1).to(dev, dtype).clone().requires_grad_(True) for z in z0]  # one leaf per decoder
     data = TripleData.build(datasets, R, dev, dtype)
-    show = _progress(progress, "search", steps)
+    show = step_reporter(progress, "search", steps)
     start = time.perf_counter()
     out = optimise(lambda i: decode(zs[i], depths[i]), zs, Z_LR, data, activation, steps,
                    eval_every=eval_every, progress=show, workers=workers)

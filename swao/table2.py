@@ -182,10 +182,10 @@ def _load_autoencoders(args, activations: list[str], device) -> dict:
                 have = sorted(q.name for q in root.iterdir()) if root.is_dir() else []
                 raise ValueError(f"no autoencoder for {a!r}: {path} does not exist (found: {have or 'nothing'}); "
                                  f"train one with 'swao train --activation {a} --scale {args.scale}' or pass --autoencoder")
-        from .train import load_autoencoder
+        from .checkpoint import load_autoencoder
 
         return {a: load_autoencoder(str(path), device=device)[0] for a, path in paths.items()}
-    from .train import load_autoencoder
+    from .checkpoint import load_autoencoder
 
     models = {}
     for path in args.autoencoder:

@@ -134,7 +134,7 @@ def table2(mpe: dict[str, list[list[float]]], nonzeros: dict[str, list[list[floa
     return Table(caption, ["MLP type", "decoder"] + list(DATASETS.values()), rows, provenance_note(prov))
 
 
-def _best_decoder(cells: dict) -> tuple[str, dict]:
+def best_decoder(cells: dict) -> tuple[str, dict]:
     """The decoder whose best restart has the lowest *validation* loss (chosen without the test
     set; a diverged one, ``None``, counts as worst)."""
     key = lambda kv: float("inf") if kv[1].get("val_loss") is None else kv[1]["val_loss"]  # noqa: E731
@@ -151,7 +151,7 @@ def baselines_table(results: dict, prov: dict | None) -> Table:
         for ds in entry["search"]:
             cells, best = [], {}
             for m in methods:
-                dec, c = _best_decoder(entry[m][ds])
+                dec, c = best_decoder(entry[m][ds])
                 best[m] = c["mpe"]
                 cells.append(f"{fmt(c['mpe'])} ({c['nonzeros']}, {dec})")
             ok = [v for m, v in best.items() if v is not None and m != "search"]

@@ -29,7 +29,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -37,6 +37,7 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 # libgomp threads spin ~300,000 times at each barrier before sleeping: on a shared CPU, several
@@ -50,17 +51,13 @@ from torch import nn  # noqa: E402
 
 from . import losses  # noqa: E402
 from .cache import write_json  # noqa: E402
-from .config import SCALES, Config, get_config, resolve_device
-from .forward import ACTIVATIONS, check_activation
-from .generation import generator, input_grid, random_mlps
-from .metrics import median, mpe
-from .model import DEFAULT_MASK_GRAD, MASK_GRADS, MultiScaleAutoencoder, device_of
-from .representation import DEPTHS, MAX_DEPTH
-
-FORMAT = "swao-autoencoder"
-FORMAT_VERSION = 1
-CHECKPOINT = "checkpoint.safetensors"
-HISTORY = "history.json"
+from .checkpoint import CHECKPOINT, HISTORY, read_checkpoint, save_checkpoint  # noqa: E402
+from .config import SCALES, Config, cuda_tf32, get_config, resolve_device  # noqa: E402
+from .evaluation import best_mean, format_table, mpe_per_mlp, mpe_summary  # noqa: E402
+from .forward import ACTIVATIONS, check_activation  # noqa: E402
+from .generation import input_grid, random_mlps  # noqa: E402
+from .model import DEFAULT_MASK_GRAD, MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
+from .representation import DEPTHS, MAX_DEPTH  # noqa: E402
 
 
 def mix_seed(*parts) -> int:
@@ -79,25 +76,6 @@ def train_batch(config: Config, activation: str, b: int, rank: int = 0, world: i
         for L in DEPTHS
     ]
     return torch.cat([p for p, _ in parts]), torch.cat([d for _, d in parts]), (n,) * MAX_DEPTH
-
-
-@contextlib.contextmanager
-def cuda_tf32(device, enabled: bool = True):
-    """Inside the block, CUDA float32 matmuls (cuBLAS) and convolutions (cuDNN) run in TF32 if
-    ``enabled``, else in strict IEEE float32; the previous settings come back after. PyTorch's
-    defaults are: matmuls strict, cuDNN convolutions TF32. Does nothing unless ``device`` is CUDA
-    (CPU kernels never use TF32, and CPU results stay bit-identical)."""
-    if torch.device(device).type != "cuda":
-        yield
-        return
-    old_matmul, old_conv = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = enabled
-    torch.backends.cudnn.allow_tf32 = enabled
-    try:
-        yield
-    finally:
-        torch.set_float32_matmul_precision(old_matmul)
-        torch.backends.cudnn.allow_tf32 = old_conv
 
 
 def step_loss(net: nn.Module, config: Config, activation: str, b: int, x: torch.Tensor, loss: str = "min",
@@ -120,166 +98,6 @@ def lr_at(config: Config, step: int) -> float:
     return config.lr * 0.5 ** math.floor(step / (config.lr_halve_epochs * config.steps_per_epoch))
 
 
-# ---------------------------------------------------------------------------------- evaluation
-@torch.no_grad()
-def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int, device=None,
-                chunk: int = 512) -> torch.Tensor:
-    """Per-MLP MPE (eq. 7), ``(4 encoders, 4 decoders, n)`` float64 on the CPU: ``n`` random
-    MLPs of each depth drawn from ``seed`` (on the CPU, so every device sees the same MLPs), each
-    decoded by the 4 decoders. ``device``: where to compute (default: the model's device).
-    Memory: ``chunk`` MLPs at a time (512 x 1,000 grid points: tens of MB)."""
-    check_activation(activation)
-    if not isinstance(n_mlps_per_encoder, int) or n_mlps_per_encoder < 1:
-        raise ValueError(f"n_mlps_per_encoder must be a positive int, got {n_mlps_per_encoder!r}")
-    model = getattr(model, "module", model)
-    device = device_of(model) if device is None else resolve_device(device)
-    was_training = model.training
-    model.eval()
-    x = input_grid().to(device)
-    gen = generator(seed)
-    out = torch.zeros(MAX_DEPTH, MAX_DEPTH, n_mlps_per_encoder, dtype=torch.float64)
-    try:
-        for e, L in enumerate(DEPTHS):
-            padded, depth = random_mlps(n_mlps_per_encoder, activation, gen=gen, depth=L)
-            padded, depth = padded.to(device), depth.to(device)
-            for s in range(0, n_mlps_per_encoder, chunk):
-                p, d = padded[s : s + chunk], depth[s : s + chunk]
-                y = losses.target_outputs(p, d, x, activation)
-                for j, g in enumerate(model(p, d)):
-                    out[e, j, s : s + chunk] = mpe(losses.mlp_outputs(g.float(), x, activation), y).double().cpu()
-    finally:
-        model.train(was_training)
-    return out
-
-
-def evaluate_mpe(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int, device=None,
-                 chunk: int = 512) -> list[list[float]]:
-    """Table 1 / 3 of the paper: ``table[j][e]`` = mean over ``n_mlps_per_encoder`` random MLPs of
-    depth ``e+1`` of the per-MLP MPE (eq. 7) of the MLP decoded by ``D_{j+1}`` (rows = decoders
-    D1..D4, columns = encoders E1..E4). The MLPs are drawn from ``seed`` (same seed, same MLPs,
-    on every device). ``device``: default the model's. Runs in the process's float32 settings
-    (PyTorch's CUDA defaults: matmuls strict float32, cuDNN convolutions TF32).
-    """
-    return mpe_summary(mpe_per_mlp(model, activation, n_mlps_per_encoder, seed, device, chunk))["table"]
-
-
-def mpe_summary(per_mlp: torch.Tensor) -> dict:
-    """Per-MLP MPEs ``(4 encoders, 4 decoders, n)`` -> the Table 1 / 3 cell of the paper,
-    ``table[j][e]``: the mean over the ``n`` MLPs (rows decoders, columns encoders), beside two
-    views the paper lacks, robust to the few MLPs whose near-zero outputs make eq. 7 explode:
-    ``median_table`` (the median over the MLPs) and, per encoder, the MPE of each MLP's best
-    decoder, averaged (``best_mean``) and its median (``best_median``). Medians as NumPy's."""
-    best = per_mlp.min(dim=1).values  # (E, n)
-    return {
-        "table": per_mlp.mean(-1).T.tolist(),
-        "median_table": median(per_mlp).T.tolist(),
-        "best_mean": best.mean(-1).tolist(),
-        "best_median": median(best).tolist(),
-    }
-
-
-def format_table(table: list[list[float]], title: str = "validation MPE (%)") -> str:
-    """The 4x4 table as text: rows D1..D4, columns E1..E4."""
-    lines = [title, "      " + "".join(f"{'E' + str(L):>10}" for L in DEPTHS)]
-    for j, row in enumerate(table):
-        lines.append(f"  D{j + 1}  " + "".join(f"{v:10.4g}" for v in row))
-    lines.append("  best" + "".join(f"{min(col):10.4g}" for col in zip(*table)))
-    return "\n".join(lines)
-
-
-def _val_summary(history: dict) -> float:
-    """The progress bar's validation figure: median over MLPs of the best decoder's MPE."""
-    if not history["val"]:
-        return float("nan")
-    v = history["val"][-1]["best_decoder_median"]
-    return sum(v) / len(v)
-
-
-def best_mean(table: list[list[float]]) -> float:
-    """Mean over encoders of the best decoder's MPE (one number for a progress bar)."""
-    return sum(min(col) for col in zip(*table)) / len(table[0])
-
-
-# ---------------------------------------------------------------------------------- checkpoints
-def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None, meta: dict) -> None:
-    """Write ``model`` (+ Adam state) and ``meta`` as one safetensors file, atomically."""
-    from safetensors.torch import save_file
-
-    tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    extra = {}
-    if optimizer is not None:
-        sd = optimizer.state_dict()
-        for i, st in sd["state"].items():
-            for k, v in st.items():
-                tensors[f"optim.{i}.{k}"] = torch.as_tensor(v).detach().contiguous().cpu()
-        extra["optim_param_groups"] = sd["param_groups"]
-    header = {"format": FORMAT, "version": str(FORMAT_VERSION), "meta": json.dumps(meta), "extra": json.dumps(extra)}
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(tmp), metadata=header)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _checkpoint_path(path) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.is_file():
-        raise FileNotFoundError(f"no swao checkpoint at {path}")
-    return path
-
-
-def read_checkpoint(path, device="cpu", optimizer: bool = False) -> tuple[dict, dict, dict]:
-    """``(model_state, meta, optim_state_or_{})`` from a checkpoint file or run directory.
-
-    Never executes code from the file (safetensors + JSON). A truncated, corrupt or foreign
-    file raises ``ValueError`` naming the file.
-    """
-    from safetensors import safe_open
-
-    path = _checkpoint_path(path)
-    try:
-        with safe_open(str(path), framework="pt", device=str(device)) as f:
-            header = f.metadata() or {}
-            keys = list(f.keys())
-            if header.get("format") == FORMAT and header.get("version") == str(FORMAT_VERSION):
-                meta, extra = json.loads(header["meta"]), json.loads(header["extra"])
-                state = {k[6:]: f.get_tensor(k) for k in keys if k.startswith("model.")}
-                optim: dict = {}
-                if optimizer and "optim_param_groups" in extra:
-                    st: dict = {}
-                    for k in keys:
-                        if k.startswith("optim."):
-                            _, i, name = k.split(".", 2)
-                            st.setdefault(int(i), {})[name] = f.get_tensor(k).cpu()
-                    optim = {"state": st, "param_groups": extra["optim_param_groups"]}
-    except Exception as err:  # safetensors' own errors (truncated header, bad offsets), bad JSON
-        raise ValueError(f"{path} is not a readable swao checkpoint (truncated or corrupt?): {err}") from err
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a swao autoencoder checkpoint (no '{FORMAT}' header)")
-    if header.get("version") != str(FORMAT_VERSION):
-        raise ValueError(f"{path}: unsupported checkpoint version {header.get('version')!r}")
-    return state, meta, optim
-
-
-def load_autoencoder(path, device="cpu") -> tuple[MultiScaleAutoencoder, dict]:
-    """``(model, meta)`` from a checkpoint file or run directory, model in eval mode on ``device``.
-
-    ``meta`` holds ``activation``, ``loss``, ``p``, ``mask_grad``, ``config`` (dict), ``steps``,
-    ``total_steps``, ``val_mpe`` (the last 4x4 validation table, rows D1..D4, cols E1..E4).
-    """
-    device = resolve_device(device)
-    state, meta, _ = read_checkpoint(path, device)
-    model = MultiScaleAutoencoder(mask_grad=meta.get("mask_grad", DEFAULT_MASK_GRAD)).to(device)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise ValueError(f"{path}: weights do not fit the autoencoder: {err}") from err
-    return model.eval(), meta
-
-
 # ---------------------------------------------------------------------------------- distributed
 def _distributed(device: torch.device) -> tuple[int, int, int, bool]:
     """``(rank, world, local_rank, we_initialised)``; starts a process group under torchrun."""
@@ -299,50 +117,93 @@ class NonFiniteLoss(FloatingPointError):
     pass
 
 
-def train_autoencoder(
-    config: Config,
-    activation: str,
-    loss: str = "min",
-    p: float | None = None,
-    device: str = "auto",
-    out_dir: str | os.PathLike = "runs/autoencoder",
-    mask_grad: str = DEFAULT_MASK_GRAD,
-    progress: bool = True,
-    resume: bool = False,
-    steps: int | None = None,
-    amp: bool = False,
-    compile: bool = False,
-    cuda_graphs: bool = False,
-    threads: int | None = None,
-    log_every: int | None = None,
-    halt_at_step: int | None = None,
-    tf32: bool = True,
-) -> dict:
-    """Train a multi-scale autoencoder; returns ``{"model", "meta", "history", "checkpoint"}``.
+@dataclass(frozen=True)
+class Options:
+    """How a run is executed, not what it learns (none of these enters the results' cache key
+    except through the device type). ``amp``: bf16 autocast for the network (the MLP evaluation
+    stays float32). ``tf32`` (CUDA only): the network's float32 matmuls and convolutions in TF32
+    (``False``: strict float32); the MLP evaluation in the loss is strict float32 either way.
+    ``compile`` / ``cuda_graphs``: ``torch.compile`` the network (``mode="reduce-overhead"``).
+    ``log_every``: steps between loss read-backs (device syncs; default 1 on CPU, 20 on CUDA)."""
+
+    device: str = "auto"
+    progress: bool = True
+    amp: bool = False
+    tf32: bool = True
+    compile: bool = False
+    cuda_graphs: bool = False
+    threads: int | None = None
+    log_every: int | None = None
+
+    @classmethod
+    def of(cls, options: "Options | None", switches: dict) -> "Options":
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(switches) - set(names))
+        if unknown:
+            raise ValueError(f"unknown training option(s) {unknown}; allowed: {names}")
+        return dataclasses.replace(options or cls(), **switches)
+
+
+def _loss_record(pending: list, step: int, world: int, dev: torch.device, ckpt: Path, last_good: int) -> tuple[float, list]:
+    """Mean loss and per-decoder losses of the steps since the last read-back; raises
+    :class:`NonFiniteLoss` (on every rank at once under DDP) if one is NaN/Inf."""
+    vals = torch.stack([lv for lv, _ in pending]).float().cpu()
+    dls = torch.stack([dl for _, dl in pending]).float().cpu()
+    finite = bool(torch.isfinite(vals).all())
+    if world > 1:  # every rank must stop at the same step, or the others hang in all-reduce
+        import torch.distributed as dist
+
+        flag = torch.tensor([float(finite)], device=dev if dev.type == "cuda" else "cpu")
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        finite = bool(flag.item())
+    if not finite:
+        bad = [i for i, v in enumerate(vals.tolist()) if not math.isfinite(v)]
+        where = f"became {vals[bad[0]].item()} at step {step - len(pending) + 1 + bad[0]}" if bad else "is not finite on another rank"
+        kept = f"the last good checkpoint (step {last_good}) is kept at {ckpt}" if ckpt.exists() else "no checkpoint had been written yet"
+        raise NonFiniteLoss(f"the loss {where}: training stopped; {kept}")
+    return float(vals.mean()), dls.mean(0).tolist()
+
+
+def validation_record(model: nn.Module, config: Config, activation: str, step: int, dev: torch.device) -> dict:
+    """Validation MPE (eq. 7) on the run's fixed held-out MLPs: the 4x4 table of means, its best
+    row averaged, and the median over MLPs of each MLP's best decoder, per encoder."""
+    per = mpe_per_mlp(model, activation, max(1, config.val_mlps // MAX_DEPTH), mix_seed(config.seed, "validation"), dev)
+    summary = mpe_summary(per)
+    return {"step": step, "mpe": summary["table"], "best_mean": best_mean(summary["table"]),
+            "best_decoder_median": summary["best_median"]}
+
+
+def _postfix(history: dict) -> dict:
+    """The progress bar's figures: loss, MLPs/s and the validation median over encoders."""
+    val = history["val"][-1]["best_decoder_median"] if history["val"] else [float("nan")]
+    return dict(loss=f"{history['loss'][-1]:.4g}", val_mpe=f"{sum(val) / len(val):.3g}", mlps_s=f"{history['mlps_per_s'][-1]:.0f}")
+
+
+def train_autoencoder(config: Config, activation: str, loss: str = "min", p: float | None = None,
+                      out_dir: str | os.PathLike = "runs/autoencoder", mask_grad: str = DEFAULT_MASK_GRAD,
+                      resume: bool = False, steps: int | None = None, halt_at_step: int | None = None,
+                      options: Options | None = None, **switches) -> dict:
+    """Train a multi-scale autoencoder; returns ``{"model", "meta", "history", "checkpoint", "halted"}``.
 
     ``config``: a :class:`swao.config.Config` (``train_mlps``, ``epochs``, ``batch_size``, ``lr``,
     ``lr_halve_epochs``, ``val_mlps``, ``val_every``, ``checkpoint_every``, ``seed``).
     ``loss``: ``"min"`` (eq. 3) or ``"pnorm"`` (eq. 2, needs ``p > 0``). ``steps``: stop after
     this many steps in all (default: ``config.total_steps``; the lr schedule is unchanged).
-    ``resume``: continue from ``out_dir``'s checkpoint. ``amp``: bf16 autocast for the network
-    (the MLP evaluation stays float32). ``compile`` / ``cuda_graphs``: ``torch.compile`` the
-    network (``mode="reduce-overhead"`` for CUDA graphs). ``log_every``: steps between loss
-    read-backs (device syncs; default 1 on CPU, 20 on CUDA). ``halt_at_step``: stop right after
-    that step as if killed (no final checkpoint or validation; for resumption tests).
-    ``tf32`` (CUDA only): the training steps run the network's float32 matmuls and convolutions
-    in TF32 (``False``: strict float32); the process's settings are restored after each step, so
-    validation and later evaluation keep them. The MLP evaluation in the loss is strict float32
-    either way. CPU training ignores it.
+    ``resume``: continue from ``out_dir``'s checkpoint. ``halt_at_step``: stop right after that
+    step as if killed (no final checkpoint or validation; for resumption tests).
+    ``options`` (:class:`Options`) or the same fields as keywords (``device="cpu"``,
+    ``progress=False``, ``amp=True``, ...): how to run.
     A NaN/Inf loss raises :class:`NonFiniteLoss` at the next read-back (every ``log_every``
     steps, and at validation and checkpoint steps); the last good checkpoint is kept.
     """
+    opts = Options.of(options, switches)
     check_activation(activation)
     p = losses.check_loss(loss, p)
     if mask_grad not in MASK_GRADS:
         raise ValueError(f"mask_grad must be one of {MASK_GRADS}, got {mask_grad!r}")
     if not isinstance(config, Config):
         raise ValueError(f"config must be a swao.config.Config, got {type(config).__name__}")
-    dev = resolve_device(device)
+    dev = resolve_device(opts.device)
     rank, world, local_rank, owns_group = _distributed(dev)
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", local_rank)
@@ -352,15 +213,16 @@ def train_autoencoder(
     total = config.total_steps if steps is None else steps
     if not isinstance(total, int) or total < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if threads is not None:
-        torch.set_num_threads(threads)
+    if opts.threads is not None:
+        torch.set_num_threads(opts.threads)
     elif dev.type == "cpu" and world > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world))))
-    log_every = log_every or (20 if dev.type == "cuda" else 1)
+    log_every = opts.log_every or (20 if dev.type == "cuda" else 1)
     out = Path(out_dir)
     ckpt = out / CHECKPOINT
     main = rank == 0
 
+    # the model, the optimiser and the run's record; a resumed run takes all three from its checkpoint
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(mix_seed(config.seed, "init"))
         model = MultiScaleAutoencoder(mask_grad=mask_grad)
@@ -368,12 +230,11 @@ def train_autoencoder(
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=dev.type in ("cpu", "cuda"))
     meta = {
         "activation": activation, "loss": loss, "p": p, "mask_grad": mask_grad, "config": config.to_dict(),
-        "steps": 0, "total_steps": total, "world_size": world, "device_type": dev.type, "amp": amp,
-        "tf32": bool(tf32) if dev.type == "cuda" else None, "val_mpe": None,
+        "steps": 0, "total_steps": total, "world_size": world, "device_type": dev.type, "amp": opts.amp,
+        "tf32": bool(opts.tf32) if dev.type == "cuda" else None, "val_mpe": None,
         "torch": torch.__version__,
     }
     history: dict = {"step": [], "loss": [], "lr": [], "mlps_per_s": [], "decoder_loss": [], "val": []}
-
     if ckpt.exists() and not resume:
         raise ValueError(f"{ckpt} exists: pass resume=True (--resume) to continue it, or choose another out_dir")
     if resume and ckpt.exists():
@@ -397,74 +258,39 @@ def train_autoencoder(
         # memory layout, which DDP's stride check still reports. Harmless; silenced.
         warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
         net = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    if compile or cuda_graphs:
-        net = torch.compile(net, mode="reduce-overhead" if cuda_graphs else None)
+    if opts.compile or opts.cuda_graphs:
+        net = torch.compile(net, mode="reduce-overhead" if opts.cuda_graphs else None)
     x = input_grid().to(dev)
-    val_seed = mix_seed(config.seed, "validation")
-
-    def checkpoint(step: int) -> None:
-        meta["steps"] = step
-        if main:
-            save_checkpoint(ckpt, model, opt, {**meta, "history": history})
-            write_json(out / HISTORY, history)
-
-    def validate(step: int) -> None:
-        per = mpe_per_mlp(model, activation, max(1, config.val_mlps // MAX_DEPTH), val_seed, dev)
-        table = per.mean(-1).T.tolist()
-        best = per.min(1).values  # (encoder, MLP): MPE of each MLP's best decoder
-        meta["val_mpe"] = table
-        history["val"].append({"step": step, "mpe": table, "best_mean": best_mean(table),
-                               "best_decoder_median": median(best).tolist()})
-
     bar = None
-    if progress and main:
+    if opts.progress and main:
         from .progress import bar as progress_bar
 
         bar = progress_bar(total, f"train {activation}/{loss}" + (f" p={p:g}" if loss == "pnorm" else ""), initial=start)
-    pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+    pending: list[tuple[torch.Tensor, torch.Tensor]] = []  # (loss, per-decoder losses) not yet read back
     t_train, n_seen, last_good = 0.0, 0, start
-
-    def read_back(step: int) -> None:
-        if not pending:
-            return
-        vals = torch.stack([lv for lv, _ in pending]).float().cpu()
-        dls = torch.stack([dl for _, dl in pending]).float().cpu()
-        finite = torch.isfinite(vals).all()
-        if world > 1:  # every rank must stop at the same step, or the others hang in all-reduce
-            import torch.distributed as dist
-
-            flag = torch.tensor([float(finite)], device=dev if dev.type == "cuda" else "cpu")
-            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-            finite = bool(flag.item())
-        if not finite:
-            bad = [i for i, v in enumerate(vals.tolist()) if not math.isfinite(v)]
-            where = f"became {vals[bad[0]].item()} at step {step - len(pending) + 1 + bad[0]}" if bad else "is not finite on another rank"
-            kept = f"the last good checkpoint (step {last_good}) is kept at {ckpt}" if ckpt.exists() else "no checkpoint had been written yet"
-            raise NonFiniteLoss(f"the loss {where}: training stopped; {kept}")
-        rate = n_seen / t_train if t_train > 0 else float("nan")
-        history["step"].append(step)
-        history["loss"].append(float(vals.mean()))
-        history["lr"].append(lr_at(config, step - 1))
-        history["mlps_per_s"].append(rate)
-        history["decoder_loss"].append(dls.mean(0).tolist())
-        pending.clear()
-        if bar is not None:
-            val = _val_summary(history)
-            bar.set_postfix(loss=f"{history['loss'][-1]:.4g}", val_mpe=f"{val:.3g}", mlps_s=f"{rate:.0f}", refresh=False)
 
     try:
         for step in range(start, total):
             t0 = time.perf_counter()
-            b = step % config.steps_per_epoch
-            for g in opt.param_groups:
-                g["lr"] = lr_at(config, step)
             done = step + 1
             at_end = done == total
-            with cuda_tf32(dev, tf32):
-                batch_loss, l = step_loss(net, config, activation, b, x, loss, p, rank, world, amp)
+            validate = done % config.val_every == 0 or at_end
+            save = done % config.checkpoint_every == 0 or at_end
+            for g in opt.param_groups:
+                g["lr"] = lr_at(config, step)
+            with cuda_tf32(dev, opts.tf32):
+                batch_loss, l = step_loss(net, config, activation, step % config.steps_per_epoch, x, loss, p, rank, world, opts.amp)
                 pending.append((batch_loss.detach(), l.mean(0)))
-                if done % log_every == 0 or at_end or done % config.val_every == 0 or done % config.checkpoint_every == 0:
-                    read_back(done)  # before the update: a NaN/Inf loss read back never reaches the weights
+                if done % log_every == 0 or validate or save:  # before the update: a NaN/Inf loss never reaches the weights
+                    mean_loss, decoder_loss = _loss_record(pending, done, world, dev, ckpt, last_good)
+                    pending.clear()
+                    history["step"].append(done)
+                    history["loss"].append(mean_loss)
+                    history["lr"].append(lr_at(config, step))
+                    history["mlps_per_s"].append(n_seen / t_train if t_train > 0 else float("nan"))
+                    history["decoder_loss"].append(decoder_loss)
+                    if bar is not None:
+                        bar.set_postfix(**_postfix(history), refresh=False)
                 opt.zero_grad(set_to_none=True)
                 batch_loss.backward()
                 opt.step()
@@ -476,13 +302,16 @@ def train_autoencoder(
                 bar.update(1)
             if halt_at_step is not None and done >= halt_at_step:
                 return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": True}
-            if done % config.val_every == 0 or at_end:
-                validate(done)
+            if validate:
+                history["val"].append(validation_record(model, config, activation, done, dev))
+                meta["val_mpe"] = history["val"][-1]["mpe"]
                 if bar is not None:
-                    bar.set_postfix(loss=f"{history['loss'][-1]:.4g}", val_mpe=f"{_val_summary(history):.3g}",
-                                    mlps_s=f"{history['mlps_per_s'][-1]:.0f}")
-            if done % config.checkpoint_every == 0 or at_end:
-                checkpoint(done)
+                    bar.set_postfix(**_postfix(history))
+            if save:
+                meta["steps"] = done
+                if main:
+                    save_checkpoint(ckpt, model, opt, {**meta, "history": history})
+                    write_json(out / HISTORY, history)
                 last_good = done
     finally:
         if bar is not None:

@@ -117,7 +117,7 @@ def test_feature_major_evaluation_matches_swao_forward(activation):
 @pytest.mark.parametrize("activation", ["sigmoid", "leaky_relu", "linear"])
 def test_cuda_loss_matches_cpu(activation):
     from swao.generation import input_grid
-    from swao.train import cuda_tf32
+    from swao.config import cuda_tf32
 
     padded, depth = random_mlps(64, activation, seed=8)
     order = torch.argsort(depth, stable=True)

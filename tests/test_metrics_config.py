@@ -89,8 +89,8 @@ def test_setup_run_validates_notebook_parameters():
 
     config, dev = setup_run("smoke", "cpu", 3)
     assert config.seed == 3 and dev.type == "cpu" and torch.get_num_threads() == 2
-    with pytest.raises(ValueError, match="retrain must be True or False"):
-        setup_run("smoke", "cpu", 0, retrain="yes")
+    with pytest.raises(ValueError, match="unknown config parameter 'retrain'"):
+        setup_run("smoke", "cpu", 0, retrain=True)  # retrain goes to the result functions (recompute=)
     with pytest.raises(ValueError, match="scale must be one of"):
         setup_run("big")
     with pytest.raises(ValueError, match="device must be"):

@@ -210,7 +210,7 @@ class StandInAutoencoder(torch.nn.Module):
 def test_tables_1_and_3_by_hand():
     """table[j][e]: the mean over test MLPs of depth e+1 of eq. 7 for decoder j+1, computed
     here one MLP at a time: encoder e -> decoder j -> forward -> median_x |y_hat - y| / |y| x 100."""
-    from swao.train import evaluate_mpe
+    from swao.evaluation import evaluate_mpe
 
     model = StandInAutoencoder()  # (an untrained autoencoder decodes ~0 everywhere: 100 % in every cell)
     n, seed = 3, 5

@@ -54,6 +54,8 @@ def test_cache_computes_once_and_keys_by_config(tmp_path, monkeypatch):
     assert a == b == {"value": 1} and c == {"value": 2} and len(calls) == 2
     assert cache.cached("demo", compute, recompute=True, config=get_config("smoke")) == {"value": 3}
     assert not list(tmp_path.rglob("*.tmp"))
+    with pytest.raises(ValueError, match="recompute .*retrain.* must be True or False"):
+        cache.cached("demo", compute, recompute="yes", config=get_config("smoke"))
 
 
 def test_cache_refuses_broken_json(tmp_path):

@@ -13,10 +13,10 @@ from swao import losses
 from swao.config import get_config
 from swao.generation import input_grid
 from swao.model import MultiScaleAutoencoder
-from swao.train import (
-    NonFiniteLoss, cli_main, cuda_tf32, evaluate_mpe, load_autoencoder, read_checkpoint, save_checkpoint,
-    step_loss, train_autoencoder, train_batch,
-)
+from swao.checkpoint import load_autoencoder, read_checkpoint, save_checkpoint
+from swao.config import cuda_tf32
+from swao.evaluation import evaluate_mpe
+from swao.train import NonFiniteLoss, cli_main, step_loss, train_autoencoder, train_batch
 
 
 def tiny(**kw):
@@ -152,7 +152,7 @@ def test_evaluate_mpe_is_a_4x4_table(tmp_path):
     t2 = evaluate_mpe(model, "linear", 3, seed=7, chunk=2)
     assert len(t1) == 4 and all(len(r) == 4 for r in t1) and model.training
     assert torch.allclose(torch.tensor(t1), torch.tensor(t2), rtol=1e-4)
-    from swao.train import mpe_per_mlp
+    from swao.evaluation import mpe_per_mlp
 
     per = mpe_per_mlp(model, "linear", 2, seed=7)  # default device: the model's
     assert per.shape == (4, 4, 2) and per.dtype == torch.float64 and not per.requires_grad  # no autograd graph
@@ -407,7 +407,7 @@ def test_cuda_embedding_quality_matches_cpu_and_fits_at_paper_size():
 def test_mpe_summary_matches_a_loop_reference():
     import statistics
 
-    from swao.train import mpe_summary
+    from swao.evaluation import mpe_summary
 
     g = torch.Generator().manual_seed(0)
     per = torch.rand(4, 4, 6, generator=g, dtype=torch.float64) * 100

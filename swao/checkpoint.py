@@ -1,0 +1,103 @@
+"""The autoencoder's checkpoint format: one safetensors file, written atomically.
+
+``checkpoint.safetensors`` holds the model's tensors (``model.*``), Adam's state (``optim.*``)
+and, in its string header, the format name and version and two JSON documents: ``meta`` (the
+run's settings, its step and history) and ``extra`` (Adam's parameter groups). Reading never
+executes code from the file (safetensors and JSON only, unlike ``torch.load`` of a pickle).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .config import resolve_device
+from .model import DEFAULT_MASK_GRAD, MultiScaleAutoencoder
+
+FORMAT = "swao-autoencoder"
+FORMAT_VERSION = 1
+CHECKPOINT = "checkpoint.safetensors"  # its name in a run directory
+HISTORY = "history.json"  # the learning curves beside it
+
+
+def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None, meta: dict) -> None:
+    """Write ``model`` (+ Adam state) and ``meta`` as one safetensors file, atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    extra = {}
+    if optimizer is not None:
+        sd = optimizer.state_dict()
+        for i, st in sd["state"].items():
+            for k, v in st.items():
+                tensors[f"optim.{i}.{k}"] = torch.as_tensor(v).detach().contiguous().cpu()
+        extra["optim_param_groups"] = sd["param_groups"]
+    header = {"format": FORMAT, "version": str(FORMAT_VERSION), "meta": json.dumps(meta), "extra": json.dumps(extra)}
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file(tensors, str(tmp), metadata=header)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def checkpoint_file(path) -> Path:
+    """The checkpoint file of a file or run directory; ``FileNotFoundError`` if there is none."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"no swao checkpoint at {path}")
+    return path
+
+
+def read_checkpoint(path, device="cpu", optimizer: bool = False) -> tuple[dict, dict, dict]:
+    """``(model_state, meta, optim_state_or_{})`` from a checkpoint file or run directory.
+
+    Never executes code from the file (safetensors + JSON). A truncated, corrupt or foreign
+    file raises ``ValueError`` naming the file.
+    """
+    from safetensors import safe_open
+
+    path = checkpoint_file(path)
+    try:
+        with safe_open(str(path), framework="pt", device=str(device)) as f:
+            header = f.metadata() or {}
+            keys = list(f.keys())
+            if header.get("format") == FORMAT and header.get("version") == str(FORMAT_VERSION):
+                meta, extra = json.loads(header["meta"]), json.loads(header["extra"])
+                state = {k[6:]: f.get_tensor(k) for k in keys if k.startswith("model.")}
+                optim: dict = {}
+                if optimizer and "optim_param_groups" in extra:
+                    st: dict = {}
+                    for k in keys:
+                        if k.startswith("optim."):
+                            _, i, name = k.split(".", 2)
+                            st.setdefault(int(i), {})[name] = f.get_tensor(k).cpu()
+                    optim = {"state": st, "param_groups": extra["optim_param_groups"]}
+    except Exception as err:  # safetensors' own errors (truncated header, bad offsets), bad JSON
+        raise ValueError(f"{path} is not a readable swao checkpoint (truncated or corrupt?): {err}") from err
+    if header.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a swao autoencoder checkpoint (no '{FORMAT}' header)")
+    if header.get("version") != str(FORMAT_VERSION):
+        raise ValueError(f"{path}: unsupported checkpoint version {header.get('version')!r}")
+    return state, meta, optim
+
+
+def load_autoencoder(path, device="cpu") -> tuple[MultiScaleAutoencoder, dict]:
+    """``(model, meta)`` from a checkpoint file or run directory, model in eval mode on ``device``.
+
+    ``meta`` holds ``activation``, ``loss``, ``p``, ``mask_grad``, ``config`` (dict), ``steps``,
+    ``total_steps``, ``val_mpe`` (the last 4x4 validation table, rows D1..D4, cols E1..E4).
+    """
+    device = resolve_device(device)
+    state, meta, _ = read_checkpoint(path, device)
+    model = MultiScaleAutoencoder(mask_grad=meta.get("mask_grad", DEFAULT_MASK_GRAD)).to(device)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"{path}: weights do not fit the autoencoder: {err}") from err
+    return model.eval(), meta
