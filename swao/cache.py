@@ -15,6 +15,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import platform
 import subprocess
 import sys
@@ -47,23 +48,41 @@ def _jsonable(obj: Any) -> Any:
 # The modules whose code decides a cached result's numbers: a change to any of them is a new
 # "version" of the computation, so old results are not reused by mistake.
 COMPUTE_MODULES = ("representation", "forward", "generation", "metrics", "config", "model", "losses",
-                   "evaluation", "checkpoint", "train", "search", "table2", "baselines", "experiments")
+                   "evaluation", "diagnostics", "checkpoint", "train", "search", "table2", "baselines", "experiments")
 
 
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """Hash of the source of :data:`COMPUTE_MODULES` (part of every cache key)."""
+# A kind of result that does not read every computing module, and the ones it reads: a change to
+# the search does not retrain the autoencoders. Every other kind depends on all of COMPUTE_MODULES.
+KIND_MODULES = {
+    "autoencoder": ("representation", "forward", "generation", "metrics", "config", "model", "losses", "evaluation",
+                    "checkpoint", "train", "experiments"),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def code_fingerprint(kind: str | None = None) -> str:
+    """Hash of the source of the modules ``kind`` depends on (:data:`KIND_MODULES`, else
+    :data:`COMPUTE_MODULES`): part of every cache key of that kind."""
     h = hashlib.sha256(__version__.encode())
-    for name in COMPUTE_MODULES:
+    for name in KIND_MODULES.get(kind, COMPUTE_MODULES):
         path = Path(__file__).with_name(f"{name}.py")
-        h.update(path.read_bytes() if path.exists() else b"")
+        h.update(fingerprinted(name, path.read_bytes() if path.exists() else b""))
     return h.hexdigest()[:16]
+
+
+def fingerprinted(name: str, source: bytes) -> bytes:
+    """The part of a module's source that enters the code fingerprint: all of it, but for
+    ``config``'s table of scales, whose values are part of every cache key already (so that
+    retuning a scale keeps the results that do not depend on what changed)."""
+    if name != "config":
+        return source
+    return re.sub(rb"# --- the table of scales: begin.*?# --- the table of scales: end\n", b"", source, flags=re.S)
 
 
 def cache_key(kind: str, **parts: Any) -> str:
     """A 16-hex-digit key of ``kind``, the given parts (configs, options), the swao version and
     the fingerprint of the computing code."""
-    blob = json.dumps({"kind": kind, "version": __version__, "code": code_fingerprint(), **parts},
+    blob = json.dumps({"kind": kind, "version": __version__, "code": code_fingerprint(kind), **parts},
                       sort_keys=True, default=_jsonable)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -177,7 +196,7 @@ def cached(kind: str, compute: Callable[[Path], dict], recompute: bool = False, 
         return read_json(done)
     if not compute_allowed():
         config = parts.get("config")
-        scale = config.scale if isinstance(config, Config) else "SCALE"
+        scale = config.scale if isinstance(config, Config) else (config or {}).get("scale", "SCALE") if isinstance(config, dict) else "SCALE"
         raise MissingResult(
             f"the {kind} result {_describe(parts)} is not in the cache ({folder}), and computing is off here "
             f"({NO_COMPUTE}={os.environ[NO_COMPUTE]}: the book build computes first, then renders). Compute it with "

@@ -95,7 +95,8 @@ def load_autoencoder(path, device="cpu") -> tuple[MultiScaleAutoencoder, dict]:
     """
     device = resolve_device(device)
     state, meta, _ = read_checkpoint(path, device)
-    model = MultiScaleAutoencoder(mask_grad=meta.get("mask_grad", DEFAULT_MASK_GRAD)).to(device)
+    width = meta.get("config", {}).get("width", 1.0)
+    model = MultiScaleAutoencoder(mask_grad=meta.get("mask_grad", DEFAULT_MASK_GRAD), width=width).to(device)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

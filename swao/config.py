@@ -18,6 +18,21 @@ from dataclasses import dataclass
 import torch
 
 SCALES = ("smoke", "small", "paper")
+SCHEDULES = ("step", "linear")  # the learning-rate schedule of autoencoder training
+CHOICES = {  # the allowed values of the configuration's named options
+    "schedule": SCHEDULES,
+    "mask_grad": ("none", "straight_through"),
+    "loss_scale": ("none", "relative"),
+    "search_start": ("uniform", "encoded"),
+    "search_masks": ("hard", "straight_through"),
+    "search_penalty": ("all", "active"),
+}
+# The options beyond the paper (each off by default, listed on the book's deviations page).
+OPTIONS = ("schedule", "mask_bias", "copy_weight", "copy_until", "width", "mask_grad", "loss_scale", "search_start", "search_masks",
+           "search_penalty", "search_keep_layers")
+# The fields an autoencoder's training depends on (its cache key): not the evaluation's or the search's.
+TRAINING_FIELDS = ("scale", "train_mlps", "epochs", "batch_size", "lr", "lr_halve_epochs", "val_mlps", "val_every",
+                   "checkpoint_every", "grid_points", "seed", "schedule", "mask_bias", "copy_weight", "copy_until", "width", "loss_scale")
 
 
 @dataclass(frozen=True)
@@ -40,13 +55,41 @@ class Config:
     search_steps: int  # paper: 30,000
     restarts: int  # searches per (dataset, decoder)
     seed: int = 0
+    # --- the training recipe beyond the paper (off by default; see the deviations page) ---
+    schedule: str = "step"  # "step": halve every lr_halve_epochs; "linear": 5 % warm-up, then linear decay to 0
+    mask_bias: float = 0.0  # initial bias of the decoders' mask logits (> 0: every neuron starts active)
+    copy_weight: float = 0.0  # weight-space copy term for the same-depth decoder, annealed linearly to 0 ...
+    copy_until: float = 0.5  # ... at this fraction of the run (1: at its end)
+    width: float = 1.0  # the autoencoder's channels and hidden FC widths times this (1: the paper's architecture)
+    mask_grad: str = "none"  # the book's autoencoders' masks: "none" (the authors' hard masks) or "straight_through"
+    loss_scale: str = "none"  # "relative": each MLP's l_j divided by its mean squared output (an error judged relatively)
+    # --- the search beyond the paper (off by default; see swao.search) ---
+    search_start: str = "uniform"  # "uniform": z ~ U[0, 1)^128 (the paper); "encoded": embeddings of real MLPs that decode alive
+    search_masks: str = "hard"  # "hard" (the paper) or "straight_through": the decoder's masks during the search
+    search_penalty: str = "all"  # eq. 6 over "all" decoded weights (the paper) or only the non-zero ("active") ones
+    search_keep_layers: bool = False  # hold the threshold below every layer's largest weight (no layer cut whole)
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {self.scale!r}")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("mask_bias", "copy_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not abs(value) < float("inf"):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if self.copy_weight < 0:
+            raise ValueError(f"copy_weight must be >= 0, got {self.copy_weight!r}")
+        if not isinstance(self.search_keep_layers, bool):
+            raise ValueError(f"search_keep_layers must be True or False, got {self.search_keep_layers!r}")
+        if not isinstance(self.copy_until, (int, float)) or isinstance(self.copy_until, bool) or not 0 < self.copy_until <= 1:
+            raise ValueError(f"copy_until must be a fraction of the run in (0, 1], got {self.copy_until!r}")
+        if not isinstance(self.width, (int, float)) or isinstance(self.width, bool) or not 0 < self.width <= 4:
+            raise ValueError(f"width must be a number in (0, 4], got {self.width!r}")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "scale":
+            if f.name in ("scale", "mask_bias", "copy_weight", "copy_until", "width", "search_keep_layers", *CHOICES):
                 continue
             if f.type in ("int", int):
                 if not isinstance(value, int) or isinstance(value, bool):
@@ -74,6 +117,10 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def training_dict(self) -> dict:
+        """The fields autoencoder training depends on (:data:`TRAINING_FIELDS`): its cache key."""
+        return {k: getattr(self, k) for k in TRAINING_FIELDS}
+
     def describe(self) -> str:
         """The sizes that decide a result, each beside the paper's (Section 4), in one line."""
         paper = _SCALES["paper"]
@@ -88,24 +135,34 @@ class Config:
             f"search {self.search_steps:,} steps ({share(self.search_steps, paper.search_steps)}) on "
             f"{self.search_points:,}-point datasets ({share(self.search_points, paper.search_points)}), "
             f"{self.restarts} restart(s) (the paper gives no number)"
+            + (f"; our options beyond the paper: {', '.join(f'{k}={v}' for k, v in self.options().items())}" if self.options() else "")
         )
 
+    def options(self) -> dict:
+        """The options beyond the paper that this configuration turns on (name -> value)."""
+        defaults = {f.name: f.default for f in dataclasses.fields(Config) if f.name in OPTIONS}
+        return {k: getattr(self, k) for k in OPTIONS if getattr(self, k) != defaults[k]}
 
+
+# --- the table of scales: begin (its values enter every cache key, so it is left out of the code fingerprint)
 _SCALES: dict[str, Config] = {
     "smoke": Config(
         scale="smoke", train_mlps=512, epochs=1, batch_size=64, lr=1e-3, lr_halve_epochs=2,
         val_mlps=64, val_every=8, checkpoint_every=8, grid_points=10,
         eval_mlps=16, search_points=2_000, search_steps=40, restarts=1,
     ),
-    # Autoencoder training (issue 3). Authors: batch 32, Adam lr 1e-4 halved every 2 epochs.
-    # We train batches of 256 (CPU throughput is flat at 700-860 MLPs/s from 128 to 1024; 256
-    # gives more updates than larger ones) at lr 1e-3 (1e-3 and 3e-4 did equally over 300
-    # steps, 3e-3 worse). Small: 40,000 MLPs x 3 epochs = 471 steps, about 2.3 min on 2 idle
-    # cores (64,000 x 3 took 3.7 min): the book trains six autoencoders at this scale.
+    # Small: the recipe study's winner (benchmarks/recipe_study.py, results/recipe/study.json; the
+    # book's page "Does it learn at this scale?"): batch 64, lr 5e-4 with a linear warm-up and
+    # decay, straight-through masks that start on, the copy term over the first half, a network
+    # of half the width; 1,599 steps (34,112 MLPs x 3 epochs), about 2.5 min on 2 cores: the
+    # same budget per autoencoder as the recipe it replaces (batch 256, lr 1e-3 halved every
+    # epoch, hard masks: 471 steps). Every option beyond the paper is named in the tables'
+    # provenance and on the deviations page.
     "small": Config(
-        scale="small", train_mlps=40_000, epochs=3, batch_size=256, lr=1e-3, lr_halve_epochs=1,
-        val_mlps=400, val_every=157, checkpoint_every=471, grid_points=10,
+        scale="small", train_mlps=34_112, epochs=3, batch_size=64, lr=5e-4, lr_halve_epochs=1,
+        val_mlps=400, val_every=533, checkpoint_every=1599, grid_points=10,
         eval_mlps=200, search_points=20_000, search_steps=2_000, restarts=3,
+        schedule="linear", mask_bias=2.0, copy_weight=1.0, width=0.5, mask_grad="straight_through",
     ),
     # Paper scale: 3.2M MLPs x 4 epochs as the paper, lr halved every 2 epochs as the code;
     # batch 1024 at lr 1e-3 for a GPU (12,500 steps).
@@ -115,6 +172,7 @@ _SCALES: dict[str, Config] = {
         eval_mlps=1000, search_points=100_000, search_steps=30_000, restarts=3,
     ),
 }
+# --- the table of scales: end
 
 
 def with_overrides(config: Config, **overrides) -> Config:

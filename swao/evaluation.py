@@ -18,6 +18,14 @@ from .model import device_of
 from .representation import DEPTHS, MAX_DEPTH
 
 
+def test_mlps(activation: str, n_mlps_per_encoder: int, seed: int):
+    """The test MLPs of one table, ``(padded, depth)`` for depth 1..4 in turn: ``n`` of each depth,
+    drawn on the CPU from one generator seeded ``seed`` (so every device sees the same MLPs)."""
+    gen = generator(seed)
+    for L in DEPTHS:
+        yield random_mlps(n_mlps_per_encoder, activation, gen=gen, depth=L)
+
+
 @torch.no_grad()
 def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int, device=None,
                 chunk: int = 512) -> torch.Tensor:
@@ -33,11 +41,9 @@ def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed
     was_training = model.training
     model.eval()
     x = input_grid().to(device)
-    gen = generator(seed)
     out = torch.zeros(MAX_DEPTH, MAX_DEPTH, n_mlps_per_encoder, dtype=torch.float64)
     try:
-        for e, L in enumerate(DEPTHS):
-            padded, depth = random_mlps(n_mlps_per_encoder, activation, gen=gen, depth=L)
+        for e, (padded, depth) in enumerate(test_mlps(activation, n_mlps_per_encoder, seed)):
             padded, depth = padded.to(device), depth.to(device)
             for s in range(0, n_mlps_per_encoder, chunk):
                 p, d = padded[s : s + chunk], depth[s : s + chunk]

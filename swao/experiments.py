@@ -23,12 +23,13 @@ from pathlib import Path
 
 import torch
 
+from . import diagnostics
 from .cache import ROOT, cached, has_result, provenance, read_json, result_dir
 from .config import Config, resolve_device
 from .forward import ACTIVATIONS, forward, forward_batch
 from .generation import input_grid, random_mlps
 from .metrics import embedding_quality, mpe
-from .model import DEFAULT_MASK_GRAD, MultiScaleAutoencoder, device_of
+from .model import MultiScaleAutoencoder, device_of
 from .representation import unpad_matrix
 
 # (activation, loss, p): the paper's five autoencoders. Keys name them in results.
@@ -47,8 +48,9 @@ FIGURE2_MLPS = 3  # MLPs per type in Figure 2
 # mask_grad), that it is computed from (the search's result holds both baselines, which are
 # trained against its non-zero counts). `swao reproduce` (its stages and --plan), the book's
 # compute stage (book/build.py) and the fixture the nbval copies render from all read it.
-_ALL = tuple((n, DEFAULT_MASK_GRAD) for n in AUTOENCODERS)
-_MIN = tuple((MIN_LOSS[a], DEFAULT_MASK_GRAD) for a in ACTIVATIONS)
+CONFIG_MASK_GRAD = "config"  # in a stage: the scale's own mask_grad (Config.mask_grad)
+_ALL = tuple((n, CONFIG_MASK_GRAD) for n in AUTOENCODERS)
+_MIN = tuple((MIN_LOSS[a], CONFIG_MASK_GRAD) for a in ACTIVATIONS)
 STAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "autoencoders": _ALL,  # training histories and validation tables (notebook 03)
     "tables": _ALL,  # Tables 1 and 3 with their robust views
@@ -63,6 +65,7 @@ NOTEBOOK_STAGES: dict[str, tuple[str, ...]] = {
     "04_mpe_evaluation": ("tables", "figure2"),
     "05_sparse_search": ("search",),
     "06_beyond_the_paper": ("search", "embedding", "mask_grad"),
+    "07_does_it_learn": ("tables",),
 }
 
 
@@ -81,22 +84,32 @@ def stages_for(notebooks) -> tuple[str, ...]:
     return tuple(s for s in STAGES if s in wanted)
 
 
-def autoencoders_for(stages) -> list[tuple[str, str]]:
-    """The ``(name, mask_grad)`` autoencoders that ``stages`` are computed from, sorted."""
-    return sorted({ae for s in check_stages(stages) for ae in STAGES[s]})
+def autoencoders_for(stages, config: Config | None = None) -> list[tuple[str, str]]:
+    """The ``(name, mask_grad)`` autoencoders that ``stages`` are computed from, sorted; with a
+    ``config``, :data:`CONFIG_MASK_GRAD` resolved to its ``mask_grad`` (one autoencoder, not two,
+    where a stage names that value itself)."""
+    resolve = (lambda mg: mg) if config is None else (lambda mg: resolve_mask_grad(config, mg))  # noqa: E731
+    return sorted({(n, resolve(mg)) for s in check_stages(stages) for n, mg in STAGES[s]})
+
+
+def resolve_mask_grad(config: Config, mask_grad: str) -> str:
+    """``mask_grad``, or the scale's own for :data:`CONFIG_MASK_GRAD`."""
+    return config.mask_grad if mask_grad == CONFIG_MASK_GRAD else mask_grad
 
 
 def _autoencoder_parts(config: Config, name: str, mask_grad: str) -> dict:
     activation, loss, p = AUTOENCODERS[name]
-    return dict(config=config, activation=activation, loss=loss, p=p, mask_grad=mask_grad)
+    mask_grad = resolve_mask_grad(config, mask_grad)
+    # keyed by the training fields only: a change to the search's or the evaluation's sizes keeps it
+    return dict(config=config.training_dict(), activation=activation, loss=loss, p=p, mask_grad=mask_grad)
 
 
-def autoencoder_cached(config: Config, name: str, mask_grad: str = DEFAULT_MASK_GRAD) -> bool:
+def autoencoder_cached(config: Config, name: str, mask_grad: str = CONFIG_MASK_GRAD) -> bool:
     """Whether the cache already holds one of :data:`AUTOENCODERS`, trained."""
     return has_result("autoencoder", **_autoencoder_parts(config, name, mask_grad))
 
 
-def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD,
+def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str = CONFIG_MASK_GRAD,
                        recompute: bool = False, progress: bool = True) -> dict:
     """Train (or read from the cache) one of :data:`AUTOENCODERS`; returns its result: the
     training history, the validation MPE table, the checkpoint's file name and the provenance."""
@@ -105,7 +118,7 @@ def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str =
     if name not in AUTOENCODERS:
         raise ValueError(f"autoencoder must be one of {list(AUTOENCODERS)}, got {name!r}")
     parts = _autoencoder_parts(config, name, mask_grad)
-    activation, loss, p = parts["activation"], parts["loss"], parts["p"]
+    activation, loss, p, mask_grad = parts["activation"], parts["loss"], parts["p"], parts["mask_grad"]
 
     def compute(folder: Path) -> dict:
         dev = resolve_device(device)
@@ -125,7 +138,7 @@ def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str =
     return cached("autoencoder", compute, recompute=recompute, **parts)
 
 
-def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD,
+def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = CONFIG_MASK_GRAD,
                 recompute: bool = False, progress: bool = True) -> tuple[MultiScaleAutoencoder, dict]:
     """:func:`autoencoder_result` and the trained model, loaded from its checkpoint in eval mode:
     ``(model, result)``."""
@@ -138,21 +151,26 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = DEFAUL
     return model, result
 
 
-def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = DEFAULT_MASK_GRAD, recompute: bool = False) -> dict:
+def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = CONFIG_MASK_GRAD, recompute: bool = False) -> dict:
     """Table 1 / 3 block of one autoencoder: ``config.eval_mlps`` fresh test MLPs per encoder
     (a seed apart from training and validation), mean per-MLP MPE per decoder x encoder
-    (``table``), with the robust views of :func:`swao.evaluation.mpe_summary`."""
+    (``table``), with the robust views of :func:`swao.evaluation.mpe_summary`, and on the same
+    MLPs the floors and the collapse views of :mod:`swao.diagnostics`."""
     from .evaluation import mpe_per_mlp, mpe_summary
 
     def compute(folder: Path) -> dict:
         model, _ = autoencoder(config, name, device, mask_grad)
         dev = device_of(model)
         start = time.perf_counter()
-        per_mlp = mpe_per_mlp(model, AUTOENCODERS[name][0], config.eval_mlps, seed=10_000 + config.seed, device=dev)
+        act, seed = AUTOENCODERS[name][0], 10_000 + config.seed
+        per_mlp = mpe_per_mlp(model, act, config.eval_mlps, seed=seed, device=dev)
         return {"name": name, **mpe_summary(per_mlp), "eval_mlps": config.eval_mlps,
+                "floors": diagnostics.floors(act, config.eval_mlps, seed),
+                "collapse": diagnostics.collapse(model, act, config.eval_mlps, seed),
                 "seconds": time.perf_counter() - start, "provenance": provenance(dev, config)}
 
-    return cached("mpe_table", compute, recompute=recompute, config=config, name=name, mask_grad=mask_grad)
+    return cached("mpe_table", compute, recompute=recompute, config=config, name=name,
+                  mask_grad=resolve_mask_grad(config, mask_grad))
 
 
 def figure2(config: Config, device="cpu", recompute: bool = False) -> dict:
@@ -216,8 +234,9 @@ def embedding_study(config: Config, device="cpu", recompute: bool = False) -> di
         out = {"provenance": provenance(resolve_device(device), config), "n_pairs": n_pairs, "types": {}}
         for act in ACTIVATIONS:
             model, _ = autoencoder(config, MIN_LOSS[act], device)
-            torch.manual_seed(config.seed)
-            untrained = MultiScaleAutoencoder().to(device_of(model)).eval()
+            with torch.random.fork_rng(devices=[]):  # the untrained one of the seed, the global RNG untouched
+                torch.manual_seed(config.seed)
+                untrained = MultiScaleAutoencoder(width=config.width).to(device_of(model)).eval()
             out["types"][act] = {
                 "trained": embedding_quality(model, act, n_pairs, seed=30_000 + config.seed, grid_points=config.grid_points),
                 "untrained": embedding_quality(untrained, act, n_pairs, seed=30_000 + config.seed, grid_points=config.grid_points),

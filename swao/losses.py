@@ -84,13 +84,37 @@ def combine(l: torch.Tensor, loss: str = "min", p: float | None = None) -> torch
     return l.clamp_min(EPS).pow(p).sum(dim=-1).pow(1.0 / p)
 
 
+SCALES = ("none", "relative")
+SCALE_EPS = 1e-6  # added to the mean squared output of a "relative" loss
+
+
 def autoencoder_loss(
     decoded: list[torch.Tensor], y: torch.Tensor, x: torch.Tensor, activation: str,
-    loss: str = "min", p: float | None = None,
+    loss: str = "min", p: float | None = None, scale: str = "none",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch loss (mean over MLPs of :func:`combine`) and the detached ``l (N, J)``."""
+    """The batch loss (mean over MLPs of :func:`combine`) and the detached ``l (N, J)``.
+    ``scale="relative"`` (ours, off by default): each MLP's ``l_j`` divided by ``mean_x f(x)^2``,
+    so that MLPs with large outputs do not dominate an error that eq. 7 judges relatively."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     l = decoder_losses(decoded, y, x, activation)
+    if scale == "relative":
+        l = l / (y.square().mean(-1, keepdim=True) + SCALE_EPS)
     return combine(l, loss, p).mean(), l.detach()
 
 
-__all__ = ["LOSSES", "check_loss", "mlp_outputs", "target_outputs", "decoder_losses", "combine", "autoencoder_loss"]
+def copy_loss(decoded: list[torch.Tensor], padded: torch.Tensor, counts: tuple[int, ...]) -> torch.Tensor:
+    """Ours, not the paper's (``Config.copy_weight``, off by default): the mean squared
+    difference, entry by entry, between each input matrix and its same-depth decoding (weights
+    and 0/1 masks), over a batch sorted by depth with ``counts`` MLPs of each depth. A weight-space
+    signal that keeps the decoded neurons alive while the functional loss has not found them."""
+    parts, start = [], 0
+    for L, n in zip(DEPTHS, counts):
+        if n:
+            g = decoded[L - 1][start : start + n].float()
+            parts.append((g - padded[start : start + n, :, : matrix_width(L)]).square().flatten(1).mean(-1))
+        start += n
+    return torch.cat(parts).mean()
+
+
+__all__ = ["LOSSES", "copy_loss", "check_loss", "mlp_outputs", "target_outputs", "decoder_losses", "combine", "autoencoder_loss"]

@@ -249,3 +249,51 @@ def plot_search_frame(step: int, matrix, x, y, activation: str, label: str, max_
     plot_surface(x, pred, ax=fig.add_subplot(1, 2, 2, projection="3d"),
                  title=f"predictions, MPE {float(mpe(pred, y)):.1f} % on {len(y):,} test points")
     return fig
+
+
+def plot_depth1(runs: dict[str, dict]):
+    """The depth-1 diagnostic (``benchmarks/depth1_diagnostic.py``): D1's median MPE on held-out
+    depth-1 MLPs along training, beside the constant and linear floors, and its median
+    correlation with the target and active neurons, per run."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    for label, run in runs.items():
+        c = run["curve"]
+        passes = [p["mlp_passes"] / 1e6 for p in c]
+        line = axes[0].plot(passes, [p["d1_median"] for p in c], label=label)[0]
+        axes[1].plot(passes, [p["corr_median"] for p in c], color=line.get_color())
+        axes[2].plot(passes, [p["active_neurons"] for p in c], color=line.get_color())
+    floors = next(iter(runs.values()))["floors"]
+    for name, style in (("constant", "--"), ("linear", ":")):
+        axes[0].axhline(floors[name]["median"], color="grey", ls=style, label=f"{name} floor ({floors[name]['median']:.1f} %)")
+    axes[0].axhline(next(iter(runs.values()))["paper_d1_e1"], color="black", ls="-.", lw=0.8, label="paper D1/E1 (a mean)")
+    axes[0].set(xlabel="depth-1 MLPs seen (millions)", ylabel="D1 median MPE (%)", ylim=(0, 105))
+    axes[1].set(xlabel="depth-1 MLPs seen (millions)", ylabel="median correlation with the target", ylim=(-0.2, 1))
+    axes[2].set(xlabel="depth-1 MLPs seen (millions)", ylabel="active neurons of D1 (of 7)", ylim=(0, 7))
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_scaling(study: dict):
+    """The scaling study (``benchmarks/training_scaling.py``): per encoder, the best decoder's
+    median MPE (left, beside the constant and linear floors) and mean (right, beside the
+    paper's Table 1 best cell, a mean at 12.8 M passes) against the MLP passes of training."""
+    runs = study["runs"]
+    x = [r["mlp_passes"] for r in runs]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), sharex=True)
+    paper = study["paper_table1_min"]
+    for e in range(4):
+        line = left.plot(x, [r["best_median"][e] for r in runs], marker="o", label=f"E{e + 1}")[0]
+        c = line.get_color()
+        left.axhline(study["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.8)
+        left.axhline(study["floors"]["linear"]["median"][e], color=c, ls=":", lw=0.8)
+        right.plot(x, [r["best_mean"][e] for r in runs], marker="o", color=c, label=f"E{e + 1}")
+        right.plot([study["paper_mlp_passes"]], [min(row[e] for row in paper)], marker="*", ms=12, color=c, ls="none")
+    left.set(xscale="log", xlabel="MLP passes of training", ylabel="best decoder: median MPE (%)",
+             title="median over test MLPs (dashed: constant, dotted: linear fit)")
+    right.set(xscale="log", xlabel="MLP passes of training", ylabel="best decoder: mean MPE (%)",
+              title="mean over test MLPs (stars: the paper's Table 1)")
+    right.set_ylim(0, min(150, max(max(r["best_mean"]) for r in runs) * 1.1))
+    left.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -70,6 +70,14 @@ def split_matrix(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torc
     return blocks, out, masks
 
 
+def dead_layer(matrix: torch.Tensor) -> torch.Tensor:
+    """``(...)`` bool: the MLP has a layer through which nothing passes (a weight block, or the
+    output weights, all zero: every neuron of a hidden layer masked off, or every link cut), so
+    its output is a constant and the search's embedding gets no gradient through it."""
+    blocks, out, _ = split_matrix(matrix)
+    return (blocks == 0).flatten(-2).all(-1).any(-1) | (out == 0).all(-1)
+
+
 def join_matrix(blocks: torch.Tensor, out: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`split_matrix`."""
     L = blocks.shape[-3]

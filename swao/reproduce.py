@@ -158,7 +158,7 @@ def _two_point(run, short: int, long: int) -> tuple[float, float]:
 def autoencoders_needed(config: Config, stages) -> list[tuple[str, str]]:
     """``(name, mask_grad)`` of the autoencoders that ``reproduce(stages=...)`` will train: those
     the stages are computed from (:data:`swao.experiments.STAGES`) and the cache does not hold yet."""
-    return [ae for ae in ex.autoencoders_for(stages) if not ex.autoencoder_cached(config, *ae)]
+    return [ae for ae in ex.autoencoders_for(stages, config) if not ex.autoencoder_cached(config, *ae)]
 
 
 def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = None,
@@ -204,8 +204,9 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
         n_ckpt = config.total_steps // config.checkpoint_every
         # a validation runs val_mlps forward passes: about a third of a training step's MLP each
         per_ae = fixed * (1 + n_ckpt) + per_step * (config.total_steps + n_val * config.val_mlps / (3 * config.batch_size))
-        est["autoencoders"] = per_ae * sum(mg == "none" for _, mg in needed)
-        est["mask_grad"] = per_ae * sum(mg != "none" for _, mg in needed)
+        book = set(ex.autoencoders_for(["autoencoders"], config))  # the rest: the mask_grad study's own
+        est["autoencoders"] = per_ae * sum(ae in book for ae in needed)
+        est["mask_grad"] = per_ae * sum(ae not in book for ae in needed)
 
     torch.manual_seed(config.seed)
     untrained = MultiScaleAutoencoder().to(dev).eval()

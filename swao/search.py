@@ -46,15 +46,21 @@ from torch import nn
 from .forward import LEAKY_SLOPE, activation_functions, check_activation, forward, forward_points_last
 from .metrics import mpe
 from .progress import step_reporter
-from .representation import DEPTHS, H, INPUT_ROWS, INPUT_SLICE, check_depth, depth_of, nonzero_count, split_matrix, to_sequential
+from .model import EMBED_DIM
+from .representation import (
+    DEPTHS, H, INPUT_ROWS, INPUT_SLICE, check_depth, dead_layer, depth_of, nonzero_count, split_matrix, to_sequential,
+)
 
 SWITCH_SHARPNESS = 100.0  # eq. 5
 N_FRAMES = 11  # snapshots of the exported MLPs along a search (the book's explorer)
 COUNT_SHARPNESS, COUNT_WEIGHT, L1_WEIGHT = 10.0, 0.5, 0.1  # eq. 6
 LAMBDA_DIVISOR = 7000.0  # lambda = first-step MSE / 7000
 T_MAX = 3.0
+KEEP_FRACTION = 0.99  # keep_layers: t stays below this share of the weakest layer's largest weight
+PENALTIES = ("all", "active")  # what eq. 6 sums over (sparsity_penalty)
+STARTS = ("uniform", "encoded")  # where the search starts (search)
+SEARCH_MASKS = ("hard", "straight_through")  # the decoder's mask estimator during a search
 Z_LR, T_LR = 0.1, 0.01
-EMBED_DIM = 128
 
 
 # ---------------------------------------------------------------- eq. 5, 6 and the exported MLP
@@ -75,10 +81,18 @@ def soft_switch(w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return w * torch.sigmoid(SWITCH_SHARPNESS * (w.abs() - _per_mlp(t, w)))
 
 
-def sparsity_penalty(w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Eq. 6 without ``lambda``: ``sum_w [0.5 sigmoid(10(|w| - t)) + 0.1 |w|]`` per MLP -> ``(...)``."""
+def sparsity_penalty(w: torch.Tensor, t: torch.Tensor, penalty: str = "all") -> torch.Tensor:
+    """Eq. 6 without ``lambda``: ``sum_w [0.5 sigmoid(10(|w| - t)) + 0.1 |w|]`` per MLP -> ``(...)``.
+
+    ``penalty="all"`` (the paper's sum, as the authors compute it): over every decoded weight,
+    the zeros of masked neurons included, whose ``0.5 sigmoid(-10 t)`` terms fall as ``t`` grows
+    and so push the threshold up by themselves. ``"active"`` (ours): over the non-zero weights only."""
+    if penalty not in PENALTIES:
+        raise ValueError(f"penalty must be one of {PENALTIES}, got {penalty!r}")
     a = w.abs()
     per_weight = COUNT_WEIGHT * torch.sigmoid(COUNT_SHARPNESS * (a - _per_mlp(t, w))) + L1_WEIGHT * a
+    if penalty == "active":
+        per_weight = per_weight * (w != 0)
     return per_weight.sum(dim=(-2, -1))
 
 
@@ -86,6 +100,13 @@ def switched(matrix: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """The matrix with its weights soft-switched (eq. 5); mask columns unchanged."""
     w, masks = weights_and_masks(matrix)
     return torch.cat([soft_switch(w, t), masks], dim=-1)
+
+
+def layer_floor(matrix: torch.Tensor) -> torch.Tensor:
+    """``(...)``: the smallest, over the layers (the hidden blocks and the output weights), of a
+    layer's largest absolute weight: a threshold at or above it cuts a whole layer."""
+    blocks, out, _ = split_matrix(matrix)
+    return torch.minimum(blocks.abs().flatten(-2).amax(-1).amin(-1), out.abs().amax(-1))
 
 
 def export_matrix(matrix: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -210,15 +231,15 @@ class TripleData:
 
 # ---------------------------------------------------------------- the shared optimisation loop
 def objective(raw: torch.Tensor, t: torch.Tensor, xt: torch.Tensor, y: torch.Tensor, activation: str,
-              sparse: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+              sparse: bool = True, penalty: str = "all") -> tuple[torch.Tensor, torch.Tensor]:
     """``(mse, penalty)``, each ``(n,)``, of masked matrices ``raw (n, H, 8L+1)`` with thresholds
     ``t (n,)``: eq. 4's MSE of the switched MLPs (eq. 5) and eq. 6's penalty (without
-    ``lambda``) on the weights before the switch. ``sparse=False``: the MSE of the matrices as
-    they are, penalty 0."""
+    ``lambda``, over ``penalty``'s weights) on the weights before the switch. ``sparse=False``:
+    the MSE of the matrices as they are, penalty 0."""
     if not sparse:
         mse = mlp_mse(raw, xt, y, activation)
         return mse, torch.zeros_like(mse)
-    return mlp_mse(switched(raw, t), xt, y, activation), sparsity_penalty(weights_and_masks(raw)[0], t)
+    return mlp_mse(switched(raw, t), xt, y, activation), sparsity_penalty(weights_and_masks(raw)[0], t, penalty)
 
 
 @contextmanager
@@ -248,6 +269,8 @@ def optimise(
     steps: int,
     *,
     sparse: bool = True,
+    penalty: str = "all",
+    keep_layers: bool = False,
     eval_every: int | None = None,
     progress: Callable[[int, torch.Tensor], None] | None = None,
     workers: int | None = None,
@@ -288,7 +311,7 @@ def optimise(
         train = step < steps
         with torch.set_grad_enabled(train):
             raw = matrix_fn(i)
-            mse, pen = objective(raw, ts[i], data.xt["train"], data.y["train"], activation, sparse)
+            mse, pen = objective(raw, ts[i], data.xt["train"], data.y["train"], activation, sparse, penalty)
             if step == 0 and sparse:
                 lam[i] = mse.detach() / LAMBDA_DIVISOR
             loss = mse + lam[i] * pen
@@ -328,12 +351,15 @@ def optimise(
             opt.step()
             if sparse:
                 with torch.no_grad():
-                    for t in ts:
+                    for i, t in enumerate(ts):
                         t.clamp_(0.0, T_MAX)
+                        if keep_layers:  # ours: below every layer's largest weight, so no layer is cut whole
+                            torch.minimum(t, KEEP_FRACTION * layer_floor(raws[i]), out=t)
     trajectory = {k: torch.stack(v, dim=-1) for k, v in log.items() if k != "step"}
     trajectory["step"] = torch.tensor(log["step"])
     return {"matrices": best, "val_loss": best_val, "best_step": best_step, "threshold": best_t,
-            "lam": torch.stack(lam), "trajectory": trajectory, "frames": frames}
+            "lam": torch.stack(lam), "trajectory": trajectory, "frames": frames,
+            "dead_start": torch.stack([dead_layer(m) for m in first])}
 
 
 # ---------------------------------------------------------------- results
@@ -358,6 +384,8 @@ class Result:
     trajectory: dict[str, torch.Tensor]  # "step" (K,), others (depths, D, R, K)
     seconds: float
     frames: list = field(default_factory=list)  # [(step, [exported (D*R, H, 8L+1) per depth])]
+    dead_start: torch.Tensor | None = None  # (depths, D, R) bool: the start decodes to an MLP with a dead layer
+    dead_end: torch.Tensor | None = None  # (depths, D, R) bool: so does the exported MLP
 
     def best_restart(self) -> torch.Tensor:
         """``(depths, D)``: the restart with the lowest validation loss (never chosen on test)."""
@@ -391,6 +419,8 @@ class Result:
                     "nonzeros_mean": _num(nz.mean()), "nonzeros_std": _num(nz.std()) if R > 1 else 0.0,
                     "mpe_all": [_num(v) for v in m], "nonzeros_all": [int(v) for v in nz],
                     "val_loss": _num(self.val_loss[i, d, r]), "val_loss_all": [_num(v) for v in self.val_loss[i, d]],
+                    "dead_start_all": [bool(v) for v in self.dead_start[i, d]] if self.dead_start is not None else None,
+                    "dead_end_all": [bool(v) for v in self.dead_end[i, d]] if self.dead_end is not None else None,
                     "threshold": _num(self.threshold[i, d, r]), "best_step": int(self.best_step[i, d, r]),
                     "matrix": self.matrices[i][d, r].cpu().tolist(),
                     "frames": {"step": [st for st, _ in self.frames],
@@ -427,10 +457,50 @@ def finish(out: dict, data: TripleData, activation: str, depths: tuple[int, ...]
         val_loss=shape(out["val_loss"]), best_step=shape(out["best_step"]), threshold=shape(out["threshold"]),
         lam=shape(out["lam"]), trajectory={k: (v if k == "step" else shape(v)) for k, v in out["trajectory"].items()},
         seconds=seconds, frames=[(st, [f.cpu() for f in fs]) for st, fs in out.get("frames", [])],
+        dead_start=shape(out["dead_start"]), dead_end=shape(torch.stack([dead_layer(m) for m in mats])),
     )
 
 
 # ---------------------------------------------------------------- the search
+def encoded_starts(model: nn.Module, activation: str, depths: tuple[int, ...], n: int, seed: int,
+                   pool: int = 1024) -> torch.Tensor:
+    """Ours (``start="encoded"``): ``(len(depths), n, 128)`` starting embeddings taken from the
+    embeddings of ``pool`` random MLPs of the type (all depths, drawn from ``seed``), for each
+    decoder only those whose decoding has no dead layer (in a random order; repeated if fewer
+    than ``n`` are alive; the whole pool if none is)."""
+    from .generation import generator, random_mlps
+
+    gen = generator(seed)
+    dev = next(model.parameters()).device
+    with torch.no_grad():
+        padded, depth = random_mlps(pool, activation, gen=gen)
+        z = model.encode(padded.to(dev), depth.to(dev))
+        starts = []
+        for j in depths:
+            alive = torch.nonzero(~dead_layer(model.decode_depth(z, j))).flatten().cpu()
+            idx = alive if len(alive) else torch.arange(pool)
+            idx = idx[torch.randperm(len(idx), generator=gen)]
+            starts.append(z[idx.repeat(-(-n // len(idx)))[:n].to(dev)])
+    return torch.stack(starts)
+
+
+@contextmanager
+def _mask_estimator(decoder, masks: str):
+    """The decoder's masks during a search, whatever it was trained with: ``"hard"`` (the paper:
+    no gradient reaches ``z`` through the 0/1 masks) or ``"straight_through"`` (ours: the
+    sigmoid's gradient). The decoder's own setting comes back after."""
+    if masks not in SEARCH_MASKS:
+        raise ValueError(f"masks must be one of {SEARCH_MASKS}, got {masks!r}")
+    if not hasattr(decoder, "mask_grad"):
+        yield
+        return
+    before, decoder.mask_grad = decoder.mask_grad, ("none" if masks == "hard" else "straight_through")
+    try:
+        yield
+    finally:
+        decoder.mask_grad = before
+
+
 def search(
     decoder,
     datasets: list[dict],
@@ -443,6 +513,10 @@ def search(
     eval_every: int | None = None,
     progress=False,
     workers: int | None = None,
+    start: str = "uniform",
+    masks: str = "hard",
+    penalty: str = "all",
+    keep_layers: bool = False,
 ) -> Result:
     """The search of Section 3.2 for every (dataset, decoder, restart) triple at once (eq. 4-6).
 
@@ -450,18 +524,29 @@ def search(
     ``decode_depth(z, j)`` (or a callable ``(z, j)``) returning masked matrices ``(N, H, 8j+1)``;
     its parameters stay fixed (only ``z`` and ``t`` get gradients). ``datasets``: dicts with
     ``x_train, y_train, x_valid, ..., y_test`` (as :func:`swao.generation.target_dataset`).
-    ``z0 (len(depths), D, R, 128)`` overrides the random start ``U[0, 1)`` drawn from ``seed``.
+    ``start``: ``"uniform"`` (the paper: ``z ~ U[0, 1)``, drawn from ``seed``) or ``"encoded"``
+    (ours, :func:`encoded_starts`: embeddings of random MLPs that decode alive). ``z0 (len(depths),
+    D, R, 128)`` overrides either. ``masks``: ``"hard"`` (the paper) or ``"straight_through"``
+    (ours). ``penalty``: what eq. 6 sums over (:func:`sparsity_penalty`). ``keep_layers`` (ours):
+    after each step the threshold is held below :data:`KEEP_FRACTION` of :func:`layer_floor`, so
+    that it never cuts a whole layer (and the exported MLP never becomes a constant).
     ``workers``: threads over the decoders (see :func:`optimise`); the result does not depend on it.
     """
     check_activation(activation)
     for j in depths:
         check_depth(j)
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {STARTS}, got {start!r}")
     decode = getattr(decoder, "decode_depth", decoder)
     dev, dtype = torch.as_tensor(datasets[0]["x_train"]).device, torch.float32
     if isinstance(decoder, nn.Module):
         decoder.eval()
         dev, dtype = next(decoder.parameters()).device, next(decoder.parameters()).dtype
     D, R, nd = len(datasets), restarts, len(depths)
+    if z0 is None and start == "encoded":
+        if not hasattr(decoder, "encode"):
+            raise ValueError("start='encoded' needs an autoencoder (with encode and decode_depth)")
+        z0 = encoded_starts(decoder, activation, depths, D * R, seed).reshape(nd, D, R, -1).cpu()
     if z0 is None:
         z0 = torch.rand(nd, D, R, EMBED_DIM, generator=torch.Generator().manual_seed(seed))
     if z0.shape[:3] != (nd, D, R):
@@ -469,13 +554,15 @@ def search(
     zs = [z.reshape(D * R, -1).to(dev, dtype).clone().requires_grad_(True) for z in z0]  # one leaf per decoder
     data = TripleData.build(datasets, R, dev, dtype)
     show = step_reporter(progress, "search", steps)
-    start = time.perf_counter()
-    out = optimise(lambda i: decode(zs[i], depths[i]), zs, Z_LR, data, activation, steps,
-                   eval_every=eval_every, progress=show, workers=workers)
-    return finish(out, data, activation, depths, D, R, time.perf_counter() - start)
+    begin = time.perf_counter()
+    with _mask_estimator(decoder, masks):
+        out = optimise(lambda i: decode(zs[i], depths[i]), zs, Z_LR, data, activation, steps, penalty=penalty,
+                       keep_layers=keep_layers, eval_every=eval_every, progress=show, workers=workers)
+    return finish(out, data, activation, depths, D, R, time.perf_counter() - begin)
 
 
 __all__ = [
     "search", "optimise", "Result", "TripleData", "objective", "finish", "soft_switch", "sparsity_penalty", "switched",
-    "export_matrix", "weights_and_masks", "mlp_predict", "mlp_mse", "FusedMSE",
+    "export_matrix", "weights_and_masks", "mlp_predict", "mlp_mse", "FusedMSE", "encoded_starts", "PENALTIES", "STARTS",
+    "SEARCH_MASKS",
 ]

@@ -64,7 +64,9 @@ def run_search(
         say = (lambda m: f"{act} {m}") if progress else (lambda m: False)
         if progress:
             print(f"{TYPE_NAMES[act]}: {len(names)} dataset(s) x 4 decoders x {R} restart(s), {steps} steps", flush=True)
-        s = search(model.to(device), data, act, steps, R, seed=seed, eval_every=eval_every, progress=say("search"))
+        s = search(model.to(device), data, act, steps, R, seed=seed, eval_every=eval_every, progress=say("search"),
+                   start=config.search_start, masks=config.search_masks, penalty=config.search_penalty,
+                   keep_layers=config.search_keep_layers)
         entry = {"search": s.summary(names), "seconds": {"search": s.seconds}}
         if baselines:
             a = direct_sparse(data, act, steps, R, seed=seed + 1, eval_every=eval_every, device=device, progress=say("direct sparse"))

@@ -74,7 +74,8 @@ def provenance_note(prov: dict | None) -> str:
     if not prov:
         return "Ours: provenance unknown."
     return (
-        f"Ours: **{prov.get('scale', '?')} scale** on {prov.get('hardware', prov.get('device', '?'))}, "
+        (f"Ours: **{prov['scale']} scale** on " if prov.get("scale") else "Ours: on ")
+        + f"{prov.get('hardware', prov.get('device', '?'))}, "
         f"swao {prov.get('swao', '?')} @ {prov.get('commit', '?')}, {prov.get('date', '?')}."
         + (f" Sizes: {prov['sizes']}." if prov.get("sizes") else "")
     )
@@ -139,6 +140,82 @@ def best_decoder(cells: dict) -> tuple[str, dict]:
     set; a diverged one, ``None``, counts as worst)."""
     key = lambda kv: float("inf") if kv[1].get("val_loss") is None else kv[1]["val_loss"]  # noqa: E731
     return min(cells.items(), key=key)
+
+
+def floors_table(results: dict, prov: dict | None) -> Table:
+    """Does the autoencoder beat a predictor that ignores it? Per autoencoder and encoder, the
+    median over the test MLPs of each MLP's best decoder's MPE beside, on the same MLPs, the
+    oracle constant's and the linear fit's (:mod:`swao.diagnostics`); then the share of
+    near-constant best decodings, the median correlation with the target, the dead decoders."""
+    rows, beats = [], 0
+    for name, r in results.items():
+        f, c = r["floors"], r["collapse"]
+        for e, enc in enumerate(ENCODERS):
+            ours, const, lin = r["best_median"][e], f["constant"]["median"][e], f["linear"]["median"][e]
+            verdict = "beats both" if ours < lin and ours < const else ("beats the constant" if ours < const else "no")
+            beats += ours < const
+            rows.append([name if e == 0 else "", enc, fmt(ours, 1), fmt(const, 1), fmt(lin, 1), verdict,
+                         f"{100 * c['near_constant_share'][e]:.0f} %", f"{c['median_correlation'][e]:+.2f}",
+                         (", ".join(c["dead_decoders"]) or "none") if e == 0 else ""])
+    caption = (f"Floors: the best decoder's median MPE (%) against a constant and a linear fit on the same test MLPs "
+               f"(ours beats the constant in {beats} of {len(rows)} cases)")
+    header = ["autoencoder", "encoder", "best decoder", "constant (oracle)", "linear fit", "beats?", "near-constant",
+              "median corr.", "dead decoders"]
+    note = ("The constant is each MLP's own median output over the grid (an oracle), the linear fit a least-squares "
+            "plane on the grid. Near-constant: the best decoding's standard deviation over the grid is under 5 % of "
+            "the target's. A dead decoder decodes most MLPs with a layer that passes nothing. " + provenance_note(prov))
+    return Table(caption, header, rows, note)
+
+
+def _slash(values, digits: int = 1) -> str:
+    return " / ".join(fmt(v, digits) for v in values)
+
+
+def recipe_table(study: dict) -> Table:
+    """The autoencoder recipe study (``benchmarks/recipe_study.py``): per recipe, its steps in the
+    budget, the held-out best-decoder median and mean per encoder, the collapse views; then the floors."""
+    f = study["floors"]
+    rows = []
+    for r in study["recipes"]:
+        active = " \\| ".join(_slash(d["active_per_layer"]) for d in r["decoders"])
+        rows.append([r["name"], f"{r['steps']:,} x {r['mlp_passes'] // r['steps']}", f"{r['train_seconds']:.0f}",
+                     fmt(r["final_loss"]), _slash(r["best_median"]), _slash(r["best_mean"]),
+                     _slash([100 * v for v in r["near_constant_share"]], 0), _slash(r["median_correlation"], 2),
+                     ", ".join(r["dead_decoders"]) or "none", active])
+    for name in ("constant", "linear"):
+        rows.append([f"floor: {'oracle constant' if name == 'constant' else 'linear fit'}", "", "", "",
+                     _slash(f[name]["median"]), _slash(f[name]["mean"]), "", "", "", ""])
+    header = ["recipe", "steps x batch", "train s", "final loss", "best decoder: median MPE (E1-E4)", "mean",
+              "near-constant % (E1-E4)", "median corr. (E1-E4)", "dead decoders", "active neurons per layer (D1 \\| D2 \\| D3 \\| D4)"]
+    prov = study.get("provenance")
+    note = (f"The sigmoid-based min-loss autoencoder, `small` sizes otherwise, {study['budget_s']:.0f} s of training steps per "
+            f"recipe (steps set from each recipe's measured MLPs/s); {study['eval_mlps']} held-out MLPs per encoder "
+            f"(the book's Table 1 MLPs). Command: `{study['command']}`. " + provenance_note(prov))
+    return Table("The recipe study: what learns in the CPU budget", header, rows, note)
+
+
+def search_study_table(study: dict) -> Table:
+    """The search study (``benchmarks/search_study.py``): per MLP type and variant, dead starts and
+    ends, the threshold and non-zeros along the search, the chosen depth's test MPE per dataset."""
+    rows = []
+    for act, entry in study["types"].items():
+        direct = "; ".join("–" if c["mpe"] is None else f"{fmt(c['mpe'], 1)} ({c['nonzeros']})" for c in entry["direct"]["cells"].values())
+        first = True
+        for name, v in entry.items():
+            if name == "direct":
+                continue
+            best = "; ".join("–" if c["mpe"] is None else f"{fmt(c['mpe'], 1)} ({c['nonzeros']}, {c['decoder']})" for c in v["cells"].values())
+            rows.append([TYPE_NAMES.get(act, act) if first else "", name, f"{v['dead_start']} / {v['triples']}",
+                         f"{v['dead_end']} / {v['triples']}", _slash(v["t"], 2), _slash(v["nonzeros"], 0), best,
+                         direct if first else ""])
+            first = False
+    header = ["MLP type", "variant", "dead starts", "dead ends", "t at 0/25/50/75/100 %", "non-zeros along",
+              "test MPE % (non-zeros, depth) 2 / 3 / 4 HL", "direct sparse, same objective"]
+    note = (f"Variants: start uniform (the paper) or encoded (embeddings of real MLPs that decode alive); masks hard (the "
+            f"paper) or straight-through (st); penalty over all decoded weights (the paper) or the non-zero ones (active); "
+            f"keep: the threshold held below every layer's largest weight, so that it never cuts a whole layer. "
+            f"Command: `{study['command']}`. " + provenance_note(study.get("provenance")))
+    return Table("The search study: what makes the search collapse, and what stops it", header, rows, note)
 
 
 def baselines_table(results: dict, prov: dict | None) -> Table:

@@ -52,7 +52,7 @@ from torch import nn  # noqa: E402
 from . import losses  # noqa: E402
 from .cache import write_json  # noqa: E402
 from .checkpoint import CHECKPOINT, HISTORY, read_checkpoint, save_checkpoint  # noqa: E402
-from .config import SCALES, Config, cuda_tf32, get_config, resolve_device  # noqa: E402
+from .config import SCALES, TRAINING_FIELDS, Config, cuda_tf32, get_config, resolve_device  # noqa: E402
 from .evaluation import best_mean, format_table, mpe_per_mlp, mpe_summary  # noqa: E402
 from .forward import ACTIVATIONS, check_activation  # noqa: E402
 from .generation import input_grid, random_mlps  # noqa: E402
@@ -79,23 +79,39 @@ def train_batch(config: Config, activation: str, b: int, rank: int = 0, world: i
 
 
 def step_loss(net: nn.Module, config: Config, activation: str, b: int, x: torch.Tensor, loss: str = "min",
-              p: float | None = None, rank: int = 0, world: int = 1, amp: bool = False):
+              p: float | None = None, rank: int = 0, world: int = 1, amp: bool = False, copy: float = 0.0):
     """The loss of this rank's shard of global batch ``b``: ``(batch_loss, l (n, 4) detached)``.
     ``amp``: bf16 autocast around the network only. The MLP evaluation (targets and decoded
     MLPs) is float32, and on CUDA strict float32 (no TF32) whatever the caller's TF32 setting;
-    its backward pass follows the caller's setting."""
+    its backward pass follows the caller's setting. ``copy > 0`` adds that times
+    :func:`swao.losses.copy_loss` (ours; :func:`copy_weight_at`)."""
     padded, depth, counts = train_batch(config, activation, b, rank, world, x.device)
     with cuda_tf32(x.device, False):
         y = losses.target_outputs(padded, depth, x, activation, counts)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         decoded = net(padded, depth, counts)
     with cuda_tf32(x.device, False):
-        return losses.autoencoder_loss(decoded, y, x, activation, loss, p)
+        batch_loss, l = losses.autoencoder_loss(decoded, y, x, activation, loss, p, config.loss_scale)
+    if copy > 0:
+        batch_loss = batch_loss + copy * losses.copy_loss(decoded, padded, counts)
+    return batch_loss, l
 
 
 def lr_at(config: Config, step: int) -> float:
-    """Step schedule: ``lr * 0.5 ** floor(epoch / lr_halve_epochs)`` (authors: halve every 2)."""
+    """The learning rate of (0-based) ``step``. ``"step"`` (the paper's kind): ``lr * 0.5 **
+    floor(epoch / lr_halve_epochs)`` (authors: halve every 2). ``"linear"`` (ours): a linear
+    warm-up over the first 5 % of ``config.total_steps``, then a linear decay to 0 at the end."""
+    if config.schedule == "linear":
+        total = config.total_steps
+        warm = max(1, round(0.05 * total))
+        return config.lr * min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm)))
     return config.lr * 0.5 ** math.floor(step / (config.lr_halve_epochs * config.steps_per_epoch))
+
+
+def copy_weight_at(config: Config, step: int) -> float:
+    """``config.copy_weight``, annealed linearly to 0 at ``copy_until`` of the run (ours)."""
+    end = config.copy_until * config.total_steps
+    return config.copy_weight * max(0.0, 1 - step / end) if config.copy_weight else 0.0
 
 
 # ---------------------------------------------------------------------------------- distributed
@@ -225,7 +241,7 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
     # the model, the optimiser and the run's record; a resumed run takes all three from its checkpoint
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(mix_seed(config.seed, "init"))
-        model = MultiScaleAutoencoder(mask_grad=mask_grad)
+        model = MultiScaleAutoencoder(mask_grad=mask_grad, mask_bias=config.mask_bias, width=config.width)
     model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=dev.type in ("cpu", "cuda"))
     meta = {
@@ -239,9 +255,11 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
         raise ValueError(f"{ckpt} exists: pass resume=True (--resume) to continue it, or choose another out_dir")
     if resume and ckpt.exists():
         state, old, optim = read_checkpoint(ckpt, dev, optimizer=True)
+        old["config"] = {k: old["config"].get(k) for k in TRAINING_FIELDS}  # the search's sizes may differ
+        now = {**meta, "config": config.training_dict()}
         for key in ("activation", "loss", "p", "mask_grad", "config", "world_size", "device_type"):
-            if old.get(key) != meta[key]:
-                raise ValueError(f"cannot resume {ckpt}: {key} was {old.get(key)!r}, now {meta[key]!r}")
+            if old.get(key) != now[key]:
+                raise ValueError(f"cannot resume {ckpt}: {key} was {old.get(key)!r}, now {now[key]!r}")
         model.load_state_dict(state)
         opt.load_state_dict(optim)
         meta.update(steps=old["steps"], val_mpe=old["val_mpe"])
@@ -279,7 +297,8 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
             for g in opt.param_groups:
                 g["lr"] = lr_at(config, step)
             with cuda_tf32(dev, opts.tf32):
-                batch_loss, l = step_loss(net, config, activation, step % config.steps_per_epoch, x, loss, p, rank, world, opts.amp)
+                batch_loss, l = step_loss(net, config, activation, step % config.steps_per_epoch, x, loss, p, rank, world, opts.amp,
+                                          copy_weight_at(config, step))
                 pending.append((batch_loss.detach(), l.mean(0)))
                 if done % log_every == 0 or validate or save:  # before the update: a NaN/Inf loss never reaches the weights
                     mean_loss, decoder_loss = _loss_record(pending, done, world, dev, ckpt, last_good)

@@ -96,10 +96,15 @@ def test_one_declaration_of_what_depends_on_what(tmp_path, monkeypatch):
     assert ex.stages_for(["05_sparse_search"]) == ("search",)
     assert ex.stages_for(["06_beyond_the_paper", "04_mpe_evaluation"]) == ("tables", "figure2", "search", "embedding", "mask_grad")
     assert ex.stages_for(["00_framework", "01_representation", "02_generation"]) == ()
-    assert ex.autoencoders_for(["search"]) == sorted((n, "none") for n in ex.MIN_LOSS.values())
+    smoke = get_config("smoke")
+    assert ex.autoencoders_for(["search"], smoke) == sorted((n, "none") for n in ex.MIN_LOSS.values())
     assert ("sigmoid-min", "straight_through") in ex.autoencoders_for(["mask_grad"])
-    assert len(ex.autoencoders_for(list(ex.STAGES))) == 6
+    assert len(ex.autoencoders_for(list(ex.STAGES), smoke)) == 6
+    # a scale whose own masks are straight-through: the mask_grad study's second autoencoder is the book's
+    st = smoke.replace(mask_grad="straight_through")
+    assert ex.autoencoders_for(["search"], st) == sorted((n, "straight_through") for n in ex.MIN_LOSS.values())
+    assert len(ex.autoencoders_for(list(ex.STAGES), st)) == 6 and ("sigmoid-min", "none") in ex.autoencoders_for(list(ex.STAGES), st)
     with pytest.raises(ValueError, match="stages must be one or more of"):
         ex.check_stages(["tables", "nope"])
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path))  # nothing cached: reproduce would train all the stages need
-    assert rp.autoencoders_needed(get_config("smoke"), ["figure2"]) == ex.autoencoders_for(["figure2"])
+    assert rp.autoencoders_needed(smoke, ["figure2"]) == ex.autoencoders_for(["figure2"], smoke)
