@@ -163,6 +163,9 @@ _SCALES: dict[str, Config] = {
         val_mlps=400, val_every=533, checkpoint_every=1599, grid_points=10,
         eval_mlps=200, search_points=20_000, search_steps=2_000, restarts=3,
         schedule="linear", mask_bias=2.0, copy_weight=1.0, width=0.5, mask_grad="straight_through",
+        # the search study's winner (benchmarks/search_study.py, results/recipe/search.json): the
+        # only variant with no searched MLP ending as a constant (0 of 108; the paper's variant: 36)
+        search_start="encoded", search_masks="straight_through", search_penalty="active", search_keep_layers=True,
     ),
     # Paper scale: 3.2M MLPs x 4 epochs as the paper, lr halved every 2 epochs as the code;
     # batch 1024 at lr 1e-3 for a GPU (12,500 steps).

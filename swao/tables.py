@@ -177,7 +177,7 @@ def recipe_table(study: dict) -> Table:
     f = study["floors"]
     rows = []
     for r in study["recipes"]:
-        active = " \\| ".join(_slash(d["active_per_layer"]) for d in r["decoders"])
+        active = _slash([sum(d["active_per_layer"]) / len(d["active_per_layer"]) for d in r["decoders"]])
         rows.append([r["name"], f"{r['steps']:,} x {r['mlp_passes'] // r['steps']}", f"{r['train_seconds']:.0f}",
                      fmt(r["final_loss"]), _slash(r["best_median"]), _slash(r["best_mean"]),
                      _slash([100 * v for v in r["near_constant_share"]], 0), _slash(r["median_correlation"], 2),
@@ -186,7 +186,7 @@ def recipe_table(study: dict) -> Table:
         rows.append([f"floor: {'oracle constant' if name == 'constant' else 'linear fit'}", "", "", "",
                      _slash(f[name]["median"]), _slash(f[name]["mean"]), "", "", "", ""])
     header = ["recipe", "steps x batch", "train s", "final loss", "best decoder: median MPE (E1-E4)", "mean",
-              "near-constant % (E1-E4)", "median corr. (E1-E4)", "dead decoders", "active neurons per layer (D1 \\| D2 \\| D3 \\| D4)"]
+              "near-constant % (E1-E4)", "median corr. (E1-E4)", "dead decoders", "active neurons, mean per layer (D1-D4)"]
     prov = study.get("provenance")
     note = (f"The sigmoid-based min-loss autoencoder, `small` sizes otherwise, {study['budget_s']:.0f} s of training steps per "
             f"recipe (steps set from each recipe's measured MLPs/s); {study['eval_mlps']} held-out MLPs per encoder "
@@ -229,16 +229,22 @@ def baselines_table(results: dict, prov: dict | None) -> Table:
             cells, best = [], {}
             for m in methods:
                 dec, c = best_decoder(entry[m][ds])
+                if m == "pruned" and c["nonzeros"] == 0:  # pruned to the search's 0: not a comparison
+                    best[m] = None
+                    cells.append(f"– (the search kept 0 weights at {dec})")
+                    continue
                 best[m] = c["mpe"]
                 cells.append(f"{fmt(c['mpe'])} ({c['nonzeros']}, {dec})")
             ok = [v for m, v in best.items() if v is not None and m != "search"]
             if best["search"] is not None and ok and best["search"] <= min(ok):
                 wins += 1
-            rows.append([TYPE_NAMES[act], DATASETS.get(ds, ds)] + cells)
+            dead = [d for c in entry["search"][ds].values() for d in (c.get("dead_end_all") or [])]
+            rows.append([TYPE_NAMES[act], DATASETS.get(ds, ds)] + cells + ([f"{sum(dead)} / {len(dead)}"] if dead else ["–"]))
     total = len(rows)
-    note = provenance_note(prov) + f" The search is best on {wins} of {total} datasets."
+    note = (provenance_note(prov) + f" The search is best on {wins} of {total} datasets. Dead ends: the searched MLPs "
+            "(every depth and restart) whose exported MLP has a layer that passes nothing (a constant function).")
     return Table("Search against baselines: test MPE % (non-zeros, depth) of the depth chosen by validation loss",
-                 ["MLP type", "dataset"] + [names[m] for m in methods], rows, note)
+                 ["MLP type", "dataset"] + [names[m] for m in methods] + ["search: dead ends"], rows, note)
 
 
 def tradeoff_points(results: dict, method: str = "search") -> list[dict]:
