@@ -27,6 +27,7 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao's CLI: see swao/trai
 
 import torch  # noqa: E402
 
+from swao import diagnostics  # noqa: E402
 from swao.cache import provenance, write_json  # noqa: E402
 from swao.generation import generator, input_grid, random_mlps  # noqa: E402
 from swao.losses import mlp_outputs, target_outputs  # noqa: E402
@@ -39,12 +40,8 @@ PAPER_D1_E1 = 5.84  # Table 1, min loss, D1 row, E1 column
 
 def floors(y: torch.Tensor, x: torch.Tensor) -> dict:
     """Per-MLP MPE of an oracle constant (each MLP's median output) and of a linear LS fit."""
-    const = median(y)[:, None].expand_as(y)
-    X = torch.cat([x, torch.ones(x.shape[0], 1)], 1).double()
-    coef = torch.linalg.lstsq(X.expand(y.shape[0], -1, -1), y.double()[..., None]).solution
-    lin = (X @ coef).squeeze(-1).float()
     out = {}
-    for name, pred in (("constant", const), ("linear", lin)):
+    for name, pred in diagnostics.floor_predictions(y, x).items():
         m = mpe(pred, y).double()
         out[name] = {"median": float(median(m)), "mean": float(m.mean())}
     return out
@@ -57,9 +54,8 @@ def evaluate(model, p, d, y, x, activation) -> dict:
     pred = mlp_outputs(g, x, activation)
     model.train()
     m = mpe(pred, y).double()
-    near_constant = pred.std(-1) < 0.05 * y.std(-1)
-    pc, yc = pred - pred.mean(-1, keepdim=True), y - y.mean(-1, keepdim=True)
-    corr = (pc * yc).sum(-1) / (pc.norm(dim=-1) * yc.norm(dim=-1)).clamp_min(1e-12)
+    near_constant = pred.std(-1) < diagnostics.NEAR_CONSTANT * y.std(-1)
+    corr = diagnostics.correlation(pred, y)
     return {"d1_median": float(median(m)), "d1_mean": float(m.mean()), "near_constant": float(near_constant.float().mean()),
             "corr_median": float(median(corr.double())), "active_neurons": float(g[..., -1].sum(-1).mean())}
 
