@@ -9,6 +9,16 @@ passes). Each factor is written to ``--out`` as soon as it is done (a stopped ru
 finished, and a rerun skips the factors already there). The book plots it (``plots.plot_scaling``).
 
     python benchmarks/training_scaling.py --factors 0.25,0.5,1,2,4 --out results/scaling/sigmoid-min.json
+
+``--curve F`` trains one run of factor ``F`` (its own linear schedule over all its steps) and
+scores it also on the way, after the steps of each factor in ``--curve-at``: a learning curve, one
+run's cost for many points. Those on-the-way points are not budget-``k`` runs (their learning rate
+has not decayed yet), so they are kept apart (``study["curve"]``) and the book marks them; the
+end of the run is a budget-``F`` run and joins ``runs``. It halts at each point, scores the
+model, and resumes from its last checkpoint (``--run-dir``; bit for bit the same weights as one
+uninterrupted run, see ``tests/test_train.py``), so a stopped curve continues where it was.
+
+    python benchmarks/training_scaling.py --curve 16 --curve-at 1,2,4,8 --out results/scaling/sigmoid-min.json
 """
 from __future__ import annotations
 
@@ -29,21 +39,25 @@ from swao.cache import provenance, write_json  # noqa: E402
 from swao.config import get_config  # noqa: E402
 from swao.evaluation import mpe_per_mlp, mpe_summary  # noqa: E402
 from swao.tables import paper_tables  # noqa: E402
-from swao.train import train_autoencoder  # noqa: E402
+from swao.train import lr_at, train_autoencoder  # noqa: E402
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--factors", default="0.25,0.5,1,2,4", help="training MLPs per epoch, as multiples of small's")
+    ap.add_argument("--curve", type=float, default=None, help="one run of this factor, scored also at --curve-at")
+    ap.add_argument("--curve-at", default="1,2,4,8", help="factors (< --curve) after whose steps the curve run is scored")
+    ap.add_argument("--run-dir", default=None, help="the curve run's checkpoint directory (default: under /tmp)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
-    try:
-        factors = [float(f) for f in a.factors.split(",")]
-    except ValueError:
-        raise SystemExit(f"--factors must be comma-separated numbers, got {a.factors!r}") from None
-    if not factors or any(not f > 0 for f in factors):
-        raise SystemExit(f"--factors must be > 0, got {a.factors!r}")
+    factors = [] if a.curve is not None else _factors("--factors", a.factors)
+    if a.curve is not None:
+        if not a.curve > 0:
+            raise SystemExit(f"--curve must be > 0, got {a.curve!r}")
+        at = _factors("--curve-at", a.curve_at)
+        if any(k >= a.curve for k in at):
+            raise SystemExit(f"--curve-at must be below --curve ({a.curve:g}), got {a.curve_at!r}")
     torch.set_num_threads(a.threads)
     small = get_config("small")
     out = Path(a.out)
@@ -56,23 +70,81 @@ def main(argv=None) -> int:
     for f in factors:
         if f in done:
             continue
-        n = max(small.batch_size, round(small.train_mlps * f / small.batch_size) * small.batch_size)
-        config = small.replace(train_mlps=n, val_every=10**9, checkpoint_every=10**9)
+        config = scaled_config(small, f)
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             run = train_autoencoder(config, "sigmoid", out_dir=tmp, mask_grad=small.mask_grad, device="cpu")
             seconds = time.perf_counter() - t0
-        model = run["model"].eval()
-        summary = mpe_summary(mpe_per_mlp(model, "sigmoid", small.eval_mlps, seed=10_000 + small.seed))
-        study["runs"].append({"factor": f, "steps": config.total_steps, "mlp_passes": config.total_steps * config.batch_size,
-                              "train_seconds": seconds, **summary,
-                              **diagnostics.collapse(model, "sigmoid", small.eval_mlps, 10_000 + small.seed),
-                              "provenance": provenance("cpu", config)})
+        study["runs"].append({"factor": f, **score(run["model"], small, config.total_steps, config.batch_size),
+                              "train_seconds": seconds, "provenance": provenance("cpu", config)})
         study["runs"].sort(key=lambda r: r["factor"])
         write_json(out, study)
-        print(f"[scaling] x{f:g}: {config.total_steps} steps in {seconds:.0f} s; best-decoder medians "
-              f"{[round(v, 1) for v in summary['best_median']]}", flush=True)
+        report(f"x{f:g}", config.total_steps, seconds, study["runs"][-1])
+    if a.curve is not None:
+        curve(study, out, small, a.curve, at, Path(a.run_dir or tempfile.gettempdir()) / f"swao-scaling-curve-x{a.curve:g}")
     return 0
+
+
+def _factors(name: str, text: str) -> list[float]:
+    try:
+        factors = [float(f) for f in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"{name} must be comma-separated numbers, got {text!r}") from None
+    if not factors or any(not f > 0 for f in factors):
+        raise SystemExit(f"{name} must be > 0, got {text!r}")
+    return factors
+
+
+def scaled_config(small, factor: float):
+    """``small`` with ``factor`` times its training MLPs per epoch (whole batches), and no
+    validation or checkpoint on the way."""
+    n = max(small.batch_size, round(small.train_mlps * factor / small.batch_size) * small.batch_size)
+    return small.replace(train_mlps=n, val_every=10**9, checkpoint_every=10**9)
+
+
+def score(model, small, steps: int, batch_size: int) -> dict:
+    """Table 1's view of one trained model on ``small``'s test MLPs, and its collapse views."""
+    model = model.eval()
+    seed = 10_000 + small.seed
+    summary = mpe_summary(mpe_per_mlp(model, "sigmoid", small.eval_mlps, seed=seed))
+    return {"steps": steps, "mlp_passes": steps * batch_size, **summary,
+            **diagnostics.collapse(model, "sigmoid", small.eval_mlps, seed)}
+
+
+def report(name: str, steps: int, seconds: float, row: dict) -> None:
+    print(f"[scaling] {name}: {steps} steps, {seconds:.0f} s; best-decoder medians "
+          f"{[round(v, 1) for v in row['best_median']]}", flush=True)
+
+
+def curve(study: dict, out: Path, small, factor: float, at: list[float], run_dir: Path) -> None:
+    """One run of ``factor``, scored after the steps of each factor in ``at`` and at its end."""
+    config = scaled_config(small, factor)
+    # checkpoints often enough that resuming after a scored halt repeats few steps
+    config = config.replace(checkpoint_every=max(1, config.steps_per_epoch // 64))
+    record = study.get("curve")
+    if record is None or record["factor"] != factor:
+        record = study["curve"] = {"factor": factor, "steps": config.total_steps, "points": [],
+                                   "note": "one run's linear schedule over all its steps, scored on the way: "
+                                           "a point before the end is not a budget-k run (its lr has not decayed)"}
+    halts = sorted({scaled_config(small, k).total_steps for k in at} | {config.total_steps})
+    scored = {p["steps"] for p in record["points"]}
+    t0 = time.perf_counter()
+    for stop in halts:
+        if stop in scored:
+            continue
+        end = stop == config.total_steps
+        run = train_autoencoder(config, "sigmoid", out_dir=run_dir, mask_grad=small.mask_grad, device="cpu",
+                                resume=True, halt_at_step=None if end else stop)
+        point = {**score(run["model"], small, stop, config.batch_size), "lr": lr_at(config, stop - 1),
+                 "seconds_so_far": time.perf_counter() - t0, "provenance": provenance("cpu", config)}
+        record["points"].append(point)
+        if end:
+            study["runs"] = [r for r in study["runs"] if r["factor"] != factor]
+            study["runs"].append({"factor": factor, **{k: v for k, v in point.items() if k not in ("lr", "seconds_so_far")},
+                                  "train_seconds": None, "note": f"the end of the curve run ({run_dir.name})"})
+            study["runs"].sort(key=lambda r: r["factor"])
+        write_json(out, study)
+        report(f"curve x{factor:g} at step {stop}", stop, point["seconds_so_far"], point)
 
 
 if __name__ == "__main__":
