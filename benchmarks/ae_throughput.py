@@ -112,7 +112,7 @@ def host_syncs_per_step(device, batch_size=1024, **kw) -> int:
 def flops_per_mlp(device, batch_size=256) -> tuple[float, float]:
     """(training FLOPs per MLP: forward + backward of network and loss, the loss's share)."""
     from swao import losses
-    from swao.train import train_batch
+    from swao.generation import train_batch
 
     model, _ = make(device, batch_size)
     config = get_config("paper", batch_size=batch_size)

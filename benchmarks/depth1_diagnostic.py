@@ -30,7 +30,8 @@ import torch  # noqa: E402
 from swao import diagnostics  # noqa: E402
 from swao.cache import provenance, write_json  # noqa: E402
 from swao.generation import generator, input_grid, random_mlps  # noqa: E402
-from swao.losses import mlp_outputs, target_outputs  # noqa: E402
+from swao.forward import forward  # noqa: E402
+from swao.losses import target_outputs  # noqa: E402
 from swao.metrics import median, mpe  # noqa: E402
 from swao.model import MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
 from swao.progress import bar  # noqa: E402
@@ -51,7 +52,7 @@ def floors(y: torch.Tensor, x: torch.Tensor) -> dict:
 def evaluate(model, p, d, y, x, activation) -> dict:
     model.eval()
     g = model.decode_depth(model.encode(p, d, counts=(len(p), 0, 0, 0)), 1)
-    pred = mlp_outputs(g, x, activation)
+    pred = forward(g, x, activation)
     model.train()
     m = mpe(pred, y).double()
     near_constant = pred.std(-1) < diagnostics.NEAR_CONSTANT * y.std(-1)
@@ -111,7 +112,7 @@ def main(argv=None) -> int:
         p, d = random_mlps(a.batch, a.activation, gen=gen, depth=1)
         y = target_outputs(p, d, x, a.activation)
         g1 = model.decode_depth(model.encode(p, d, counts=(a.batch, 0, 0, 0)), 1)
-        loss = (mlp_outputs(g1, x, a.activation) - y).square().mean()
+        loss = (forward(g1, x, a.activation) - y).square().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -21,7 +21,7 @@ import time
 import torch
 
 from swao.config import get_config
-from swao.forward import ACTIVATIONS
+from swao.activations import ACTIVATIONS
 from swao.model import MultiScaleAutoencoder
 from swao.search import TripleData, mlp_mse, search
 from swao.table2 import table2_datasets

@@ -29,7 +29,7 @@ from swao import experiments, tables  # noqa: E402
 from swao.baselines import direct_sparse  # noqa: E402
 from swao.cache import provenance, write_json  # noqa: E402
 from swao.config import get_config  # noqa: E402
-from swao.forward import ACTIVATIONS  # noqa: E402
+from swao.activations import ACTIVATIONS  # noqa: E402
 from swao.search import search  # noqa: E402
 from swao.table2 import table2_datasets  # noqa: E402
 

@@ -47,15 +47,16 @@ def _jsonable(obj: Any) -> Any:
 
 # The modules whose code decides a cached result's numbers: a change to any of them is a new
 # "version" of the computation, so old results are not reused by mistake.
-COMPUTE_MODULES = ("representation", "forward", "generation", "metrics", "config", "model", "losses",
-                   "evaluation", "diagnostics", "checkpoint", "train", "search", "table2", "baselines", "experiments")
+COMPUTE_MODULES = ("activations", "representation", "forward", "generation", "metrics", "config", "model", "losses",
+                   "evaluation", "diagnostics", "checkpoint", "distributed", "train", "search", "table2", "baselines",
+                   "experiments")
 
 
 # A kind of result that does not read every computing module, and the ones it reads: a change to
 # the search does not retrain the autoencoders. Every other kind depends on all of COMPUTE_MODULES.
 KIND_MODULES = {
-    "autoencoder": ("representation", "forward", "generation", "metrics", "config", "model", "losses", "evaluation",
-                    "checkpoint", "train", "experiments"),
+    "autoencoder": ("activations", "representation", "forward", "generation", "metrics", "config", "model", "losses",
+                    "evaluation", "checkpoint", "distributed", "train", "experiments"),
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .generation import SPLIT
+from .generation import split
 
 MIN_CSV_ROWS = 10  # so that each of the 5:3:2 splits gets a row
 
@@ -52,9 +52,7 @@ def load_csv(path: str | Path, seed: int = 0) -> dict[str, torch.Tensor]:
         raise ValueError(f"{path}: too few rows: {len(rows)} data rows, need at least {MIN_CSV_ROWS} for the 5:3:2 split")
     data = torch.tensor(rows, dtype=torch.float32)
     data = data[torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))]
-    n_train, n_valid = int(len(rows) * SPLIT[0]), int(len(rows) * SPLIT[1])
-    parts = {"train": slice(0, n_train), "valid": slice(n_train, n_train + n_valid), "test": slice(n_train + n_valid, None)}
-    return {k: v for name, sl in parts.items() for k, v in ((f"x_{name}", data[sl, :3]), (f"y_{name}", data[sl, 3]))}
+    return split(data[:, :3], data[:, 3])
 
 
 __all__ = ["load_csv", "MIN_CSV_ROWS"]

@@ -18,6 +18,7 @@ from torch import nn
 
 from . import losses
 from .evaluation import test_mlps
+from .forward import forward
 from .generation import input_grid
 from .metrics import median, mpe
 from .model import device_of
@@ -69,7 +70,7 @@ def collapse(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: i
             padded, depth = padded.to(dev), depth.to(dev)
             y = losses.target_outputs(padded, depth, x, activation)
             decoded = model(padded, depth)
-            preds = torch.stack([losses.mlp_outputs(g.float(), x, activation) for g in decoded])  # (4, n, P)
+            preds = torch.stack([forward(g.float(), x, activation) for g in decoded])  # (4, n, P)
             best = torch.stack([mpe(p, y) for p in preds]).argmin(0)  # (n,)
             chosen = preds[best, torch.arange(len(y))]
             near.append((chosen.std(-1) < NEAR_CONSTANT * y.std(-1)).double().mean())

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 from . import losses
+from .activations import check_activation
 from .config import resolve_device
-from .forward import check_activation
+from .forward import forward
 from .generation import generator, input_grid, random_mlps
 from .metrics import median, mpe
 from .model import device_of
@@ -49,7 +50,7 @@ def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed
                 p, d = padded[s : s + chunk], depth[s : s + chunk]
                 y = losses.target_outputs(p, d, x, activation)
                 for j, g in enumerate(model(p, d)):
-                    out[e, j, s : s + chunk] = mpe(losses.mlp_outputs(g.float(), x, activation), y).double().cpu()
+                    out[e, j, s : s + chunk] = mpe(forward(g.float(), x, activation), y).double().cpu()
     finally:
         model.train(was_training)
     return out

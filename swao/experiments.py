@@ -26,7 +26,8 @@ import torch
 from . import diagnostics
 from .cache import ROOT, cached, has_result, provenance, read_json, result_dir
 from .config import Config, resolve_device
-from .forward import ACTIVATIONS, forward, forward_batch
+from .activations import ACTIVATIONS
+from .forward import forward, forward_batch
 from .generation import input_grid, random_mlps
 from .metrics import embedding_quality, mpe
 from .model import MultiScaleAutoencoder, device_of
@@ -219,6 +220,39 @@ def search_results(config: Config, device="cpu", recompute: bool = False, progre
         return results
 
     return cached("search", compute, recompute=recompute, config=config)
+
+
+def searched_views(results: dict, config: Config, dataset: str) -> list[dict]:
+    """What Figures 3, 5, 6 draw for one dataset (``"2hl"``, ``"3hl"``, ``"4hl"``): per MLP type,
+    the test points, the target, and each decoder's found MLP's predictions with its test MPE
+    and non-zero count. The datasets are regenerated from ``config`` (the search's seeds), the
+    MLPs read from ``results`` (:func:`search_results`)."""
+    from .table2 import table2_datasets
+
+    views = []
+    for act, entry in results["types"].items():
+        data = table2_datasets(act, config.search_points, config.seed)[dataset]
+        with torch.no_grad():
+            found = {dec: {"pred": forward(torch.tensor(c["matrix"]), data["x_test"], act), "mpe": c["mpe"],
+                           "nonzeros": c["nonzeros"]} for dec, c in entry["search"][dataset].items()}
+        views.append({"activation": act, "dataset": dataset, "x": data["x_test"], "y": data["y_test"], "found": found})
+    return views
+
+
+def search_frames(cell: dict, data: dict, activation: str, max_points: int = 1500) -> list[dict]:
+    """One search's snapshots (``cell["frames"]``), each with its exported matrix, the
+    predictions on the first ``max_points`` test points, their test MPE and non-zero count."""
+    from .representation import nonzero_count
+
+    x, y = data["x_test"][:max_points], data["y_test"][:max_points]
+    frames = []
+    with torch.no_grad():
+        for step, matrix in zip(cell["frames"]["step"], cell["frames"]["matrices"]):
+            m = torch.as_tensor(matrix)
+            pred = forward(m, x, activation)
+            frames.append({"step": step, "matrix": m, "x": x, "y": y, "pred": pred, "mpe": float(mpe(pred, y)),
+                           "nonzeros": int(nonzero_count(m))})
+    return frames
 
 
 def embedding_pairs(config: Config) -> int:

@@ -1,90 +1,24 @@
-"""Batched, differentiable evaluation of MLP matrices (the forward pass of eq. 1).
+"""Batched, differentiable evaluation of MLP matrices (the forward pass of eq. 1): one core,
+:func:`forward_points_last`, under every evaluation of the library (the fused search MSE,
+:class:`swao.search.FusedMSE`, is a kernel of its own, tested against it).
 
-``h_0 = x`` (placed on input rows 2-4), ``h_l = phi(h_{l-1} B_l) * m_l``, ``y = psi(h_L b_out)``.
-
-The three MLP types of the paper (Section 4.1):
-
-==============  =====================  ==================
-activation      hidden ``phi``          output ``psi``
-==============  =====================  ==================
-``sigmoid``     sigmoid                identity
-``leaky_relu``  leaky ReLU, slope 0.1  sigmoid
-``linear``      identity               sigmoid
-==============  =====================  ==================
+``h_0 = x`` (placed on input rows 2-4), ``h_l = phi(h_{l-1} B_l) * m_l``, ``y = psi(h_L b_out)``,
+with ``phi`` and ``psi`` of the MLP type (:mod:`swao.activations`).
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
-from torch import nn
 
+from .activations import check_activation, mlp_type
 from .representation import (
+    DEPTHS,
     INPUT_SLICE,
-    MAX_DEPTH,
     N_IN,
-    batch_parts,
     check_batch,
     check_matrix,
+    matrix_width,
     split_matrix,
 )
-
-ACTIVATIONS = ("sigmoid", "leaky_relu", "linear")
-LEAKY_SLOPE = 0.1
-
-
-def _identity(x: torch.Tensor) -> torch.Tensor:
-    return x
-
-
-def _leaky(x: torch.Tensor) -> torch.Tensor:
-    return nn.functional.leaky_relu(x, LEAKY_SLOPE)
-
-
-_FUNCS: dict[str, tuple[Callable, Callable]] = {
-    "sigmoid": (torch.sigmoid, _identity),
-    "leaky_relu": (_leaky, torch.sigmoid),
-    "linear": (_identity, torch.sigmoid),
-}
-
-
-def check_activation(activation: str) -> str:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    return activation
-
-
-def activation_functions(activation: str) -> tuple[Callable, Callable]:
-    """``(phi, psi)``: the hidden and output activation functions of an MLP type."""
-    return _FUNCS[check_activation(activation)]
-
-
-def activation_modules(activation: str) -> tuple[Callable[[], nn.Module], Callable[[], nn.Module]]:
-    """Factories of the ``nn.Module`` equivalents of ``(phi, psi)``."""
-    check_activation(activation)
-    return {
-        "sigmoid": (nn.Sigmoid, nn.Identity),
-        "leaky_relu": (lambda: nn.LeakyReLU(LEAKY_SLOPE), nn.Sigmoid),
-        "linear": (nn.Identity, nn.Sigmoid),
-    }[activation]
-
-
-def activation_of_modules(hidden: list[nn.Module], output: nn.Module) -> str:
-    """Recognise the MLP type from the activation modules of an ``nn.Sequential``."""
-    for name in ACTIVATIONS:
-        h, o = activation_modules(name)
-        if type(output) is type(o()) and all(_same_module(m, h()) for m in hidden):
-            return name
-    raise ValueError(
-        "activations must be (Sigmoid, Identity), (LeakyReLU(0.1), Sigmoid) or (Identity, Sigmoid) "
-        f"for the hidden and output layers, got {[type(m).__name__ for m in hidden]}, {type(output).__name__}"
-    )
-
-
-def _same_module(a: nn.Module, b: nn.Module) -> bool:
-    if type(a) is not type(b):
-        return False
-    return not isinstance(a, nn.LeakyReLU) or a.negative_slope == b.negative_slope
 
 
 def _check_inputs(x: torch.Tensor, n: int) -> torch.Tensor:
@@ -112,7 +46,8 @@ def forward_points_last(matrix: torch.Tensor, xt: torch.Tensor, activation: str,
     output): an inactive neuron's outgoing weights are then 0 and it adds exact zeros.
     Returns ``(N, P)``. No input checks (the hot path of training and search).
     """
-    phi, psi = activation_functions(activation)
+    t = mlp_type(activation)
+    phi, psi = t.phi, t.psi
     blocks, out, masks = split_matrix(matrix)
     h = phi(torch.matmul(_input_block(blocks).transpose(1, 2), xt))
     if masked:
@@ -144,19 +79,17 @@ def forward(matrix: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Ten
 
 
 def forward_batch(padded: torch.Tensor, depth: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Tensor:
-    """Evaluate a padded batch of mixed depths ``(N, H, 33)`` with ``depth (N,)`` on ``x``.
-
-    Every MLP goes through 4 layers; an MLP of depth ``L`` keeps ``h_L`` unchanged through
-    the layers past ``L``. Returns ``(N, P)``.
+    """Evaluate a padded batch of mixed depths ``(N, H, 33)`` with ``depth (N,)`` on ``x``:
+    :func:`forward_points_last` on the MLPs of each depth (their first ``8L+1`` columns).
+    Returns ``(N, P)``.
     """
     check_batch(padded, depth)
     _check_inputs(x, padded.shape[0])
-    phi, psi = activation_functions(activation)
-    blocks, out, masks = batch_parts(padded, depth)
-    d = depth.to(padded.device).view(-1, 1, 1)
     xt = points_last(x.to(padded.dtype))
-    h = phi(torch.matmul(_input_block(blocks).transpose(1, 2), xt)) * masks[:, 0, :, None]
-    for l in range(1, min(MAX_DEPTH, int(depth.max()))):
-        h_next = phi(torch.bmm(blocks[:, l].transpose(1, 2), h)) * masks[:, l, :, None]
-        h = torch.where(d > l, h_next, h)
-    return psi(torch.bmm(out.unsqueeze(1), h).squeeze(1))
+    d = depth.to(padded.device)
+    y = padded.new_empty(padded.shape[0], xt.shape[-1])
+    for L in DEPTHS:
+        rows = torch.nonzero(d == L).flatten()
+        if rows.numel():
+            y[rows] = forward_points_last(padded[rows, :, : matrix_width(L)], xt if xt.shape[0] == 1 else xt[rows], activation)
+    return y

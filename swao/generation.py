@@ -16,10 +16,18 @@ or boolean indexing is taken (CUDA random streams differ from the CPU's: other M
 """
 from __future__ import annotations
 
+import hashlib
+from typing import TYPE_CHECKING
+
 import torch
 
-from .forward import check_activation, forward
+if TYPE_CHECKING:
+    from .config import Config
+
+from .activations import check_activation, mlp_type
+from .forward import forward
 from .representation import (
+    DEPTHS,
     H,
     INPUT_SLICE,
     MAX_DEPTH,
@@ -33,7 +41,6 @@ from .representation import (
 
 SPARSITIES = (0.5, 0.7, 0.8, 0.9)
 MIN_WIDTH, MAX_WIDTH = 3, H
-WEIGHT_RANGE = {"sigmoid": 10.0, "leaky_relu": 3.0, "linear": 3.0}
 # Target datasets of the search (Section 4.2): depth -> exact non-zero count, widths 5.
 TARGET_NONZEROS = {2: 14, 3: 35, 4: 48}
 TARGET_WIDTH = 5
@@ -171,7 +178,7 @@ def random_mlps(
     total = torch.where(layer[None, :] <= d[:, None], prev * nxt, 0).sum(1)
     s = _constants(SPARSITIES, torch.float64, device)[_uniform_int(0, len(SPARSITIES) - 1, (n,), gen, device)]
     links = torch.round(total * (1 - s)).long()
-    padded = sparse_mlps(d, widths, links, WEIGHT_RANGE[activation], gen, uniform_depth=depth)
+    padded = sparse_mlps(d, widths, links, mlp_type(activation).weight_range, gen, uniform_depth=depth)
     return (padded, d, s) if return_sparsity else (padded, d)
 
 
@@ -185,7 +192,7 @@ def target_mlp(depth: int, activation: str, seed: int) -> torch.Tensor:
     d = torch.tensor([depth])
     widths = torch.full((1, MAX_DEPTH), TARGET_WIDTH)
     links = torch.tensor([TARGET_NONZEROS[depth]])
-    padded = sparse_mlps(d, widths, links, WEIGHT_RANGE[activation], gen)
+    padded = sparse_mlps(d, widths, links, mlp_type(activation).weight_range, gen)
     return padded[0, :, : matrix_width(depth)]
 
 
@@ -200,13 +207,34 @@ def target_dataset(depth: int, activation: str, seed: int, n_points: int = 100_0
     x = torch.rand(n_points, 3, generator=gen) * 2 - 1
     with torch.no_grad():
         y = forward(matrix, x, activation)
-    n_train = int(n_points * SPLIT[0])
-    n_valid = int(n_points * SPLIT[1])
+    return {"matrix": matrix, **split(x, y)}
+
+
+def split(x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The search's 5:3:2 train / valid / test split (:data:`SPLIT`), in order:
+    ``{"x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test"}``."""
+    n_train, n_valid = int(len(x) * SPLIT[0]), int(len(x) * SPLIT[1])
     parts = {"train": slice(0, n_train), "valid": slice(n_train, n_train + n_valid), "test": slice(n_train + n_valid, None)}
-    data = {"matrix": matrix}
-    for name, sl in parts.items():
-        data[f"x_{name}"], data[f"y_{name}"] = x[sl], y[sl]
-    return data
+    return {k: v for name, sl in parts.items() for k, v in ((f"x_{name}", x[sl]), (f"y_{name}", y[sl]))}
+
+
+def mix_seed(*parts) -> int:
+    """A 63-bit seed from any parts (stable across runs and machines)."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def train_batch(config: "Config", activation: str, b: int, rank: int = 0, world: int = 1, device="cpu"):
+    """The autoencoder's training data (:mod:`swao.train`): shard ``rank`` of global batch ``b``
+    (the same in every epoch, a pure function of ``(config.seed, b, rank, world)``):
+    ``(padded, depth, counts)``, sorted by depth with ``counts = (n, n, n, n)``,
+    ``n = batch_size / (4 * world)``."""
+    n = config.batch_size // (MAX_DEPTH * world)
+    parts = [
+        random_mlps(n, activation, seed=mix_seed(config.seed, "train", b, rank, world, L), depth=L, device=device)
+        for L in DEPTHS
+    ]
+    return torch.cat([p for p, _ in parts]), torch.cat([d for _, d in parts]), (n,) * MAX_DEPTH
 
 
 def generator_statistics(n: int, activation: str, seed: int) -> dict[str, "torch.Tensor"]:

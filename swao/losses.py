@@ -10,8 +10,8 @@ Per MLP ``f`` and decoder ``D_j`` (decoded MLP ``g_j``), over the 1,000-point in
 
 The loss of a batch is the mean over its MLPs.
 
-:func:`mlp_outputs` evaluates matrices exactly like :func:`swao.forward.forward` (the tests
-check it) but keeps activations feature-major, ``(N, H, P)``: the per-MLP products become
+Both evaluate MLPs with :func:`swao.forward.forward_points_last` (no input checks: the hot path
+of training), which keeps activations feature-major, ``(N, H, P)``: the per-MLP products are
 ``(7 x 7) @ (7 x 1000)`` instead of ``(1000 x 7) @ (7 x 7)``, which batched GEMM runs several
 times faster on CPU (benchmarks/RESULTS.md); the first layer is one GEMM for the whole batch.
 """
@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import torch
 
-from .forward import check_activation, forward_points_last, points_last
-from .representation import DEPTHS, check_batch, matrix_width
+from .activations import check_activation
+from .forward import forward_batch, forward_points_last, points_last
+from .representation import DEPTHS, matrix_width
 
 LOSSES = ("min", "pnorm")
 EPS = 1e-12  # l_j is clamped to >= EPS before l_j^p so that p < 1 keeps a finite gradient
@@ -39,29 +40,18 @@ def check_loss(loss: str, p: float | None = None) -> float | None:
     return float(p)
 
 
-def mlp_outputs(matrix: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Tensor:
-    """Outputs ``(N, P)`` of matrices ``(N, 7, 8L+1)`` of one depth at shared inputs ``x (P, 3)``
-    (eq. 1), differentiable: :func:`swao.forward.forward_points_last` without input checks."""
-    return forward_points_last(matrix, points_last(x.to(matrix.dtype)), activation)
-
-
 def target_outputs(padded: torch.Tensor, depth: torch.Tensor, x: torch.Tensor, activation: str,
                    counts: tuple[int, ...] | None = None) -> torch.Tensor:
     """``f(x)`` of a padded batch of input MLPs, ``(N, P)``: the regression targets (no gradient).
     ``counts``: the batch is sorted by depth with these many MLPs of each depth."""
     check_activation(activation)
     with torch.no_grad():
-        if counts is not None:
-            parts = padded.split(list(counts))
-            return torch.cat([mlp_outputs(p[..., : matrix_width(L)], x, activation) for p, L in zip(parts, DEPTHS) if len(p)])
-        check_batch(padded, depth)
-        y = padded.new_zeros(padded.shape[0], x.shape[0])
-        d = depth.to(padded.device)
-        for L in DEPTHS:
-            rows = torch.nonzero(d == L).flatten()
-            if rows.numel():
-                y[rows] = mlp_outputs(padded[rows, :, : matrix_width(L)], x, activation)
-        return y
+        if counts is None:
+            return forward_batch(padded, depth, x, activation)
+        # sorted by depth: slices, no index lists (on CUDA, torch.nonzero is a host sync)
+        xt = points_last(x.to(padded.dtype))
+        parts = padded.split(list(counts))
+        return torch.cat([forward_points_last(p[..., : matrix_width(L)], xt, activation) for p, L in zip(parts, DEPTHS) if len(p)])
 
 
 def decoder_losses(decoded: list[torch.Tensor], y: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Tensor:
@@ -71,8 +61,9 @@ def decoder_losses(decoded: list[torch.Tensor], y: torch.Tensor, x: torch.Tensor
     ``(N, P)`` and ``x`` the ``(P, 3)`` inputs. Computed in float32 whatever the model's dtype.
     """
     check_activation(activation)
+    xt = points_last(x.float())
     return torch.stack(
-        [(mlp_outputs(g.float(), x, activation) - y).square().mean(dim=-1) for g in decoded], dim=-1
+        [(forward_points_last(g.float(), xt, activation) - y).square().mean(dim=-1) for g in decoded], dim=-1
     )
 
 
@@ -117,4 +108,4 @@ def copy_loss(decoded: list[torch.Tensor], padded: torch.Tensor, counts: tuple[i
     return torch.cat(parts).mean()
 
 
-__all__ = ["LOSSES", "copy_loss", "check_loss", "mlp_outputs", "target_outputs", "decoder_losses", "combine", "autoencoder_loss"]
+__all__ = ["LOSSES", "copy_loss", "check_loss", "target_outputs", "decoder_losses", "combine", "autoencoder_loss"]

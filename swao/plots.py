@@ -212,42 +212,24 @@ def plot_embedding_quality(study: dict):
     return fig
 
 
-def plot_searched(results: dict, config, dataset: str, title: str) -> list:
-    """Figures 3, 5, 6 for one dataset name (``"2hl"``, ``"3hl"``, ``"4hl"``): per MLP type, the
-    test points coloured by the target, then the predictions of the MLP found through each
-    decoder, titled with its test MPE and non-zero count. The datasets are regenerated from
-    ``config`` (the search's seeds), the MLPs read from ``results`` (:func:`swao.table2.run_table2`)."""
-    from .forward import forward
-    from .table2 import table2_datasets
+def plot_searched(views: list[dict], title: str) -> list:
+    """Figures 3, 5, 6 for one dataset, from :func:`swao.experiments.searched_views`: per MLP
+    type, the test points coloured by the target, then the predictions of the MLP found through
+    each decoder, titled with its test MPE and non-zero count."""
     from .tables import fmt
 
-    figs = []
-    for act, entry in results["types"].items():
-        data = table2_datasets(act, config.search_points, config.seed)[dataset]
-        preds = {}
-        with torch.no_grad():
-            for dec, c in entry["search"][dataset].items():
-                preds[f"{dec}: {fmt(c['mpe'])} % ({c['nonzeros']})"] = forward(torch.tensor(c["matrix"]), data["x_test"], act)
-        figs.append(plot_search_views(data["x_test"], data["y_test"], preds,
-                                      title=f"{title}: {act}-based, {dataset[0]} hidden layers"))
-    return figs
+    return [plot_search_views(v["x"], v["y"], {f"{dec}: {fmt(f['mpe'])} % ({f['nonzeros']})": f["pred"] for dec, f in v["found"].items()},
+                              title=f"{title}: {v['activation']}-based, {v['dataset'][0]} hidden layers") for v in views]
 
 
-def plot_search_frame(step: int, matrix, x, y, activation: str, label: str, max_points: int = 1500):
-    """One snapshot of a search: the exported MLP's matrix (its architecture) and its
-    predictions on the test points, with its non-zero count and test MPE."""
-    from .forward import forward
-    from .metrics import mpe
-    from .representation import nonzero_count
-
-    m = torch.as_tensor(matrix)
-    x, y = x[:max_points], y[:max_points]
-    with torch.no_grad():
-        pred = forward(m, x, activation)
+def plot_search_frame(frame: dict, label: str):
+    """One snapshot of a search (:func:`swao.experiments.search_frames`): the exported MLP's
+    matrix (its architecture) and its predictions on the test points."""
     fig = plt.figure(figsize=(11, 3.2))
-    plot_matrix(m, ax=fig.add_subplot(1, 2, 1), title=f"{label}, step {step}: {int(nonzero_count(m))} non-zeros")
-    plot_surface(x, pred, ax=fig.add_subplot(1, 2, 2, projection="3d"),
-                 title=f"predictions, MPE {float(mpe(pred, y)):.1f} % on {len(y):,} test points")
+    plot_matrix(frame["matrix"], ax=fig.add_subplot(1, 2, 1),
+                title=f"{label}, step {frame['step']}: {frame['nonzeros']} non-zeros")
+    plot_surface(frame["x"], frame["pred"], ax=fig.add_subplot(1, 2, 2, projection="3d"),
+                 title=f"predictions, MPE {frame['mpe']:.1f} % on {len(frame['y']):,} test points")
     return fig
 
 

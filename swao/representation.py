@@ -20,6 +20,8 @@ import warnings
 import torch
 from torch import nn
 
+from .activations import activation_of_modules, mlp_type
+
 H = 7  # the largest hidden width
 N_IN = 3  # inputs of every MLP
 INPUT_ROWS = (2, 3, 4)  # rows of B_1 that hold the inputs
@@ -171,9 +173,8 @@ def check_matrix(matrix: torch.Tensor) -> None:
 
 def to_sequential(matrix: torch.Tensor, activation: str) -> nn.Sequential:
     """A plain ``torch.nn.Sequential`` (bias-free ``Linear`` layers) computing the matrix's MLP."""
-    from .forward import activation_modules  # local import: forward depends on this module
-
-    hidden, output = activation_modules(activation)
+    t = mlp_type(activation)
+    hidden, output = t.hidden_module, t.output_module
     layers: list[nn.Module] = []
     for w in matrix_to_weights(matrix.detach()):
         with warnings.catch_warnings():  # a layer with no active neuron is a valid (empty) Linear
@@ -188,8 +189,6 @@ def to_sequential(matrix: torch.Tensor, activation: str) -> nn.Sequential:
 
 def from_sequential(seq: nn.Sequential) -> tuple[torch.Tensor, str]:
     """Inverse of :func:`to_sequential`: ``(matrix, activation)``."""
-    from .forward import activation_of_modules
-
     linears = [m for m in seq if isinstance(m, nn.Linear)]
     others = [m for m in seq if not isinstance(m, nn.Linear)]
     if any(lin.bias is not None for lin in linears):

@@ -43,7 +43,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .forward import LEAKY_SLOPE, activation_functions, check_activation, forward, forward_points_last
+from .activations import check_activation, mlp_type
+from .forward import forward, forward_points_last
 from .metrics import mpe
 from .progress import step_reporter
 from .model import EMBED_DIM
@@ -117,20 +118,15 @@ def export_matrix(matrix: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- fast batched MLP evaluation
-def mlp_predict(matrix: torch.Tensor, xt: torch.Tensor, activation: str) -> torch.Tensor:
-    """Outputs ``(N, P)`` of masked matrices ``(N, H, 8L+1)`` on inputs ``xt (N, 3, P)``:
-    :func:`swao.forward.forward_points_last` without the mask products (the decoders' matrices
-    are masked already)."""
-    return forward_points_last(matrix, xt, activation, masked=False)
-
-
 CHUNK = 2**18  # values per (N, H, chunk) tensor of the fused MSE kernel on CPU (1 MiB: stays in cache)
 CHUNK_GPU = 2**26  # on a GPU (256 MiB): one pass at the paper's sizes; each chunk costs ~5L+8 kernel launches
 MIN_CHUNK = 512  # points
 
 
 def mlp_mse(matrix: torch.Tensor, xt: torch.Tensor, y: torch.Tensor, activation: str) -> torch.Tensor:
-    """Per-MLP mean squared error ``(N,)`` of :func:`mlp_predict` (eq. 4).
+    """Per-MLP mean squared error ``(N,)`` of masked matrices ``(N, H, 8L+1)`` on inputs
+    ``xt (N, 3, P)`` (eq. 4): :func:`swao.forward.forward_points_last` without the mask products
+    (the decoders' matrices are masked already).
 
     With gradients on, the fused kernel :class:`FusedMSE` computes the MSE and its gradient in
     one pass over chunks of points (about 1.5x faster than autograd on CPU; same numbers). On a
@@ -140,29 +136,22 @@ def mlp_mse(matrix: torch.Tensor, xt: torch.Tensor, y: torch.Tensor, activation:
     if torch.is_grad_enabled() and matrix.requires_grad:
         blocks, out, _ = split_matrix(matrix)
         return FusedMSE.apply(blocks, out, xt, y, activation)
-    return (mlp_predict(matrix, xt, activation) - y).square().mean(-1)
-
-
-_HIDDEN = {  # phi in place, and phi's backward from its output h
-    "sigmoid": (torch.sigmoid_, lambda g, h: torch.ops.aten.sigmoid_backward(g, h)),
-    "leaky_relu": (lambda a: nn.functional.leaky_relu_(a, LEAKY_SLOPE), lambda g, h: torch.ops.aten.leaky_relu_backward(g, h, LEAKY_SLOPE, True)),
-    "linear": (lambda a: a, lambda g, h: g),
-}
+    return (forward_points_last(matrix, xt, activation, masked=False) - y).square().mean(-1)
 
 
 class FusedMSE(torch.autograd.Function):
     """``MSE (N,)`` of masked MLPs given as ``blocks (N, L, H, H)``, ``out (N, H)`` on
     ``xt (N, 3, P)``, ``y (N, P)``; the forward pass also computes the gradient (chunk by chunk:
     forward, then backward of the chunk while it is in cache), the backward pass only scales it.
-    The masks are not used (see :func:`mlp_predict`): they get their gradient through
+    The masks are not used (as in :func:`mlp_mse`): they get their gradient through
     :func:`swao.representation.apply_masks` only.
     """
 
     @staticmethod
     def forward(ctx, blocks, out, xt, y, activation):
         N, L, P = blocks.shape[0], blocks.shape[1], xt.shape[-1]
-        phi, dphi = _HIDDEN[activation]
-        sigmoid_out = activation_functions(activation)[1] is torch.sigmoid
+        t = mlp_type(activation)
+        phi, dphi, sigmoid_out = t.phi_, t.dphi, t.sigmoid_output
         # INPUT_SLICE, not list(INPUT_ROWS): a list index is a blocking host-to-device copy on CUDA
         w_in = [blocks[:, 0, INPUT_SLICE].transpose(1, 2).contiguous()] + [blocks[:, l].transpose(1, 2).contiguous() for l in range(1, L)]
         w_back = [None] + [blocks[:, l].contiguous() for l in range(1, L)]
@@ -563,6 +552,6 @@ def search(
 
 __all__ = [
     "search", "optimise", "Result", "TripleData", "objective", "finish", "soft_switch", "sparsity_penalty", "switched",
-    "export_matrix", "weights_and_masks", "mlp_predict", "mlp_mse", "FusedMSE", "encoded_starts", "PENALTIES", "STARTS",
+    "export_matrix", "weights_and_masks", "mlp_mse", "FusedMSE", "encoded_starts", "PENALTIES", "STARTS",
     "SEARCH_MASKS",
 ]

@@ -4,7 +4,8 @@ Section 4.2 searches, for each MLP type, the three datasets made by a sparse tar
 3 and 4 hidden layers (14, 35 and 48 non-zeros) with every decoder ``D1..D4``, and reports the
 test MPE (eq. 7) and non-zero count of the found MLPs (Table 2). Here, beside the search
 (:func:`swao.search.search`, eq. 4-6), the same datasets also go through the two baselines of
-:mod:`swao.baselines`, and :func:`format_table2` prints Table 2's layout with all three.
+:mod:`swao.baselines`; ``swao search`` prints :func:`result_tables` (the renderers of
+:mod:`swao.tables`, as in the book).
 
 The command line searches the Table 2 datasets or a user's CSV file (:mod:`swao.csv_dataset`).
 """
@@ -19,14 +20,15 @@ import torch
 
 from . import tables
 from .baselines import dense_then_prune, direct_sparse
+from .cache import provenance
 from .config import Config, get_config, resolve_device
 from .csv_dataset import load_csv
-from .forward import ACTIVATIONS, check_activation
+from .activations import ACTIVATIONS, check_activation
 from .generation import TARGET_NONZEROS, target_dataset
 from .representation import to_sequential
 from .search import search
 
-DATASETS = {f"{L}hl": L for L in TARGET_NONZEROS}  # "2hl", "3hl", "4hl"
+DATASET_DEPTHS = {f"{L}hl": L for L in TARGET_NONZEROS}  # "2hl": 2, "3hl": 3, "4hl": 4 (titles: tables.DATASETS)
 
 
 # ---------------------------------------------------------------- the datasets of Table 2
@@ -37,12 +39,10 @@ def dataset_seed(activation: str, depth: int, seed: int) -> int:
 
 def table2_datasets(activation: str, n_points: int, seed: int = 0) -> dict[str, dict]:
     """The 3 search datasets of one MLP type (Section 4.2): ``{"2hl": ..., "3hl": ..., "4hl": ...}``."""
-    return {name: target_dataset(L, activation, dataset_seed(activation, L, seed), n_points) for name, L in DATASETS.items()}
+    return {name: target_dataset(L, activation, dataset_seed(activation, L, seed), n_points) for name, L in DATASET_DEPTHS.items()}
 
 
 # ---------------------------------------------------------------- Table 2, beside the baselines
-TYPE_NAMES = {act: name.removesuffix("-based") for act, name in tables.TYPE_NAMES.items()}  # short, for text tables
-METHODS = {"search": "search", "direct": "direct sparse", "pruned": "dense+prune"}
 
 
 def run_search(
@@ -63,7 +63,7 @@ def run_search(
         data = [datasets[act][k] for k in names]
         say = (lambda m: f"{act} {m}") if progress else (lambda m: False)
         if progress:
-            print(f"{TYPE_NAMES[act]}: {len(names)} dataset(s) x 4 decoders x {R} restart(s), {steps} steps", flush=True)
+            print(f"{tables.TYPE_NAMES[act]}: {len(names)} dataset(s) x 4 decoders x {R} restart(s), {steps} steps", flush=True)
         s = search(model.to(device), data, act, steps, R, seed=seed, eval_every=eval_every, progress=say("search"),
                    start=config.search_start, masks=config.search_masks, penalty=config.search_penalty,
                    keep_layers=config.search_keep_layers)
@@ -86,58 +86,6 @@ def run_table2(autoencoders: dict, config: Config, device="cpu", seed: int = 0, 
     ``config.search_steps`` steps, ``config.restarts`` restarts. Plain data (JSON-ready)."""
     datasets = {act: table2_datasets(act, config.search_points, seed) for act in autoencoders}
     return run_search(autoencoders, datasets, config, device, seed, progress, baselines)
-
-
-def table2_grid(results: dict, method: str = "search", key: str = "mpe") -> dict[str, list[list]]:
-    """``{activation: [[value per dataset] per decoder D1..D4]}`` (the layout of ``swao.tables.table2``)."""
-    grid = {}
-    for act, entry in results["types"].items():
-        cells = entry[method]
-        decs = list(next(iter(cells.values())))
-        grid[act] = [[cells[ds][d][key] for ds in cells] for d in decs]
-    return grid
-
-
-def _dataset_title(name: str) -> str:
-    L = DATASETS.get(name)
-    return f"{L} HL ({TARGET_NONZEROS[L]})" if L else name
-
-
-def _cell(c: dict | None, spread: bool = False) -> str:
-    if c is None:
-        return "-"
-    f = lambda v, d=3: "nan" if v is None else (f"{v:.{d}g}" if v < 100 else f"{v:.0f}")  # noqa: E731
-    if spread:
-        return f"{f(c['mpe_mean'])}±{f(c['mpe_std'], 2)} ({c['nonzeros_mean']:.0f}±{c['nonzeros_std']:.0f})"
-    return f"{f(c['mpe'])} ({c['nonzeros']})"
-
-
-def format_table2(results: dict) -> str:
-    """Table 2's layout, ``MPE (non-zeros)`` per MLP type x decoder x dataset, each dataset
-    with the search beside the two baselines; then the spread over restarts (mean ± std)."""
-    methods = [m for m in METHODS if all(m in e for e in results["types"].values())]
-    R = results["restarts"]
-    lines = [
-        f"Table 2 (ours): test MPE % (non-zeros), best of {R} restart(s) by validation loss; "
-        f"{results['steps']} steps, {results['config']['search_points']} points",
-        "search = embedding search (eq. 4-6); direct sparse = same objective on the weights of width-7 MLPs;",
-        "dense+prune = dense training, magnitude pruning to the search's count, fine-tuning.",
-    ]
-    for spread in (False, True):
-        if spread:
-            lines += ["", f"Spread over the {R} restarts: MPE mean±std (non-zeros mean±std)"]
-        w = 20 if spread else 12
-        for act, entry in results["types"].items():
-            names = list(entry["search"])
-            head = f"{'MLP type':<11}{'dec':<4}" + "".join(f"| {_dataset_title(n):<{(w + 1) * len(methods) - 1}}" for n in names)
-            sub = " " * 15 + "".join("| " + " ".join(f"{METHODS[m]:<{w}}" for m in methods) for _ in names)
-            lines += ["", head, sub]
-            for k, dec in enumerate(entry["search"][names[0]]):
-                row = f"{TYPE_NAMES.get(act, act) if k == 0 else '':<11}{dec:<4}"
-                for n in names:
-                    row += "| " + " ".join(f"{_cell(entry[m][n].get(dec), spread):<{w}}" for m in methods)
-                lines.append(row)
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- command line
@@ -212,8 +160,8 @@ def cli_main(argv: list[str] | None = None) -> int:
         device = resolve_device(args.device)
         activations = [args.activation] if args.activation else list(ACTIVATIONS)
         models = _load_autoencoders(args, activations, device)
-        if args.dataset == "all" or args.dataset in DATASETS:
-            names = list(DATASETS) if args.dataset == "all" else [args.dataset]
+        if args.dataset == "all" or args.dataset in DATASET_DEPTHS:
+            names = list(DATASET_DEPTHS) if args.dataset == "all" else [args.dataset]
             datasets = {a: {k: v for k, v in table2_datasets(a, config.search_points, args.seed).items() if k in names} for a in models}
         elif args.dataset.lower().endswith(".csv"):
             data = load_csv(args.dataset, args.seed)
@@ -228,7 +176,8 @@ def cli_main(argv: list[str] | None = None) -> int:
     results = run_search(models, datasets, config, device, args.seed, progress=True, baselines=args.baselines,
                          eval_every=args.eval_every)
     results["autoencoders"] = "untrained" if args.untrained else (args.autoencoder_dir or args.autoencoder)
-    table = format_table2(results)
+    prov = provenance(device, config)
+    table = "\n\n".join(t.to_markdown() for t in result_tables(results, prov, args.baselines))
     print(table)
     if args.out:
         out = Path(args.out)
@@ -236,7 +185,7 @@ def cli_main(argv: list[str] | None = None) -> int:
         (out / "results.json").write_text(json.dumps(results))
         (out / "table2.txt").write_text(table + "\n")
         for act, entry in results["types"].items():
-            for method in METHODS:
+            for method in tables.METHODS:
                 for ds, cells in entry.get(method, {}).items():
                     for dec, c in cells.items():
                         seq = to_sequential(torch.tensor(c["matrix"]), act)
@@ -245,7 +194,12 @@ def cli_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def result_tables(results: dict, prov: dict, baselines: bool) -> list:
+    """What ``swao search`` prints: Table 2, the search against the baselines, the spread."""
+    return [tables.table2(results, prov), *([tables.baselines_table(results, prov)] if baselines else []),
+            tables.spread_table(results, prov)]
+
+
 __all__ = [
-    "DATASETS", "METHODS", "TYPE_NAMES", "dataset_seed", "table2_datasets", "run_search", "run_table2",
-    "table2_grid", "format_table2", "cli_main",
+    "DATASET_DEPTHS", "dataset_seed", "table2_datasets", "run_search", "run_table2", "result_tables", "cli_main",
 ]

@@ -17,6 +17,7 @@ DECODERS = ("D1", "D2", "D3", "D4")
 ENCODERS = ("E1", "E2", "E3", "E4")
 DATASETS = {"2hl": "2 HL (14)", "3hl": "3 HL (35)", "4hl": "4 HL (48)"}
 TYPE_NAMES = {"sigmoid": "Sigmoid-based", "leaky_relu": "Leaky ReLU-based", "linear": "Linear-based"}
+METHODS = {"search": "embedding search", "direct": "direct sparse", "pruned": "dense + prune"}  # Table 2's and the baselines
 
 
 @lru_cache(maxsize=1)
@@ -119,20 +120,25 @@ def robust_table(results: dict[str, dict], prov: dict | None) -> Table:
                  ["autoencoder"] + list(ENCODERS), rows, provenance_note(prov))
 
 
-def table2(mpe: dict[str, list[list[float]]], nonzeros: dict[str, list[list[float]]], prov: dict | None,
-           caption: str = "Table 2: searched MLPs, test MPE % (non-zeros)") -> Table:
-    """Table 2: per type x decoder (rows) and dataset (columns), ``MPE (nz)`` ours vs paper."""
+def table2(results: dict, prov: dict | None, caption: str = "Table 2: searched MLPs, test MPE % (non-zeros)") -> Table:
+    """Table 2: per MLP type x decoder (rows) and dataset (columns), the search's ``MPE (nz)``
+    (the best restart by validation loss) beside the paper's, where the paper has the dataset."""
     paper = paper_tables()["table2"]
+    names = list(next(iter(results["types"].values()))["search"])
     rows = []
-    for act in mpe:
-        for j, d in enumerate(DECODERS):
-            cells = []
-            for k, ds in enumerate(DATASETS):
-                ours = f"{fmt(mpe[act][j][k])} ({int(round(nonzeros[act][j][k]))})"
-                theirs = f"{fmt(paper['mpe'][act][j][k])} ({paper['nonzeros'][act][j][k]})"
-                cells.append(f"{ours} [paper {theirs}]")
-            rows.append([TYPE_NAMES[act] if j == 0 else "", d] + cells)
-    return Table(caption, ["MLP type", "decoder"] + list(DATASETS.values()), rows, provenance_note(prov))
+    for act, entry in results["types"].items():
+        cells = entry["search"]
+        for j, d in enumerate(cells[names[0]]):
+            row = [TYPE_NAMES.get(act, act) if j == 0 else "", d]
+            for ds in names:
+                c = cells[ds][d]
+                text = f"{fmt(c['mpe'])} ({int(round(c['nonzeros']))})"
+                if ds in DATASETS and act in paper["mpe"] and d in DECODERS:
+                    j_, k = DECODERS.index(d), list(DATASETS).index(ds)
+                    text += f" [paper {fmt(paper['mpe'][act][j_][k])} ({paper['nonzeros'][act][j_][k]})]"
+                row.append(text)
+            rows.append(row)
+    return Table(caption, ["MLP type", "decoder"] + [DATASETS.get(ds, ds) for ds in names], rows, provenance_note(prov))
 
 
 def best_decoder(cells: dict) -> tuple[str, dict]:
@@ -221,8 +227,7 @@ def search_study_table(study: dict) -> Table:
 def baselines_table(results: dict, prov: dict | None) -> Table:
     """Does the embedding help? Per MLP type and dataset, each method's depth with the lowest
     validation loss: the search, direct sparse training, dense training + magnitude pruning."""
-    methods = [m for m in ("search", "direct", "pruned") if all(m in e for e in results["types"].values())]
-    names = {"search": "embedding search", "direct": "direct sparse", "pruned": "dense + prune"}
+    methods = [m for m in METHODS if all(m in e for e in results["types"].values())]
     rows, wins = [], 0
     for act, entry in results["types"].items():
         for ds in entry["search"]:
@@ -244,7 +249,7 @@ def baselines_table(results: dict, prov: dict | None) -> Table:
     note = (provenance_note(prov) + f" The search is best on {wins} of {total} datasets. Dead ends: the searched MLPs "
             "(every depth and restart) whose exported MLP has a layer that passes nothing (a constant function).")
     return Table("Search against baselines: test MPE % (non-zeros, depth) of the depth chosen by validation loss",
-                 ["MLP type", "dataset"] + [names[m] for m in methods] + ["search: dead ends"], rows, note)
+                 ["MLP type", "dataset"] + [METHODS[m] for m in methods] + ["search: dead ends"], rows, note)
 
 
 def tradeoff_points(results: dict, method: str = "search") -> list[dict]:

@@ -23,20 +23,17 @@
   network's float32 matmuls and convolutions in TF32; the MLP evaluation in the loss (targets
   and decoded MLPs) stays strict float32 in the forward pass, with or without ``amp``. CPU
   kernels are untouched by either setting.
-* Scale-out: ``torchrun --nproc_per_node K -m swao.cli train ...`` runs DDP (gloo on CPU, nccl
-  on CUDA); only rank 0 writes files. Checkpoints must be on a file system every rank sees.
+* Scale-out: ``torchrun --nproc_per_node K -m swao.cli train ...`` runs DDP (:mod:`swao.distributed`);
+  only rank 0 writes files. Checkpoints must be on a file system every rank sees.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
-import json
 import math
 import os
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,35 +46,18 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from . import losses  # noqa: E402
+from . import distributed, losses  # noqa: E402
 from .cache import write_json  # noqa: E402
 from .checkpoint import CHECKPOINT, HISTORY, read_checkpoint, save_checkpoint  # noqa: E402
 from .config import SCALES, TRAINING_FIELDS, Config, cuda_tf32, get_config, resolve_device  # noqa: E402
 from .evaluation import best_mean, format_table, mpe_per_mlp, mpe_summary  # noqa: E402
-from .forward import ACTIVATIONS, check_activation  # noqa: E402
-from .generation import input_grid, random_mlps  # noqa: E402
+from .activations import ACTIVATIONS, check_activation  # noqa: E402
+from .generation import input_grid, mix_seed, train_batch  # noqa: E402
 from .model import DEFAULT_MASK_GRAD, MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
 from .representation import DEPTHS, MAX_DEPTH  # noqa: E402
 
 
-def mix_seed(*parts) -> int:
-    """A 63-bit seed from any parts (stable across runs and machines)."""
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
-# ---------------------------------------------------------------------------------- data
-def train_batch(config: Config, activation: str, b: int, rank: int = 0, world: int = 1, device="cpu"):
-    """Shard ``rank`` of global batch ``b`` (same in every epoch): ``(padded, depth, counts)``,
-    sorted by depth with ``counts = (n, n, n, n)``, ``n = batch_size / (4 * world)``."""
-    n = config.batch_size // (MAX_DEPTH * world)
-    parts = [
-        random_mlps(n, activation, seed=mix_seed(config.seed, "train", b, rank, world, L), depth=L, device=device)
-        for L in DEPTHS
-    ]
-    return torch.cat([p for p, _ in parts]), torch.cat([d for _, d in parts]), (n,) * MAX_DEPTH
-
-
+# ---------------------------------------------------------------------------------- the loss of a step
 def step_loss(net: nn.Module, config: Config, activation: str, b: int, x: torch.Tensor, loss: str = "min",
               p: float | None = None, rank: int = 0, world: int = 1, amp: bool = False, copy: float = 0.0):
     """The loss of this rank's shard of global batch ``b``: ``(batch_loss, l (n, 4) detached)``.
@@ -112,20 +92,6 @@ def copy_weight_at(config: Config, step: int) -> float:
     """``config.copy_weight``, annealed linearly to 0 at ``copy_until`` of the run (ours)."""
     end = config.copy_until * config.total_steps
     return config.copy_weight * max(0.0, 1 - step / end) if config.copy_weight else 0.0
-
-
-# ---------------------------------------------------------------------------------- distributed
-def _distributed(device: torch.device) -> tuple[int, int, int, bool]:
-    """``(rank, world, local_rank, we_initialised)``; starts a process group under torchrun."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)), False
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1, 0, False
-    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)), True
 
 
 # ---------------------------------------------------------------------------------- training
@@ -165,13 +131,7 @@ def _loss_record(pending: list, step: int, world: int, dev: torch.device, ckpt: 
     :class:`NonFiniteLoss` (on every rank at once under DDP) if one is NaN/Inf."""
     vals = torch.stack([lv for lv, _ in pending]).float().cpu()
     dls = torch.stack([dl for _, dl in pending]).float().cpu()
-    finite = bool(torch.isfinite(vals).all())
-    if world > 1:  # every rank must stop at the same step, or the others hang in all-reduce
-        import torch.distributed as dist
-
-        flag = torch.tensor([float(finite)], device=dev if dev.type == "cuda" else "cpu")
-        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-        finite = bool(flag.item())
+    finite = distributed.all_true(bool(torch.isfinite(vals).all()), dev, world)
     if not finite:
         bad = [i for i, v in enumerate(vals.tolist()) if not math.isfinite(v)]
         where = f"became {vals[bad[0]].item()} at step {step - len(pending) + 1 + bad[0]}" if bad else "is not finite on another rank"
@@ -219,20 +179,12 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
         raise ValueError(f"mask_grad must be one of {MASK_GRADS}, got {mask_grad!r}")
     if not isinstance(config, Config):
         raise ValueError(f"config must be a swao.config.Config, got {type(config).__name__}")
-    dev = resolve_device(opts.device)
-    rank, world, local_rank, owns_group = _distributed(dev)
-    if dev.type == "cuda" and world > 1:
-        dev = torch.device("cuda", local_rank)
-        torch.cuda.set_device(dev)
+    rank, world, dev, owns_group = distributed.start(resolve_device(opts.device), opts.threads)
     if config.batch_size % (MAX_DEPTH * world):
         raise ValueError(f"batch_size ({config.batch_size}) must be a multiple of 4 x world size ({world})")
     total = config.total_steps if steps is None else steps
     if not isinstance(total, int) or total < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if opts.threads is not None:
-        torch.set_num_threads(opts.threads)
-    elif dev.type == "cpu" and world > 1:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world))))
     log_every = opts.log_every or (20 if dev.type == "cuda" else 1)
     out = Path(out_dir)
     ckpt = out / CHECKPOINT
@@ -268,14 +220,7 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
     if main:
         out.mkdir(parents=True, exist_ok=True)
 
-    net: nn.Module = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        # oneDNN returns 1x1-conv weight grads with other strides on their size-1 dims: the same
-        # memory layout, which DDP's stride check still reports. Harmless; silenced.
-        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
-        net = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    net = distributed.wrap(model, dev, world)
     if opts.compile or opts.cuda_graphs:
         net = torch.compile(net, mode="reduce-overhead" if opts.cuda_graphs else None)
     x = input_grid().to(dev)
@@ -335,10 +280,7 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
     finally:
         if bar is not None:
             bar.close()
-        if owns_group:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
+        distributed.stop(owns_group)
     meta["steps"] = total
     return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": False}
 

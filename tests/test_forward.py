@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from swao.forward import ACTIVATIONS, forward, forward_batch
+from swao.activations import ACTIVATIONS
+from swao.forward import forward, forward_batch
 from swao.generation import input_grid, random_mlps
 from swao.representation import H, matrix_width, to_sequential, unpad_matrix
 

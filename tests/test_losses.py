@@ -4,9 +4,10 @@ import math
 import pytest
 import torch
 
-from swao.forward import LEAKY_SLOPE, forward, forward_batch
+from swao.activations import LEAKY_SLOPE
+from swao.forward import forward, forward_batch, forward_points_last, points_last
 from swao.generation import random_mlps
-from swao.losses import autoencoder_loss, check_loss, combine, decoder_losses, mlp_outputs, target_outputs
+from swao.losses import autoencoder_loss, check_loss, combine, decoder_losses, target_outputs
 from swao.representation import H, INPUT_ROWS, unpad_matrix
 
 PHI = {"sigmoid": lambda s: 1 / (1 + math.exp(-s)), "leaky_relu": lambda s: s if s > 0 else LEAKY_SLOPE * s, "linear": lambda s: s}
@@ -107,7 +108,7 @@ def test_feature_major_evaluation_matches_swao_forward(activation):
     for L in (1, 2, 3, 4):  # also on unmasked random matrices, with gradients
         m = (torch.randn(5, H, 8 * L + 1) * 2).requires_grad_()
         m2 = m.detach().clone().requires_grad_()
-        a, b = mlp_outputs(m, x, activation), forward(m2, x, activation)
+        a, b = forward_points_last(m, points_last(x), activation), forward(m2, x, activation)
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-5)
         a.sum().backward(), b.sum().backward()
         assert torch.allclose(m.grad, m2.grad, rtol=1e-4, atol=1e-5)

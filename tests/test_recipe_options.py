@@ -10,12 +10,13 @@ from torch import nn
 from swao import diagnostics, losses
 from swao.cache import cache_key
 from swao.config import TRAINING_FIELDS, get_config
-from swao.generation import input_grid, random_mlps
+from swao.forward import forward
+from swao.generation import input_grid, random_mlps, train_batch
 from swao.metrics import median, mpe
 from swao.model import MultiScaleAutoencoder
 from swao.representation import H, apply_masks, dead_layer, matrix_width
 from swao.search import search, sparsity_penalty
-from swao.train import copy_weight_at, lr_at, train_autoencoder, train_batch
+from swao.train import copy_weight_at, lr_at, train_autoencoder
 
 
 def test_defaults_are_the_papers_and_bad_values_name_the_parameter():
@@ -221,7 +222,7 @@ def test_relative_loss_divides_each_mlps_error_by_its_mean_squared_output():
     decoded = MultiScaleAutoencoder()(padded, depth)
     plain, l = losses.autoencoder_loss(decoded, y, x, "sigmoid")
     rel, lr = losses.autoencoder_loss(decoded, y, x, "sigmoid", scale="relative")
-    ref = torch.stack([(losses.mlp_outputs(g, x, "sigmoid") - y).square().mean(-1) for g in decoded], -1)
+    ref = torch.stack([(forward(g, x, "sigmoid") - y).square().mean(-1) for g in decoded], -1)
     ref = ref / (y.square().mean(-1, keepdim=True) + losses.SCALE_EPS)
     assert torch.allclose(lr, ref, rtol=1e-5) and torch.allclose(rel, ref.min(-1).values.mean(), rtol=1e-5)
     assert torch.equal(l.argmin(-1), lr.argmin(-1))  # the same decoder is the best one

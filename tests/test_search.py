@@ -10,12 +10,14 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from swao.forward import ACTIVATIONS, forward
+from swao.activations import ACTIVATIONS
+from swao.forward import forward, forward_points_last
 from swao.metrics import mpe
 from swao.representation import H, apply_masks, matrix_width
 from swao.csv_dataset import load_csv
-from swao.search import LAMBDA_DIVISOR, T_MAX, export_matrix, mlp_predict, search, soft_switch, sparsity_penalty
-from swao.table2 import cli_main, format_table2, run_search, table2_datasets
+from swao.search import LAMBDA_DIVISOR, T_MAX, export_matrix, search, soft_switch, sparsity_penalty
+from swao import tables
+from swao.table2 import cli_main, result_tables, run_search, table2_datasets
 from swao.config import get_config
 
 
@@ -75,7 +77,7 @@ def test_fast_kernel_matches_forward(activation):
         m[..., -L:] = (m[..., -L:] > 0).float()
         m = apply_masks(m)
         x = torch.rand(5, 50, 3, generator=g) * 2 - 1
-        assert torch.allclose(mlp_predict(m, x.transpose(1, 2), activation), forward(m, x, activation), atol=1e-5)
+        assert torch.allclose(forward_points_last(m, x.transpose(1, 2), activation, masked=False), forward(m, x, activation), atol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +153,12 @@ def test_real_autoencoder_smoke_and_table():
     data = {"linear": {k: v for k, v in table2_datasets("linear", 200).items() if k != "4hl"}}
     res = run_search({"linear": MultiScaleAutoencoder()}, data, config, "cpu", progress=False, baselines=True)
     json.dumps(res, allow_nan=False)
-    text = format_table2(res)
-    assert "2 HL (14)" in text and "D4" in text and "dense+prune" in text
+    t2, versus, spread = result_tables(res, {"scale": "smoke"}, baselines=True)
+    assert t2.header == ["MLP type", "decoder", "2 HL (14)", "3 HL (35)"] and [r[1] for r in t2.rows] == ["D1", "D2", "D3", "D4"]
+    d2 = res["types"]["linear"]["search"]["3hl"]["D2"]  # ours, then the paper's Table 2 cell (linear, D2, 3 HL)
+    assert t2.rows[1][3] == f"{tables.fmt(d2['mpe'])} ({d2['nonzeros']}) [paper 0.01 (12)]"
+    assert versus.header[2:5] == ["embedding search", "direct sparse", "dense + prune"] and len(versus.rows) == 2
+    assert len(spread.rows) == 4
     cell = res["types"]["linear"]["search"]["3hl"]["D2"]
     assert len(cell["mpe_all"]) == 2 and len(cell["trajectories"][0]["step"]) == 5
 
@@ -222,7 +228,7 @@ def test_fused_mse_gradient(activation, monkeypatch):
         xt = torch.rand(4, 3, 30, generator=g, dtype=torch.float64) * 2 - 1
         y = torch.rand(4, 30, generator=g, dtype=torch.float64)
         fused = S.mlp_mse(m, xt, y, activation)
-        ref = (mlp_predict(m, xt, activation) - y).square().mean(-1)
+        ref = (forward_points_last(m, xt, activation, masked=False) - y).square().mean(-1)
         assert torch.allclose(fused, ref)
         w = torch.rand(4, dtype=torch.float64)
         (a,) = torch.autograd.grad((fused * w).sum(), m)

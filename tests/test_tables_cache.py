@@ -33,10 +33,10 @@ def test_tables_show_ours_paper_and_provenance():
     assert "best D" in md and "D1 (0.0)" in md
     (t3,) = table3({"linear": ours}, prov)
     assert "paper 81.22" in t3.to_markdown()
-    mpe = {"sigmoid": [[1.0, 2.0, 3.0]] * 4}
-    nz = {"sigmoid": [[5, 6, 7]] * 4}
-    md2 = table2(mpe, nz, prov).to_markdown()
-    assert "1.00 (5) [paper 9.65 (11)]" in md2
+    cells = {ds: {d: {"mpe": 1.0 + k, "nonzeros": 5 + k} for d in ("D1", "D2", "D3", "D4")}
+             for k, ds in enumerate(("2hl", "3hl", "4hl"))}
+    md2 = table2({"types": {"sigmoid": {"search": cells}}}, prov).to_markdown()
+    assert "1.00 (5) [paper 9.65 (11)]" in md2 and "| 2 HL (14) | 3 HL (35) | 4 HL (48) |" in md2
 
 
 def test_cache_computes_once_and_keys_by_config(tmp_path, monkeypatch):

@@ -16,7 +16,8 @@ from swao.model import MultiScaleAutoencoder
 from swao.checkpoint import load_autoencoder, read_checkpoint, save_checkpoint
 from swao.config import cuda_tf32
 from swao.evaluation import evaluate_mpe
-from swao.train import NonFiniteLoss, cli_main, step_loss, train_autoencoder, train_batch
+from swao.generation import train_batch
+from swao.train import NonFiniteLoss, cli_main, step_loss, train_autoencoder
 
 
 def tiny(**kw):
