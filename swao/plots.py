@@ -257,25 +257,42 @@ def plot_depth1(runs: dict[str, dict]):
 
 
 def plot_scaling(study: dict):
-    """The scaling study (``benchmarks/training_scaling.py``): per encoder, the best decoder's
-    median MPE (left, beside the constant and linear floors) and mean (right, beside the
-    paper's Table 1 best cell, a mean at 12.8 M passes) against the MLP passes of training."""
-    runs = study["runs"]
-    x = [r["mlp_passes"] for r in runs]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), sharex=True)
-    paper = study["paper_table1_min"]
-    for e in range(4):
-        line = left.plot(x, [r["best_median"][e] for r in runs], marker="o", label=f"E{e + 1}")[0]
-        c = line.get_color()
-        left.axhline(study["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.8)
-        left.axhline(study["floors"]["linear"]["median"][e], color=c, ls=":", lw=0.8)
-        right.plot(x, [r["best_mean"][e] for r in runs], marker="o", color=c, label=f"E{e + 1}")
-        right.plot([study["paper_mlp_passes"]], [min(row[e] for row in paper)], marker="*", ms=12, color=c, ls="none")
-    left.set(xscale="log", xlabel="MLP passes of training", ylabel="best decoder: median MPE (%)",
-             title="median over test MLPs (dashed: constant, dotted: linear fit)")
-    right.set(xscale="log", xlabel="MLP passes of training", ylabel="best decoder: mean MPE (%)",
-              title="mean over test MLPs (stars: the paper's Table 1)")
-    right.set_ylim(0, min(150, max(max(r["best_mean"]) for r in runs) * 1.1))
-    left.legend(fontsize=7)
+    """The scaling study (``benchmarks/training_scaling.py``, :mod:`swao.scaling`), per encoder
+    against the MLP passes of training: Table 1's best cell (left; the fitted power law to the
+    paper's 12.8 M passes, the paper's values as stars), each MLP's best decoder's median (middle;
+    dashed: the constant floor, dotted: the linear fit) and mean (right). Filled markers: budget
+    runs (each with its own schedule); hollow: one long run's points on the way (not in the fit)."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    from . import scaling
+
+    runs = sorted(study["runs"], key=lambda r: r["mlp_passes"])
+    on_way = [p for p in study.get("curve", {}).get("points", []) if p["steps"] != study["curve"]["steps"]]
+    x, xw = [r["mlp_passes"] for r in runs], [p["mlp_passes"] for p in on_way]
+    paper_x = study["paper_mlp_passes"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True)
+    for k, (ax, name) in enumerate(zip(axes, ("best_cell", "best_median", "best_mean"))):
+        fits = scaling.trend(study, name)
+        for e in range(4):
+            c = f"C{e}"
+            ax.plot(x, [scaling.view(r, name)[e] for r in runs], marker="o", color=c, label=f"E{e + 1}")
+            if on_way:
+                ax.plot(xw, [scaling.view(p, name)[e] for p in on_way], marker="o", mfc="none", ls="none", color=c)
+            xs = np.geomspace(min(x), paper_x, 50)
+            ax.plot(xs, fits[e]["a"] * xs ** fits[e]["b"], color=c, ls=(0, (1, 2)) if name != "best_cell" else "--", lw=0.9)
+            if name == "best_cell":  # spread a little in x: three of the paper's four values are ~24 %
+                ax.plot([paper_x * 10 ** (0.06 * (e - 1.5))], [fits[e]["paper"]], marker="*", ms=12, color=c, ls="none",
+                        mec="k", mew=0.4)
+            if name == "best_median":
+                ax.axhline(study["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.6, alpha=0.7)
+        ax.axvline(paper_x, color="0.5", lw=0.6)
+        ax.set(xscale="log", yscale="log", xlabel="MLP passes of training (paper: 12.8 M)")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+    axes[0].set(ylabel="MPE (%)", title="Table 1's best cell (mean over MLPs)\nfit to 12.8 M; stars: the paper")
+    axes[1].set(title="each MLP's best decoder: median\n(dashed: the constant floor)")
+    axes[2].set(title="each MLP's best decoder: mean")
+    axes[0].legend(fontsize=7, title="filled: budget runs\nhollow: on the way", title_fontsize=7)
     fig.tight_layout()
     return fig

@@ -224,6 +224,57 @@ def search_study_table(study: dict) -> Table:
     return Table("The search study: what makes the search collapse, and what stops it", header, rows, note)
 
 
+def scaling_table(study: dict) -> Table:
+    """The scaling study (``benchmarks/training_scaling.py``, :mod:`swao.scaling`): per encoder, the
+    table's best cell at each training budget, the fitted power law's factor per 10x of compute,
+    its prediction at the paper's passes beside the paper's Table 1; then each MLP's best
+    decoder's median beside the constant floor."""
+    from . import scaling
+
+    runs = sorted(study["runs"], key=lambda r: r["mlp_passes"])
+    cell, med = scaling.trend(study, "best_cell"), scaling.trend(study, "best_median")
+    verdict = scaling.verdict(study)["per_encoder"]
+    rows = []
+    for e, enc in enumerate(ENCODERS):
+        rows.append([enc, *[fmt(scaling.view(r, "best_cell")[e], 1) for r in runs], f"x{cell[e]['per_decade']:.2f}",
+                     fmt(cell[e]["predicted"], 1), fmt(cell[e]["paper"], 2), verdict[e],
+                     " / ".join(fmt(scaling.view(r, "best_median")[e], 1) for r in runs), f"x{med[e]['per_decade']:.2f}",
+                     fmt(study["floors"]["constant"]["median"][e], 1)])
+    budgets = [f"x{r['factor']:g} ({r['mlp_passes'] / 1e6:.2g} M)" for r in runs]
+    header = ["encoder", *[f"best cell {b}" for b in budgets], "per 10x compute", "fit at 12.8 M", "paper (12.8 M)",
+              "the fit", "best decoder, median, at each budget", "per 10x", "constant floor (median)"]
+    prov = runs[-1].get("provenance")
+    note = (f"The sigmoid-based min-loss autoencoder with the small recipe, trained with x times small's MLPs per epoch "
+            f"(MLP passes = steps x batch 64); {study['eval_mlps']} test MLPs per encoder. Best cell: the lowest decoder "
+            f"mean MPE % in Table 1's layout, like the paper's numbers; per 10x compute: the fitted power law's factor. "
+            f"'reaches': the fit at 12.8 M is within {scaling.REACHES:g}x of the paper; 'far': over {scaling.FAR:g}x, or "
+            f"no fall with compute. Command: `{study['command']}`. " + provenance_note(prov))
+    return Table("Scaling: Table 1's best cell against training compute, and its trend to the paper's 12.8 M passes",
+                 header, rows, note)
+
+
+def scaling_verdict(study: dict) -> str:
+    """One paragraph of what the scaling study supports, written from its numbers."""
+    from . import scaling
+
+    v, cell = scaling.verdict(study), scaling.trend(study, "best_cell")
+    med = scaling.trend(study, "best_median")
+    last = max(study["runs"], key=lambda r: r["mlp_passes"])
+    floor = study["floors"]["constant"]["median"]
+    beats = sum(m < f for m, f in zip(last["best_median"], floor))
+    counts = {k: v["per_encoder"].count(k) for k in ("reaches", "between", "far")}
+    return (f"**Verdict: {v['whole']}.** Fitted over {len(study['runs'])} budgets up to {last['mlp_passes'] / 1e6:.2g} M "
+            f"MLP passes and extrapolated {v['extrapolation']:.1f}x further ({v['decades']:.1f} decades) to the paper's "
+            f"12.8 M, the best cell's power law predicts {_slash([t['predicted'] for t in cell])} % (E1-E4) against the "
+            f"paper's {_slash([t['paper'] for t in cell])} %: {counts['reaches']} encoder(s) reach the paper, "
+            f"{counts['between']} fall between, {counts['far']} stay far. Each 10x of compute multiplies the best cell by "
+            f"{_slash([t['per_decade'] for t in cell], 2)} and each MLP's best-decoder median by "
+            f"{_slash([t['per_decade'] for t in med], 2)}. At the largest budget the median beats the oracle constant on "
+            f"{beats} of 4 encoders ({_slash(last['best_median'])} % against {_slash(floor)} %). "
+            "A power law fitted to few points, extrapolated, is a hint, not a measurement: a paper-scale run "
+            "(`results/paper/`, made on a GPU) is the test.")
+
+
 def baselines_table(results: dict, prov: dict | None) -> Table:
     """Does the embedding help? Per MLP type and dataset, each method's depth with the lowest
     validation loss: the search, direct sparse training, dense training + magnitude pruning."""

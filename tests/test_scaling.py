@@ -1,0 +1,63 @@
+"""The scaling study's trend (swao.scaling) on made-up studies whose answer is known."""
+import math
+
+import pytest
+
+from swao import scaling, tables
+
+
+def study(cells_at, passes=(25_000, 100_000, 1_600_000), paper_best=(5.84, 23.7, 24.1, 24.4)):
+    """A study whose runs' tables have ``cells_at(passes, e)`` as decoder D2's cell (the best; the
+    other decoders 10x worse), and whose paper table has ``paper_best`` in D1's row."""
+    runs = []
+    for k, n in enumerate(passes):
+        best = [cells_at(n, e) for e in range(4)]
+        table = [[10 * v for v in best], best, [10 * v for v in best], [10 * v for v in best]]
+        runs.append({"factor": 2.0**k, "mlp_passes": n, "table": table, "best_median": [v / 2 for v in best],
+                     "best_mean": best})
+    paper = [list(paper_best), [99.0] * 4, [99.0] * 4, [99.0] * 4]
+    return {"runs": runs, "paper_table1_min": paper, "paper_mlp_passes": 12_800_000, "eval_mlps": 200,
+            "command": "test", "floors": {"constant": {"median": [50.0, 25.9, 7.0, 2.2]}}}
+
+
+def test_power_law_recovers_its_exponent():
+    a, b = scaling.power_law([1e4, 1e5, 1e6], [300.0, 150.0, 75.0])  # halves per 10x: b = log10(0.5)
+    assert b == pytest.approx(math.log10(0.5)) and a * 1e4**b == pytest.approx(300.0)
+    with pytest.raises(ValueError, match="positive"):
+        scaling.power_law([1e4, 1e5], [1.0, 0.0])
+
+
+def test_best_cell_takes_the_minimum_over_decoders_per_encoder():
+    s = study(lambda n, e: 10.0 + e)
+    assert scaling.view(s["runs"][0], "best_cell") == [10.0, 11.0, 12.0, 13.0]
+    assert scaling.paper_best_cell(s) == [5.84, 23.7, 24.1, 24.4]  # decoders are rows: min down each column
+    with pytest.raises(ValueError, match="view must be one of"):
+        scaling.view(s["runs"][0], "best")
+
+
+def test_a_trend_that_lands_on_the_paper_reaches_it_and_a_flat_one_does_not():
+    paper = (5.84, 23.7, 24.1, 24.4)
+    # MPE = paper * (12.8 M / passes)^0.3: the fit passes exactly through the paper's values
+    landing = study(lambda n, e: paper[e] * (12_800_000 / n) ** 0.3)
+    t = scaling.trend(landing)
+    assert [x["predicted"] for x in t] == pytest.approx(list(paper), rel=1e-9)
+    assert [x["per_decade"] for x in t] == pytest.approx([10**-0.3] * 4)
+    v = scaling.verdict(landing)
+    assert v["per_encoder"] == ["reaches"] * 4 and v["whole"] == "compute explains the gap"
+    assert v["extrapolation"] == pytest.approx(8.0)
+    flat = study(lambda n, e: 60.0)
+    assert scaling.verdict(flat) == {**scaling.verdict(flat), "per_encoder": ["far"] * 4, "whole": "it does not"}
+    rising = study(lambda n, e: 20.0 * (n / 25_000) ** 0.01)  # within 2x of E2-E4's paper but not falling
+    assert scaling.verdict(rising)["per_encoder"] == ["far"] * 4
+    mixed = study(lambda n, e: paper[e] * (12_800_000 / n) ** 0.3 * (1.6 if e == 0 else 1.0))
+    assert scaling.verdict(mixed)["per_encoder"] == ["between", "reaches", "reaches", "reaches"]
+    assert scaling.verdict(mixed)["whole"] == "cannot tell yet"
+
+
+def test_the_table_and_the_verdict_are_written_from_the_numbers():
+    paper = (5.84, 23.7, 24.1, 24.4)
+    s = study(lambda n, e: paper[e] * (12_800_000 / n) ** 0.3)
+    t = tables.scaling_table(s)
+    assert t.rows[0][0] == "E1" and t.rows[0][4] == "x0.50" and t.rows[0][5] == "5.8" and t.rows[0][6] == "5.84" and t.rows[0][7] == "reaches"
+    text = tables.scaling_verdict(s)
+    assert text.startswith("**Verdict: compute explains the gap.**") and "8.0x further" in text
