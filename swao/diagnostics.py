@@ -39,6 +39,18 @@ def floor_predictions(y: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tenso
     return {"constant": median(y)[:, None].expand_as(y), "linear": (X @ coef).squeeze(-1).to(y.dtype)}
 
 
+def dataset_floors(data: dict) -> dict:
+    """The two floors on a search dataset (Table 2), fitted on its training split and scored (MPE,
+    eq. 7) on its test split: the training outputs' median (1 parameter) and the least-squares
+    linear fit in ``x`` with an intercept (4 parameters). ``{name: {"mpe", "parameters"}}``."""
+    X = torch.cat([data["x_train"], torch.ones(len(data["x_train"]), 1)], 1).double()
+    coef = torch.linalg.lstsq(X, data["y_train"].double()[:, None]).solution
+    Xt = torch.cat([data["x_test"], torch.ones(len(data["x_test"]), 1)], 1).double()
+    y = data["y_test"].double()
+    preds = {"constant": median(data["y_train"].double()).expand_as(y), "linear": (Xt @ coef).squeeze(-1)}
+    return {name: {"mpe": float(mpe(p, y)), "parameters": 1 if name == "constant" else 4} for name, p in preds.items()}
+
+
 def floors(activation: str, n_mlps_per_encoder: int, seed: int) -> dict:
     """Per encoder (input depth), the median and mean per-MLP MPE of the constant and the linear floor."""
     x = input_grid()

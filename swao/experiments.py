@@ -67,6 +67,7 @@ NOTEBOOK_STAGES: dict[str, tuple[str, ...]] = {
     "05_sparse_search": ("search",),
     "06_beyond_the_paper": ("search", "embedding", "mask_grad"),
     "07_does_it_learn": ("tables",),
+    "08_findings": ("tables", "search", "embedding"),
 }
 
 
@@ -237,6 +238,16 @@ def searched_views(results: dict, config: Config, dataset: str) -> list[dict]:
                            "nonzeros": c["nonzeros"]} for dec, c in entry["search"][dataset].items()}
         views.append({"activation": act, "dataset": dataset, "x": data["x_test"], "y": data["y_test"], "found": found})
     return views
+
+
+def dataset_floors(config: Config, activations=ACTIVATIONS) -> dict:
+    """The constant and linear floors on every Table 2 dataset (:func:`swao.diagnostics.dataset_floors`),
+    ``{activation: {dataset: {name: {"mpe", "parameters"}}}}``: a least-squares fit, computed
+    when asked (well under a second), never cached."""
+    from .table2 import table2_datasets
+
+    return {act: {ds: diagnostics.dataset_floors(data) for ds, data in table2_datasets(act, config.search_points, config.seed).items()}
+            for act in activations}
 
 
 def search_frames(cell: dict, data: dict, activation: str, max_points: int = 1500) -> list[dict]:
