@@ -68,8 +68,34 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
         except pm.PapermillExecutionError as err:
             raise SystemExit(f"[book] {nb.stem} failed: {err.ename}: {err.evalue}\n"
                              f"[book] the executed notebook with the error: {tmp}") from None
+        one_parameter_block(tmp)
         os.replace(tmp, dest / nb.name)
         print(f"[book] {nb.stem}: {time.perf_counter() - start:6.1f} s", flush=True)
+
+
+def one_parameter_block(path: Path) -> None:
+    """Render one parameter block, with the values the page ran with: papermill's injected cell
+    gets every parameter (the source cell's defaults, overridden by the injected values) and the
+    source ``parameters`` cell is hidden in the book (tag ``remove-cell``; it stays in the
+    notebook, so nbval and a reader's rerun execute both, with the same effect)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    source = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    injected = next((c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])), None)
+    if source is None or injected is None:
+        return
+    values = dict(_assignments(source.source))
+    values.update(_assignments(injected.source))
+    injected.source = "# Parameters (the values this page was run with; papermill -p NAME VALUE changes them)\n" + "\n".join(
+        f"{name} = {value}" for name, value in values.items())
+    source.metadata.setdefault("tags", []).append("remove-cell")
+    nbformat.write(nb, path)
+
+
+def _assignments(source: str) -> list[tuple[str, str]]:
+    return [(line.split("=", 1)[0].strip(), line.split("=", 1)[1].strip()) for line in source.splitlines()
+            if "=" in line and not line.lstrip().startswith("#")]
 
 
 def _parameter_names(nb: Path) -> set[str]:
@@ -77,11 +103,31 @@ def _parameter_names(nb: Path) -> set[str]:
 
     for cell in nbformat.read(nb, as_version=4).cells:
         if "parameters" in cell.metadata.get("tags", []):
-            return {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line and not line.startswith("#")}
+            return {name for name, _ in _assignments(cell.source)}
     return set()
 
 
+SUMMARY = "findings_summary.md"  # in the executed notebooks' folder; the intro includes it
+
+
+def write_findings_summary(generated: Path) -> None:
+    """The top of the intro: the findings page's summary (the markdown output of its cell tagged
+    ``findings-summary``), taken from the executed notebook, never recomputed or typed."""
+    import nbformat
+
+    text = "The findings page has not been executed yet: `make book` runs it."
+    page = generated / "08_findings.ipynb"
+    if page.exists():
+        for cell in nbformat.read(page, as_version=4).cells:
+            if "findings-summary" in cell.metadata.get("tags", []):
+                text = next((o["data"]["text/markdown"] for o in cell.get("outputs", [])
+                             if "text/markdown" in o.get("data", {})), text)
+    generated.mkdir(parents=True, exist_ok=True)
+    (generated / SUMMARY).write_text(text + "\n")
+
+
 def build_html(out: Path, book_dir: Path = ROOT / "book") -> None:
+    write_findings_summary(book_dir / "generated")
     start = time.perf_counter()
     print("[book] jupyter-book build ...", flush=True)
     cmd = [

@@ -164,19 +164,33 @@ def plot_figure2(fig2: dict):
     return fig
 
 
-def plot_search_views(x, y, preds: dict[str, np.ndarray], title: str, max_points: int = 1500):
-    """Figures 3, 5, 6: 3-d views of a dataset's outputs and the searched MLPs' predictions."""
+def plot_search_views(x, y, preds: dict[str, np.ndarray], title: str, slab: float = 0.15, max_points: int = 1500):
+    """Figures 3, 5, 6 (and Figure 2's explorer), in views that compare at a glance: the target
+    and each prediction on the slab ``|x3| < slab`` of the input cube, as ``(x1, x2)`` maps on the
+    target's colour scale (predictions clipped to it), then every prediction against the target
+    over the first ``max_points`` points, with the diagonal."""
     x, y = _np(x), _np(y)
-    sel = np.arange(min(len(y), max_points))
-    vmin, vmax = float(np.min(y[sel])), float(np.max(y[sel]))
-    fig = plt.figure(figsize=(3.3 * (1 + len(preds)), 3.2))
-    ax = fig.add_subplot(1, 1 + len(preds), 1, projection="3d")
-    plot_surface(x[sel], y[sel], ax=ax, title="dataset", vmin=vmin, vmax=vmax)
-    for k, (label, p) in enumerate(preds.items()):
-        ax = fig.add_subplot(1, 1 + len(preds), k + 2, projection="3d")
-        plot_surface(x[sel], _np(p)[sel], ax=ax, title=label, vmin=vmin, vmax=vmax)
+    sel = np.abs(x[:, 2]) < slab
+    lo, hi = float(np.min(y[sel])), float(np.max(y[sel]))
+    panels = [("target", y)] + [(label, _np(p)) for label, p in preds.items()]
+    cols = 3
+    rows = -(-(len(panels) + 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10.5, 3.3 * rows), squeeze=False, layout="constrained")
+    for k, (ax, (label, v)) in enumerate(zip(axes.flat, panels)):
+        im = ax.scatter(x[sel, 0], x[sel, 1], c=np.clip(v[sel], lo, hi), cmap="viridis", vmin=lo, vmax=hi, s=14, marker="s")
+        ax.set(title=label, xlabel="x1", ylabel="x2" if k % cols == 0 else "", xlim=(-1, 1), ylim=(-1, 1), aspect="equal")
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label=f"output on |x3| < {slab:g} (one scale: the target's)")
+    ax = axes.flat[len(panels)]
+    idx = np.arange(min(len(y), max_points))
+    for j, (label, p) in enumerate(preds.items()):
+        ax.scatter(y[idx], _np(p)[idx], s=4, alpha=0.45, color=DEC_COLORS[j % len(DEC_COLORS)], label=label.split(":")[0].split(" (")[0])
+    span = [float(np.min(y[idx])), float(np.max(y[idx]))]
+    ax.plot(span, span, color="k", ls="--", lw=0.8)
+    ax.set(xlabel="target", ylabel="prediction", title="prediction against target\n(all points)", box_aspect=1)
+    ax.legend(fontsize=7, markerscale=3)
+    for extra in axes.flat[len(panels) + 1:]:
+        extra.set_visible(False)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 

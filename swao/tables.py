@@ -61,15 +61,6 @@ def fmt(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def compare_cell(ours: float | None, paper: float | None, digits: int = 1) -> str:
-    """``ours (paper P, Δ D)``: the three numbers a reader needs in one cell."""
-    if ours is None:
-        return f"– (paper {fmt(paper, 2)})"
-    if paper is None:
-        return fmt(ours, digits)
-    return f"{fmt(ours, digits)} (paper {fmt(paper, 2)}, Δ {ours - paper:+.{digits}f})"
-
-
 def provenance_note(prov: dict | None) -> str:
     """One line naming the scale and hardware that produced a result."""
     if not prov:
@@ -82,30 +73,52 @@ def provenance_note(prov: dict | None) -> str:
     )
 
 
-def mpe_table(ours: list[list[float]], paper: list[list[float]] | None, caption: str, prov: dict | None) -> Table:
-    """A Table 1/3 block: rows decoders D1..D4, columns encoders E1..E4, cells ours vs paper."""
-    rows = []
-    for j, d in enumerate(DECODERS):
-        rows.append([d] + [compare_cell(ours[j][i], paper[j][i] if paper else None) for i in range(len(ENCODERS))])
-    best = [min(range(4), key=lambda j: ours[j][i]) for i in range(4)]
-    rows.append(["best D"] + [f"D{b + 1} ({fmt(ours[b][i], 1)})" for i, b in enumerate(best)])
-    return Table(caption, ["decoder \\ encoder"] + list(ENCODERS), rows, provenance_note(prov))
+def _bold_best(values: list[float | None], digits: int) -> list[str]:
+    """The values as text, the lowest in bold."""
+    known = [v for v in values if v is not None]
+    low = min(known) if known else None
+    return [fmt(v, digits) if v is None or v != low else f"**{fmt(v, digits)}**" for v in values]
 
 
-def table1(ours_by_loss: dict[str, list[list[float]]], prov: dict | None) -> list[Table]:
-    """Table 1: sigmoid-based AE MPE (%), one block per loss (``min``, ``p=0.5``, ``p=1``)."""
+def mpe_block(ours: list[list[float]], paper: list[list[float]] | None, caption: str, prov: dict | None,
+              floors: dict | None = None) -> Table:
+    """A Table 1/3 block, ours and the paper's side by side: rows decoders D1..D4, columns
+    encoders E1..E4, the best decoder per encoder in bold in each block; ``floors``
+    (:func:`swao.diagnostics.floors` on the same test MLPs) adds the mean MPE of the oracle
+    constant and of the linear fit per encoder, which the paper does not report."""
+    n = len(ENCODERS)
+    ours_cols = [_bold_best([ours[j][e] for j in range(4)], 1) for e in range(n)]
+    paper_cols = [_bold_best([paper[j][e] for j in range(4)], 2) if paper else ["–"] * 4 for e in range(n)]
+    rows = [[d] + [ours_cols[e][j] for e in range(n)] + [paper_cols[e][j] for e in range(n)] for j, d in enumerate(DECODERS)]
+    for name, label in (("constant", "floor: oracle constant"), ("linear", "floor: linear fit")):
+        if floors:
+            rows.append([f"*{label}*"] + [f"*{fmt(v, 1)}*" for v in floors[name]["mean"]] + ["–"] * n)
+    best = [min(range(4), key=lambda j: ours[j][e]) for e in range(n)]
+    paper_best = [min(range(4), key=lambda j: paper[j][e]) for e in range(n)] if paper else None
+    rows.append(["best decoder"] + [f"D{b + 1}" for b in best] + ([f"D{b + 1}" for b in paper_best] if paper_best else ["–"] * n))
+    header = ["decoder"] + [f"ours {e}" for e in ENCODERS] + [f"paper {e}" for e in ENCODERS]
+    note = ("Mean MPE % over the test MLPs of each encoder, ours and the paper's side by side; the lowest per encoder in bold"
+            + ("; the floors: a predictor that ignores the autoencoder, on the same test MLPs (lower than a decoder: "
+               "that decoder has learned nothing the MLP's level does not give). " if floors else ". ") + provenance_note(prov))
+    return Table(caption, header, rows, note)
+
+
+def table1(ours_by_loss: dict[str, list[list[float]]], prov: dict | None, floors: dict | None = None) -> list[Table]:
+    """Table 1: sigmoid-based AE MPE (%), one block per loss (``min``, ``p=0.5``, ``p=1``);
+    ``floors``: the sigmoid test MLPs' (the same for every loss)."""
     paper = paper_tables()["table1"]["blocks"]
     return [
-        mpe_table(ours, paper.get(loss), f"Table 1 ({loss} loss): AE MPE (%) of sigmoid-based MLPs", prov)
+        mpe_block(ours, paper.get(loss), f"Table 1 ({loss} loss): AE MPE (%) of sigmoid-based MLPs", prov, floors)
         for loss, ours in ours_by_loss.items()
     ]
 
 
-def table3(ours_by_type: dict[str, list[list[float]]], prov: dict | None) -> list[Table]:
-    """Table 3: leaky-ReLU- and linear-based AE MPE (%) with the min loss."""
+def table3(ours_by_type: dict[str, list[list[float]]], prov: dict | None, floors: dict | None = None) -> list[Table]:
+    """Table 3: leaky-ReLU- and linear-based AE MPE (%) with the min loss; ``floors``: per type."""
     paper = paper_tables()["table3"]["blocks"]
     return [
-        mpe_table(ours, paper.get(act), f"Table 3 ({TYPE_NAMES[act]}, min loss): AE MPE (%)", prov)
+        mpe_block(ours, paper.get(act), f"Table 3 ({TYPE_NAMES[act]}, min loss): AE MPE (%)", prov,
+                  (floors or {}).get(act))
         for act, ours in ours_by_type.items()
     ]
 
@@ -120,9 +133,12 @@ def robust_table(results: dict[str, dict], prov: dict | None) -> Table:
                  ["autoencoder"] + list(ENCODERS), rows, provenance_note(prov))
 
 
-def table2(results: dict, prov: dict | None, caption: str = "Table 2: searched MLPs, test MPE % (non-zeros)") -> Table:
+def table2(results: dict, prov: dict | None, caption: str = "Table 2: searched MLPs, test MPE % (non-zeros)",
+           floors: dict | None = None) -> Table:
     """Table 2: per MLP type x decoder (rows) and dataset (columns), the search's ``MPE (nz)``
-    (the best restart by validation loss) beside the paper's, where the paper has the dataset."""
+    (the best restart by validation loss) beside the paper's, where the paper has the dataset;
+    ``floors`` (:func:`swao.experiments.dataset_floors`) adds, per type, the constant's and the
+    linear fit's test MPE on each dataset, with their parameter count."""
     paper = paper_tables()["table2"]
     names = list(next(iter(results["types"].values()))["search"])
     rows = []
@@ -138,7 +154,13 @@ def table2(results: dict, prov: dict | None, caption: str = "Table 2: searched M
                     text += f" [paper {fmt(paper['mpe'][act][j_][k])} ({paper['nonzeros'][act][j_][k]})]"
                 row.append(text)
             rows.append(row)
-    return Table(caption, ["MLP type", "decoder"] + [DATASETS.get(ds, ds) for ds in names], rows, provenance_note(prov))
+        for name, label in (("constant", "floor: constant"), ("linear", "floor: linear fit")):
+            if floors and act in floors:
+                rows.append(["", f"*{label}*"] + [f"*{fmt(floors[act][ds][name]['mpe'])} ({floors[act][ds][name]['parameters']})*"
+                                                  for ds in names])
+    note = provenance_note(prov) + (" Floors: fitted on each dataset's training split, scored on its test split (in "
+                                    "parentheses: their parameters, beside the searched MLPs' non-zero weights)." if floors else "")
+    return Table(caption, ["MLP type", "decoder"] + [DATASETS.get(ds, ds) for ds in names], rows, note)
 
 
 def best_decoder(cells: dict) -> tuple[str, dict]:
@@ -263,7 +285,9 @@ def scaling_verdict(study: dict) -> str:
     floor = study["floors"]["constant"]["median"]
     beats = sum(m < f for m, f in zip(last["best_median"], floor))
     counts = {k: v["per_encoder"].count(k) for k in ("reaches", "between", "far")}
-    return (f"**Verdict: {v['whole']}.** Fitted over {len(study['runs'])} budgets up to {last['mlp_passes'] / 1e6:.2g} M "
+    hardware = (last.get("provenance") or {}).get("hardware", "?")
+    return (f"**Verdict: {v['whole']}.** The sigmoid-based min-loss autoencoder with the small recipe, trained on "
+            f"{hardware}: fitted over {len(study['runs'])} budgets up to {last['mlp_passes'] / 1e6:.2g} M "
             f"MLP passes and extrapolated {v['extrapolation']:.1f}x further ({v['decades']:.1f} decades) to the paper's "
             f"12.8 M, the best cell's power law predicts {_slash([t['predicted'] for t in cell])} % (E1-E4) against the "
             f"paper's {_slash([t['paper'] for t in cell])} %: {counts['reaches']} encoder(s) reach the paper, "
@@ -273,6 +297,55 @@ def scaling_verdict(study: dict) -> str:
             f"{beats} of 4 encoders ({_slash(last['best_median'])} % against {_slash(floor)} %). "
             "A power law fitted to few points, extrapolated, is a hint, not a measurement: a paper-scale run "
             "(`results/paper/`, made on a GPU) is the test.")
+
+
+FINDING_MARKS = {"held": "✅ held", "not held": "❌ not held", "not testable at this scale": "➖ not testable at this scale"}
+
+
+def findings_table(checks: dict[str, list[dict]]) -> Table:
+    """The findings page (:mod:`swao.findings`): per claim of the paper, the paper's number, then
+    ours and the mark at each scale present (``checks``: scale -> :func:`swao.findings.check`),
+    and the page with the evidence."""
+    scales = list(checks)
+    first = checks[scales[0]]
+    rows = []
+    for k, c in enumerate(first):
+        row = [f"**{c['claim']}** ({c['source']})", c["paper"]]
+        for sc in scales:
+            ours = checks[sc][k]
+            row += [ours["ours"], FINDING_MARKS[ours["mark"]]]
+        rows.append(row + [f"[{c['page'].split('_', 1)[1].replace('_', ' ')}]({c['page']}.ipynb)"])
+    header = ["the paper's claim", "the paper's number"]
+    for sc in scales:
+        header += [f"ours, {sc} scale", f"at {sc} scale"]
+    counts = "; ".join(f"{sc} scale: " + ", ".join(f"{sum(c['mark'] == m for c in checks[sc])} {m}" for m in FINDING_MARKS)
+                       for sc in scales)
+    note = ("The rule of each claim: " + " ".join(f"({k + 1}) {c['rule']}." for k, c in enumerate(first)) + f" Counts: {counts}.")
+    return Table("What held: the paper's claims against our results", header + ["evidence"], rows, note)
+
+
+def findings_summary(checks: dict[str, list[dict]]) -> str:
+    """The findings in a few lines (the top of the book's intro): per scale, the count of each
+    mark, then each claim with its mark at every scale."""
+    lines = []
+    for sc, cs in checks.items():
+        counts = ", ".join(f"{sum(c['mark'] == m for c in cs)} {m}" for m in FINDING_MARKS)
+        lines.append(f"**At {sc} scale, of the paper's {len(cs)} claims: {counts}.**")
+    lines.append("")
+    for k, c in enumerate(next(iter(checks.values()))):
+        marks = "; ".join(f"{FINDING_MARKS[checks[sc][k]['mark']]} at {sc} scale" for sc in checks)
+        lines.append(f"- {c['claim']} ({c['source']}): {marks}")
+    return "\n".join(lines)
+
+
+def compute_table(used: dict[str, dict]) -> Table:
+    """The compute behind each scale's findings (:func:`swao.findings.compute_used`)."""
+    rows = []
+    for sc, u in used.items():
+        train = sum(u["train_seconds"].values())
+        rows.append([sc, u["hardware"], f"{len(u['train_seconds'])} autoencoders, {train / 60:.1f} min",
+                     f"{u['search_seconds'] / 60:.1f} min", u["sizes"] or ""])
+    return Table("The compute used", ["scale", "hardware", "training", "search and baselines", "sizes"], rows)
 
 
 def baselines_table(results: dict, prov: dict | None) -> Table:

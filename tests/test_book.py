@@ -37,9 +37,31 @@ def test_every_table_and_figure_is_there(html):
         for caption in captions:
             assert caption in text, f"{caption!r} missing from {page}"
     text = (html / "generated" / "04_mpe_evaluation.html").read_text()
-    assert text.count("(paper ") >= 5 * 16, "every cell of Tables 1 and 3 shows the paper's value"
+    assert text.count("paper E4") >= 5, "each block of Tables 1 and 3 shows the paper's values beside ours"
+    assert text.count("floor: oracle constant") >= 5, "and the floors on the same test MLPs"
     assert "smoke scale" in text
     assert "<table" in text and "<img" in text
+
+
+def test_the_findings_page_lists_every_claim_with_a_mark(html):
+    """Issue 12: the page right after the intro names each of the paper's claims, with a mark, a
+    link to its evidence, and the scale of the numbers."""
+    import html as html_lib
+    import re
+
+    from swao.findings import CLAIMS, MARKS
+
+    page = html / "generated" / "08_findings.html"
+    text = html_lib.unescape(page.read_text())
+    rows = [r for r in re.findall(r"<tr.*?</tr>", text, flags=re.S) if "<td" in r]
+    assert len(rows) == len(CLAIMS)
+    for claim, row in zip(CLAIMS, rows):
+        assert claim.text in row, claim.text
+        assert sum(m in row for m in ("held", "not testable at this scale")) >= 1 and any(m in row for m in MARKS)
+        assert f'href="{claim.page}.html"' in row, f"{claim.text}: no link to {claim.page}"
+    assert "ours, smoke scale" in text and "The compute used" in text
+    toc = (html / "intro.html").read_text()
+    assert toc.index("08_findings.html") < toc.index("00_framework.html"), "the findings page comes first"
 
 
 def test_offline_assets_are_vendored(html):

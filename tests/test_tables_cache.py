@@ -5,7 +5,7 @@ import pytest
 
 from swao import cache
 from swao.config import get_config
-from swao.tables import compare_cell, paper_tables, table1, table2, table3
+from swao.tables import paper_tables, table1, table2, table3
 
 
 def test_paper_tables_transcribed():
@@ -18,21 +18,22 @@ def test_paper_tables_transcribed():
         assert len(block) == 4 and all(len(r) == 4 for r in block)
 
 
-def test_compare_cell():
-    assert compare_cell(7.0, 5.84) == "7.0 (paper 5.84, Δ +1.2)"
-    assert compare_cell(None, 5.84) == "– (paper 5.84)"
-
-
 def test_tables_show_ours_paper_and_provenance():
     ours = [[float(10 * j + i) for i in range(4)] for j in range(4)]
     prov = {"scale": "smoke", "hardware": "CPU (test)", "swao": "0", "commit": "abc", "date": "today"}
-    (t,) = table1({"min": ours}, prov)
+    floors = {"constant": {"mean": [50.0, 30.0, 20.0, 10.0]}, "linear": {"mean": [21.0, 22.0, 23.0, 24.0]}}
+    (t,) = table1({"min": ours}, prov, floors)
     md = t.to_markdown()
-    assert "0.0 (paper 5.84, Δ -5.8)" in md and "**smoke scale** on CPU (test)" in md
+    assert t.header == ["decoder", "ours E1", "ours E2", "ours E3", "ours E4", "paper E1", "paper E2", "paper E3", "paper E4"]
+    # D1 row: ours 0, 1, 2, 3 (each the lowest of its column: bold), then the paper's D1 row (5.84 is its best for E1)
+    assert t.rows[0] == ["D1", "**0.0**", "**1.0**", "**2.0**", "**3.0**", "**5.84**", "38.30", "30.40", "29.70"]
+    assert t.rows[2][6] == "**23.70**"  # the paper's D3 is its best for E2
+    assert t.rows[4] == ["*floor: oracle constant*", "*50.0*", "*30.0*", "*20.0*", "*10.0*", "–", "–", "–", "–"]
+    assert t.rows[-1] == ["best decoder", "D1", "D1", "D1", "D1", "D1", "D3", "D3", "D3"]
+    assert "**smoke scale** on CPU (test)" in md
     assert repr(t) == md  # plain output carries the same digits (nbval compares text/plain)
-    assert "best D" in md and "D1 (0.0)" in md
     (t3,) = table3({"linear": ours}, prov)
-    assert "paper 81.22" in t3.to_markdown()
+    assert "| 81.22 |" in t3.to_markdown()  # the paper's linear-based D1 / E4 cell
     cells = {ds: {d: {"mpe": 1.0 + k, "nonzeros": 5 + k} for d in ("D1", "D2", "D3", "D4")}
              for k, ds in enumerate(("2hl", "3hl", "4hl"))}
     md2 = table2({"types": {"sigmoid": {"search": cells}}}, prov).to_markdown()

@@ -1,0 +1,61 @@
+"""The findings page's rules (swao.findings) on made-up results whose verdicts are known."""
+import pytest
+
+from swao import findings
+
+
+def mpe_result(best_median, constant, d3_best=True):
+    table = [[50.0] * 4, [40.0] * 4, [10.0 if d3_best else 60.0] * 4, [30.0] * 4]  # decoders are rows
+    return {"best_median": best_median, "table": table, "floors": {"constant": {"median": constant}}}
+
+
+def evidence(ae_beats: bool, search_mpe: float, nonzeros: int, rho_sign: int = -1):
+    const = [50.0, 25.0, 7.0, 2.0]
+    good = [c * (0.5 if ae_beats else 1.5) for c in const]
+    tables = {n: mpe_result(good if n == "sigmoid-min" else [c * 1.2 for c in const], const)
+              for n in ("sigmoid-min", "sigmoid-p0.5", "sigmoid-p1")}
+    tables.update({n: mpe_result(good, const) for n in ("leaky_relu-min", "linear-min")})
+    types, floors = {}, {}
+    for act in ("sigmoid", "leaky_relu", "linear"):
+        cells = {}
+        for ds in ("2hl", "3hl", "4hl"):
+            # D1..D4: MPE falls with non-zeros (rho_sign -1) or rises; D2 has the best validation loss
+            cells[ds] = {f"D{j + 1}": {"mpe": search_mpe + rho_sign * 5.0 * j, "nonzeros": nonzeros + 3 * j,
+                                       "val_loss": 1.0 if j == 1 else 2.0, "mpe_all": [search_mpe + rho_sign * 5.0 * j],
+                                       "nonzeros_all": [nonzeros + 3 * j]} for j in range(4)}
+        types[act] = {"search": cells, "direct": {ds: {"D1": {"mpe": 30.0, "nonzeros": 10, "val_loss": 1.0}} for ds in cells}}
+        floors[act] = {ds: {"constant": {"mpe": 40.0, "parameters": 1}, "linear": {"mpe": 35.0, "parameters": 4}} for ds in cells}
+    emb = {"types": {a: {"trained": {"spearman": 0.6 if ae_beats else 0.1}, "untrained": {"spearman": 0.1}} for a in types}}
+    return {"tables": tables, "search": {"types": types}, "embedding": emb, "dataset_floors": floors}
+
+
+def marks(ev):
+    return [c["mark"] for c in findings.check(ev)]
+
+
+def test_a_method_that_beats_the_floors_holds_every_claim():
+    ev = evidence(ae_beats=True, search_mpe=20.0, nonzeros=8)  # D2 (chosen): 15 % < 0.98 x 35 %, 11 non-zeros
+    assert marks(ev) == [findings.HELD] * len(findings.CLAIMS)
+
+
+def test_collapsed_autoencoders_make_comparisons_untestable_and_the_rest_fail():
+    ev = evidence(ae_beats=False, search_mpe=50.0, nonzeros=8, rho_sign=1)
+    m = marks(ev)
+    assert m[0] == findings.NOT_HELD and m[1] == m[2] == findings.NOT_TESTABLE
+    assert m[3:] == [findings.NOT_HELD] * 5
+
+
+def test_compact_but_useless_mlps_do_not_hold_the_compactness_claim():
+    ev = evidence(ae_beats=True, search_mpe=40.0, nonzeros=8)  # 11 non-zeros, but 35 % is not 2 % below the linear fit's 35 %
+    by_claim = dict(zip((c.text for c in findings.CLAIMS), marks(ev)))
+    assert by_claim["The searched MLPs have fewer non-zeros than the input MLP"] == findings.NOT_HELD
+
+
+def test_a_tie_at_a_floor_is_not_a_win():
+    assert findings.beats_constant({"best_median": [49.9, 24.0], "floors": {"constant": {"median": [50.0, 25.0]}}}) == [False, True]
+
+
+def test_the_papers_own_numbers_come_from_its_tables():
+    papers = {c.source: c.paper() for c in findings.CLAIMS}
+    assert papers["Table 1"] == "best cell 5.84 / 23.70 / 24.10 / 24.40 % (E1-E4)"
+    assert findings.spearman([1, 2, 3, 4], [8, 6, 6, 1]) == pytest.approx(-0.9486832980505138)
