@@ -6,7 +6,7 @@ SCALE  ?= small
 DEVICE ?= cpu
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test nbval venv clean nbval-refresh
+.PHONY: book test nbval venv clean nbval-refresh mutation
 
 $(STAMP): pyproject.toml
 	@echo "[make] creating $(VENV) with $(PYTHON)"
@@ -38,6 +38,14 @@ nbval: $(STAMP)
 # re-execute the notebook copies from it (tests/nbval_fixture.py). Commit both.
 nbval-refresh: $(STAMP)
 	$(PY) tests/nbval_fixture.py
+
+# Mutation testing as a measurement (issue 13), not part of `make test`: mutmut (setup.cfg) over
+# the modules of the paper's equations against their fast unit tests; the score and the
+# surviving mutants go to mutants/summary.txt (see benchmarks/RESULTS.md for a measured run).
+mutation: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check mutmut==3.8.1 2>&1 | grep -v "^WARNING: Location" || true
+	$(VENV)/bin/mutmut run --max-children 2 || true
+	$(PY) benchmarks/mutation_summary.py > mutants/summary.txt; cat mutants/summary.txt
 
 clean:
 	rm -rf _build book/generated

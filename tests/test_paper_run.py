@@ -22,6 +22,7 @@ EXPECTED = {
     "04_mpe_evaluation": ["Paper-scale results", "Figure 2 at paper scale."],
     "05_sparse_search": ["Table 2 at paper scale"],
     "06_beyond_the_paper": ["mask_grad=straight_through (paper scale): test MPE"],
+    "08_findings": ["ours, paper scale", "At paper scale, of the paper's"],
 }
 
 
