@@ -266,11 +266,13 @@ def scaling_table(study: dict) -> Table:
     header = ["encoder", *[f"best cell {b}" for b in budgets], "per 10x compute", "fit at 12.8 M", "paper (12.8 M)",
               "the fit", "best decoder, median, at each budget", "per 10x", "constant floor (median)"]
     prov = runs[-1].get("provenance")
+    made = [r.get("provenance") or {} for r in runs] + [p.get("provenance") or {} for p in study.get("curve", {}).get("points", [])]
+    commands = "; ".join(f"`python benchmarks/{c}`" for c in dict.fromkeys(m["command"] for m in made if m.get("command")))
     note = (f"The sigmoid-based min-loss autoencoder with the small recipe, trained with x times small's MLPs per epoch "
             f"(MLP passes = steps x batch 64); {study['eval_mlps']} test MLPs per encoder. Best cell: the lowest decoder "
             f"mean MPE % in Table 1's layout, like the paper's numbers; per 10x compute: the fitted power law's factor. "
             f"'reaches': the fit at 12.8 M is within {scaling.REACHES:g}x of the paper; 'far': over {scaling.FAR:g}x, or "
-            f"no fall with compute. Command: `{study['command']}`. " + provenance_note(prov))
+            f"no fall with compute. Commands: {commands}. " + provenance_note(prov))
     return Table("Scaling: Table 1's best cell against training compute, and its trend to the paper's 12.8 M passes",
                  header, rows, note)
 
@@ -293,7 +295,8 @@ def scaling_verdict(study: dict) -> str:
             f"paper's {_slash([t['paper'] for t in cell])} %: {counts['reaches']} encoder(s) reach the paper, "
             f"{counts['between']} fall between, {counts['far']} stay far. Each 10x of compute multiplies the best cell by "
             f"{_slash([t['per_decade'] for t in cell], 2)} and each MLP's best-decoder median by "
-            f"{_slash([t['per_decade'] for t in med], 2)}. At the largest budget the median beats the oracle constant on "
+            f"{_slash([t['per_decade'] for t in med], 2)} (its fit predicts {_slash([t['predicted'] for t in med])} % at "
+            f"12.8 M). At the largest budget the median beats the oracle constant on "
             f"{beats} of 4 encoders ({_slash(last['best_median'])} % against {_slash(floor)} %). "
             "A power law fitted to few points, extrapolated, is a hint, not a measurement: a paper-scale run "
             "(`results/paper/`, made on a GPU) is the test.")
