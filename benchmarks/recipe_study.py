@@ -27,7 +27,7 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao's CLI: see swao/trai
 
 import torch  # noqa: E402
 
-from swao import diagnostics, tables  # noqa: E402
+from swao import diagnostics, reports  # noqa: E402
 from swao.cache import provenance, write_json  # noqa: E402
 from swao.config import get_config  # noqa: E402
 from swao.evaluation import mpe_per_mlp, mpe_summary  # noqa: E402
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     ap.add_argument("--table", default=None, help="print the markdown table of a study file and exit")
     a = ap.parse_args(argv)
     if a.table:
-        print(tables.recipe_table(json.loads(Path(a.table).read_text())))
+        print(reports.recipe_table(json.loads(Path(a.table).read_text())))
         return 0
     names = a.recipes.split(",")
     bad = [n for n in names if n not in RECIPES]
@@ -135,7 +135,7 @@ def main(argv=None) -> int:
         r = study["recipes"][-1]
         print(f"[recipe] {name}: {r['steps']} steps in {r['train_seconds']:.0f} s; best-decoder medians "
               f"{[round(v, 1) for v in r['best_median']]}, correlation {[round(v, 2) for v in r['median_correlation']]}", flush=True)
-    print(tables.recipe_table(study))
+    print(reports.recipe_table(study))
     return 0
 
 

@@ -23,7 +23,9 @@ import torch
 from swao.config import get_config
 from swao.activations import ACTIVATIONS
 from swao.model import MultiScaleAutoencoder
-from swao.search import TripleData, mlp_mse, search
+from swao.fused_mse import mlp_mse
+from swao.optimise import TripleData
+from swao.search import search
 from swao.table2 import table2_datasets
 
 

@@ -25,7 +25,7 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao's CLI: see swao/trai
 
 import torch  # noqa: E402
 
-from swao import experiments, tables  # noqa: E402
+from swao import experiments, reports, tables  # noqa: E402
 from swao.baselines import direct_sparse  # noqa: E402
 from swao.cache import provenance, write_json  # noqa: E402
 from swao.config import get_config  # noqa: E402
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--table", default=None, help="print the markdown table of a study file and exit")
     a = ap.parse_args(argv)
     if a.table:
-        print(tables.search_study_table(json.loads(Path(a.table).read_text())))
+        print(reports.search_study_table(json.loads(Path(a.table).read_text())))
         return 0
     names = a.variants.split(",")
     if any(n not in VARIANTS for n in names) or not a.out:
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
                            "dead_end": int(r.dead_end.sum()), "t": along(r, "t"), "nonzeros": along(r, "nonzeros"),
                            "cells": cells(r.summary(ds_names))}
             write_json(Path(a.out), study)
-    print(tables.search_study_table(study))
+    print(reports.search_study_table(study))
     return 0
 
 

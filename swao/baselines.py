@@ -2,7 +2,7 @@
 
 Both train the weights of width-7 MLPs of each depth 1..4 (every neuron active) directly, on the
 same datasets, splits and step budget as the search, batched over (dataset, depth, restart)
-triples and evaluated like it (:func:`swao.search.optimise`, which scores with
+triples and evaluated like it (:func:`swao.optimise.optimise`, which scores with
 :func:`swao.forward.forward`):
 
 * :func:`direct_sparse` -- the search's objective (eq. 4-6: soft switch, penalty, learnable
@@ -23,7 +23,7 @@ import torch
 
 from .representation import DEPTHS, H, INPUT_ROWS, apply_masks, check_depth
 from .progress import step_reporter
-from .search import Result, TripleData, finish, optimise
+from .optimise import Result, TripleData, finish, optimise
 
 WEIGHT_LR = 0.01
 PRUNE_AT = 0.5  # fraction of the steps spent on dense training before pruning

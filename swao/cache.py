@@ -48,8 +48,8 @@ def _jsonable(obj: Any) -> Any:
 # The modules whose code decides a cached result's numbers: a change to any of them is a new
 # "version" of the computation, so old results are not reused by mistake.
 COMPUTE_MODULES = ("activations", "representation", "forward", "generation", "metrics", "config", "model", "losses",
-                   "evaluation", "diagnostics", "checkpoint", "distributed", "train", "search", "table2", "baselines",
-                   "experiments")
+                   "evaluation", "diagnostics", "checkpoint", "distributed", "train", "sparsity", "fused_mse", "optimise",
+                   "search", "table2", "baselines", "experiments")
 
 
 # A kind of result that does not read every computing module, and the ones it reads: a change to

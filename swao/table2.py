@@ -52,7 +52,7 @@ def run_search(
     """Search (and the baselines) for ``datasets[activation][name]`` with ``autoencoders[activation]``.
 
     Returns plain, JSON-ready data: ``results["types"][activation][method][dataset]["D<j>"]`` with
-    method in ``search``, ``direct``, ``pruned`` (see :meth:`swao.search.Result.summary` for a cell).
+    method in ``search``, ``direct``, ``pruned`` (see :meth:`swao.optimise.Result.summary` for a cell).
     """
     device = resolve_device(device)
     steps, R = config.search_steps, config.restarts

@@ -90,7 +90,7 @@ def test_the_search_datasets_split_5_3_2():
 
 
 def test_the_soft_switch_and_penalty_coefficients():
-    from swao.search import soft_switch, sparsity_penalty
+    from swao.sparsity import soft_switch, sparsity_penalty
 
     w = torch.tensor([[[0.0, 0.02, -0.05, 0.3, -1.0]]], dtype=torch.float64)
     t = torch.tensor([0.04], dtype=torch.float64)

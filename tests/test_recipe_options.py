@@ -15,7 +15,8 @@ from swao.generation import input_grid, random_mlps, train_batch
 from swao.metrics import median, mpe
 from swao.model import MultiScaleAutoencoder
 from swao.representation import H, apply_masks, dead_layer, matrix_width
-from swao.search import search, sparsity_penalty
+from swao.search import search
+from swao.sparsity import sparsity_penalty
 from swao.train import copy_weight_at, lr_at, train_autoencoder
 
 
@@ -240,7 +241,8 @@ def test_an_autoencoders_key_does_not_depend_on_the_search_code():
 
 def test_keep_layers_never_cuts_a_whole_layer_and_hard_means_hard():
     from swao.generation import target_dataset
-    from swao.search import KEEP_FRACTION, layer_floor
+    from swao.optimise import KEEP_FRACTION
+    from swao.sparsity import layer_floor
 
     torch.manual_seed(0)
     model = MultiScaleAutoencoder(mask_grad="straight_through", mask_bias=2.0)

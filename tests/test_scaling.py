@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from swao import scaling, tables
+from swao import reports, scaling
 
 
 def study(cells_at, passes=(25_000, 100_000, 1_600_000), paper_best=(5.84, 23.7, 24.1, 24.4)):
@@ -57,7 +57,7 @@ def test_a_trend_that_lands_on_the_paper_reaches_it_and_a_flat_one_does_not():
 def test_the_table_and_the_verdict_are_written_from_the_numbers():
     paper = (5.84, 23.7, 24.1, 24.4)
     s = study(lambda n, e: paper[e] * (12_800_000 / n) ** 0.3)
-    t = tables.scaling_table(s)
+    t = reports.scaling_table(s)
     assert t.rows[0][0] == "E1" and t.rows[0][4] == "x0.50" and t.rows[0][5] == "5.8" and t.rows[0][6] == "5.84" and t.rows[0][7] == "reaches"
-    text = tables.scaling_verdict(s)
+    text = reports.scaling_verdict(s)
     assert text.startswith("**Verdict: compute explains the gap.**") and "8.0x further" in text

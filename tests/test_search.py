@@ -15,7 +15,9 @@ from swao.forward import forward, forward_points_last
 from swao.metrics import mpe
 from swao.representation import H, apply_masks, matrix_width
 from swao.csv_dataset import load_csv
-from swao.search import LAMBDA_DIVISOR, T_MAX, export_matrix, search, soft_switch, sparsity_penalty
+from swao.optimise import LAMBDA_DIVISOR, T_MAX
+from swao.search import search
+from swao.sparsity import export_matrix, soft_switch, sparsity_penalty
 from swao import tables
 from swao.table2 import cli_main, result_tables, run_search, table2_datasets
 from swao.config import get_config
@@ -216,10 +218,10 @@ def test_cli_csv_error_and_run(tmp_path, capsys):
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_fused_mse_gradient(activation, monkeypatch):
     """The fused kernel (forward + backward in chunks) == autograd, and passes gradcheck."""
-    import swao.search as S
+    import swao.fused_mse as fused_mse
 
-    monkeypatch.setattr(S, "CHUNK", 1)
-    monkeypatch.setattr(S, "MIN_CHUNK", 7)  # chunks of 7 points: several, the last one short
+    monkeypatch.setattr(fused_mse, "CHUNK", 1)
+    monkeypatch.setattr(fused_mse, "MIN_CHUNK", 7)  # chunks of 7 points: several, the last one short
     g = torch.Generator().manual_seed(2)
     for L in (1, 3):
         m = torch.randn(4, H, matrix_width(L), generator=g, dtype=torch.float64) * 0.8
@@ -227,14 +229,14 @@ def test_fused_mse_gradient(activation, monkeypatch):
         m = apply_masks(m).requires_grad_(True)
         xt = torch.rand(4, 3, 30, generator=g, dtype=torch.float64) * 2 - 1
         y = torch.rand(4, 30, generator=g, dtype=torch.float64)
-        fused = S.mlp_mse(m, xt, y, activation)
+        fused = fused_mse.mlp_mse(m, xt, y, activation)
         ref = (forward_points_last(m, xt, activation, masked=False) - y).square().mean(-1)
         assert torch.allclose(fused, ref)
         w = torch.rand(4, dtype=torch.float64)
         (a,) = torch.autograd.grad((fused * w).sum(), m)
         (b,) = torch.autograd.grad((ref * w).sum(), m)
         assert torch.allclose(a, b, atol=1e-10)
-        assert torch.autograd.gradcheck(lambda m: S.mlp_mse(m, xt, y, activation), (m,))
+        assert torch.autograd.gradcheck(lambda m: fused_mse.mlp_mse(m, xt, y, activation), (m,))
 
 
 def test_depth_workers_do_not_change_the_result():
@@ -248,7 +250,7 @@ def test_depth_workers_do_not_change_the_result():
 
 
 def test_frames_follow_the_search(small_search):
-    from swao.search import N_FRAMES
+    from swao.optimise import N_FRAMES
 
     _, _, r = small_search
     c = r.summary(["a", "b"])["a"]["D2"]
@@ -307,6 +309,7 @@ def test_optimise_on_the_meta_device():
     """Every tensor the loop creates follows the device of its inputs, and nothing comes back to
     the CPU before :func:`finish`: the whole loop (sparse and plain MSE, decoder and direct
     weights) and the pruning run on ``meta`` tensors, with no op mixing devices."""
+    import swao.optimise as optimise
     import swao.search as S
     from swao.baselines import full_matrix, init_weights, prune_mask
 
@@ -324,17 +327,17 @@ def test_optimise_on_the_meta_device():
             return out
 
     meta = torch.device("meta")
-    data = S.TripleData.build([decoded_dataset(StandIn(), 2, "linear", n=100, seed=s) for s in (1, 2)], 2, meta)
+    data = optimise.TripleData.build([decoded_dataset(StandIn(), 2, "linear", n=100, seed=s) for s in (1, 2)], 2, meta)
     ws = [init_weights(4, j, torch.Generator().manual_seed(0)).to(meta).requires_grad_(True) for j in (1, 2, 3, 4)]
     dec = StandIn().to(meta)
     zs = [torch.rand(4, 128).to(meta).requires_grad_(True) for _ in range(4)]
     # the validation's non-zero count checks finiteness (a read-back, impossible on meta): count without it
     with Mixing() as m, pytest.MonkeyPatch.context() as mp:
-        mp.setattr(S, "nonzero_count", lambda e: (e != 0).sum((-2, -1)))
+        mp.setattr(optimise, "nonzero_count", lambda e: (e != 0).sum((-2, -1)))
         outs = [
-            S.optimise(lambda i: full_matrix(ws[i]), ws, 0.01, data, "sigmoid", 5, eval_every=2),
-            S.optimise(lambda i: full_matrix(ws[i]), ws, 0.01, data, "leaky_relu", 5, sparse=False, eval_every=2),
-            S.optimise(lambda i: dec.decode_depth(zs[i], i + 1), zs, S.Z_LR, data, "linear", 5, eval_every=2),
+            optimise.optimise(lambda i: full_matrix(ws[i]), ws, 0.01, data, "sigmoid", 5, eval_every=2),
+            optimise.optimise(lambda i: full_matrix(ws[i]), ws, 0.01, data, "leaky_relu", 5, sparse=False, eval_every=2),
+            optimise.optimise(lambda i: dec.decode_depth(zs[i], i + 1), zs, S.Z_LR, data, "linear", 5, eval_every=2),
         ]
         prune_mask(outs[1]["matrices"][2], torch.full((4,), 9, device=meta))
     assert not m.bad, m.bad
