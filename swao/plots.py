@@ -173,9 +173,9 @@ def plot_search_views(x, y, preds: dict[str, np.ndarray], title: str, slab: floa
     sel = np.abs(x[:, 2]) < slab
     lo, hi = float(np.min(y[sel])), float(np.max(y[sel]))
     panels = [("target", y)] + [(label, _np(p)) for label, p in preds.items()]
-    cols = 3
+    cols = 2  # two panels per row: each ~340 px wide in the book's 690-px column
     rows = -(-(len(panels) + 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(10.5, 3.3 * rows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(rows, cols, figsize=(7.5, 3.3 * rows), squeeze=False, layout="constrained")
     for k, (ax, (label, v)) in enumerate(zip(axes.flat, panels)):
         im = ax.scatter(x[sel, 0], x[sel, 1], c=np.clip(v[sel], lo, hi), cmap="viridis", vmin=lo, vmax=hi, s=14, marker="s")
         ax.set(title=label, xlabel="x1", ylabel="x2" if k % cols == 0 else "", xlim=(-1, 1), ylim=(-1, 1), aspect="equal")
@@ -238,12 +238,18 @@ def plot_searched(views: list[dict], title: str) -> list:
 
 def plot_search_frame(frame: dict, label: str):
     """One snapshot of a search (:func:`swao.experiments.search_frames`): the exported MLP's
-    matrix (its architecture) and its predictions on the test points."""
+    matrix (its architecture) and its predictions against the target on the test points."""
     fig = plt.figure(figsize=(11, 3.2))
     plot_matrix(frame["matrix"], ax=fig.add_subplot(1, 2, 1),
                 title=f"{label}, step {frame['step']}: {frame['nonzeros']} non-zeros")
-    plot_surface(frame["x"], frame["pred"], ax=fig.add_subplot(1, 2, 2, projection="3d"),
-                 title=f"predictions, MPE {frame['mpe']:.1f} % on {len(frame['y']):,} test points")
+    ax = fig.add_subplot(1, 2, 2)
+    y, pred = _np(frame["y"]), _np(frame["pred"])
+    ax.scatter(y, pred, s=4, alpha=0.5)
+    span = [float(y.min()), float(y.max())]
+    ax.plot(span, span, color="k", ls="--", lw=0.8)
+    ax.set(xlabel="target", ylabel="prediction", box_aspect=1,
+           title=f"MPE {frame['mpe']:.1f} % on {len(y):,} test points (dashed: exact)")
+    fig.tight_layout()
     return fig
 
 
@@ -272,9 +278,9 @@ def plot_depth1(runs: dict[str, dict]):
 
 def plot_scaling(study: dict):
     """The scaling study (``benchmarks/training_scaling.py``, :mod:`swao.scaling`), per encoder
-    against the MLP passes of training: Table 1's best cell (left; the fitted power law to the
+    against the MLP passes of training: Table 1's best cell (top; the fitted power law to the
     paper's 12.8 M passes, the paper's values as stars), each MLP's best decoder's median (middle;
-    dashed: the constant floor, dotted: the linear fit) and mean (right). Filled markers: budget
+    dashed: the constant floor) and mean (bottom). Filled markers: budget
     runs (each with its own schedule); hollow: one long run's points on the way (not in the fit)."""
     from matplotlib.ticker import FormatStrFormatter, LogLocator
 
@@ -284,7 +290,7 @@ def plot_scaling(study: dict):
     on_way = [p for p in study.get("curve", {}).get("points", []) if p["steps"] != study["curve"]["steps"]]
     x, xw = [r["mlp_passes"] for r in runs], [p["mlp_passes"] for p in on_way]
     paper_x = study["paper_mlp_passes"]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(7.5, 11), sharex=True)  # one panel per row: full width in the book
     for k, (ax, name) in enumerate(zip(axes, ("best_cell", "best_median", "best_mean"))):
         fits = scaling.trend(study, name)
         for e in range(4):
@@ -300,13 +306,13 @@ def plot_scaling(study: dict):
             if name == "best_median":
                 ax.axhline(study["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.6, alpha=0.7)
         ax.axvline(paper_x, color="0.5", lw=0.6)
-        ax.set(xscale="log", yscale="log", xlabel="MLP passes of training (paper: 12.8 M)")
+        ax.set(xscale="log", yscale="log", xlabel="MLP passes of training (paper: 12.8 M)" if k == 2 else "")
         ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
-    axes[0].set(ylabel="MPE (%)", title="Table 1's best cell (mean over MLPs)\nfit to 12.8 M; stars: the paper")
-    axes[1].set(title="each MLP's best decoder: median\n(dashed: the constant floor)")
-    axes[2].set(title="each MLP's best decoder: mean")
+    axes[0].set(ylabel="MPE (%)", title="Table 1's best cell (mean over MLPs): the fit to 12.8 M; stars: the paper")
+    axes[1].set(ylabel="MPE (%)", title="each MLP's best decoder: median (dashed: the constant floor)")
+    axes[2].set(ylabel="MPE (%)", title="each MLP's best decoder: mean")
     axes[0].legend(fontsize=7, title="filled: budget runs\nhollow: on the way", title_fontsize=7)
     fig.tight_layout()
     return fig

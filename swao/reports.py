@@ -139,7 +139,7 @@ def scaling_verdict(study: dict) -> str:
             "(`results/paper/`, made on a GPU) is the test.")
 
 
-FINDING_MARKS = {"held": "✅ held", "not held": "❌ not held", "not testable at this scale": "➖ not testable at this scale"}
+FINDING_MARKS = {"held": "✓ held", "not held": "✗ not held", "not testable at this scale": "– not testable at this scale"}
 
 
 def findings_table(checks: dict[str, list[dict]]) -> Table:
@@ -170,10 +170,10 @@ def findings_summary(checks: dict[str, list[dict]]) -> str:
     lines = []
     for sc, cs in checks.items():
         counts = ", ".join(f"{sum(c['mark'] == m for c in cs)} {m}" for m in FINDING_MARKS)
-        lines.append(f"**At {sc} scale, of the paper's {len(cs)} claims: {counts}.**")
-    lines.append("")
+        lines += [f"**At {sc} scale, of the paper's {len(cs)} claims: {counts}.**", ""]
     for k, c in enumerate(next(iter(checks.values()))):
-        marks = "; ".join(f"{FINDING_MARKS[checks[sc][k]['mark']]} at {sc} scale" for sc in checks)
+        marks = "; ".join(f"**{checks[sc][k]['mark'].replace('this scale', 'the ' + sc + ' scale')}**"
+                          + ("" if len(checks) == 1 or "this scale" in checks[sc][k]["mark"] else f" ({sc})") for sc in checks)
         lines.append(f"- {c['claim']} ({c['source']}): {marks}")
     return "\n".join(lines)
 
