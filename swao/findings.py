@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .tables import best_decoder, paper_tables, paper_tradeoff_points, tradeoff_points
+from .tables import best_cells, best_decoder, paper_tables, paper_tradeoff_points, tradeoff_points
 
 HELD, NOT_HELD, NOT_TESTABLE = "held", "not held", "not testable at this scale"
 MARKS = (HELD, NOT_HELD, NOT_TESTABLE)
@@ -41,11 +41,6 @@ class Claim:
 
 def _slash(values, digits: int = 1) -> str:
     return " / ".join(f"{v:.{digits}f}" for v in values)
-
-
-def best_cells(table: list[list[float]]) -> list[float]:
-    """Per encoder, the lowest decoder mean (decoders are rows, as in the paper)."""
-    return [min(row[e] for row in table) for e in range(len(table[0]))]
 
 
 def beats_constant(result: dict) -> list[bool]:
@@ -250,5 +245,5 @@ def evidence(config, tables_result: dict, search_result: dict, embedding_result:
             "dataset_floors": dataset_floors(config, tuple(search_result["types"]))}
 
 
-__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "MARKS", "Claim", "CLAIMS", "check", "evidence", "compute_used", "best_cells",
+__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "MARKS", "Claim", "CLAIMS", "check", "evidence", "compute_used",
            "beats_constant", "spearman", "chosen"]

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from .tables import best_cells
+
 VIEWS = {"best_cell": "best cell of the table (mean over MLPs)", "best_median": "each MLP's best decoder: median",
          "best_mean": "each MLP's best decoder: mean"}
 REACHES = 1.25  # a prediction within 25 % of the paper's value counts as reaching it
@@ -26,7 +28,7 @@ FAR = 2.0  # a prediction over twice the paper's value counts as far from it
 def view(run: dict, name: str) -> list[float]:
     """One of :data:`VIEWS` of a scored run, per encoder E1..E4."""
     if name == "best_cell":
-        return [min(row[e] for row in run["table"]) for e in range(len(run["table"][0]))]
+        return best_cells(run["table"])
     if name not in VIEWS:
         raise ValueError(f"view must be one of {tuple(VIEWS)}, got {name!r}")
     return list(run[name])

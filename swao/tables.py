@@ -163,6 +163,11 @@ def table2(results: dict, prov: dict | None, caption: str = "Table 2: searched M
     return Table(caption, ["MLP type", "decoder"] + [DATASETS.get(ds, ds) for ds in names], rows, note)
 
 
+def best_cells(table: list[list[float]]) -> list[float]:
+    """Per encoder (column), the lowest decoder (row) value of a Table 1/3 block."""
+    return [min(row[e] for row in table) for e in range(len(table[0]))]
+
+
 def best_decoder(cells: dict) -> tuple[str, dict]:
     """The decoder whose best restart has the lowest *validation* loss (chosen without the test
     set; a diverged one, ``None``, counts as worst)."""
