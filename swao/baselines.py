@@ -10,13 +10,24 @@ triples and evaluated like it (:func:`swao.optimise.optimise`, which scores with
 * :func:`dense_then_prune` -- plain MSE training for half the steps, then magnitude pruning to a
   target non-zero count (the searched MLP's; magnitudes relative to each layer's largest, see
   :func:`prune_mask`), then fine-tuning with the mask fixed for the rest.
+* :func:`l0_gates` -- the standard way to train sparse networks (Louizos, Welling, Kingma 2018,
+  "Learning Sparse Neural Networks through L0 Regularization"): a hard-concrete gate on every
+  weight (stretch ``(-0.1, 1.1)``, temperature 2/3; their eq. 9-11), MSE plus a strength times
+  the expected number of open gates (their eq. 12), scored with the deterministic test-time
+  gate (their eq. 13); swept over :data:`L0_STRENGTHS`.
 
 Our choices: Adam with lr 0.01 on the weights (``t`` keeps the search's 0.01); weights start
 ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (``nn.Linear``'s default range); the best validation
-state is reported, as for the search.
+state is reported, as for the search. For the L0 gates: the gate logits start at
+``log(1 - p) - log(p)`` with ``p`` = :data:`L0_INIT_DROP` (Louizos et al.'s initialisation,
+without its 0.01 noise) and move at 10x the weights' rate (:data:`L0_LOGIT_SCALE`; at lr 0.01 a
+gate would need ~240 steps to close, more than a smoke-scale run has); the strength ``s`` is per unit of the
+first-step MSE and per gate, ``lambda = s x MSE_0 / (gates that can be non-zero)``, so ``s = 1``
+prices all gates open at the starting error (scale-free, like the search's ``MSE_0 / 7000``).
 """
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -27,6 +38,11 @@ from .optimise import Result, TripleData, finish, optimise
 
 WEIGHT_LR = 0.01
 PRUNE_AT = 0.5  # fraction of the steps spent on dense training before pruning
+L0_STRETCH = (-0.1, 1.1)  # (gamma, zeta) of the hard-concrete distribution (Louizos et al. 2018)
+L0_TEMPERATURE = 2 / 3  # beta
+L0_INIT_DROP = 0.5  # gate logits start at log(1 - p) - log(p)
+L0_STRENGTHS = (0.01, 0.1, 1.0)  # the swept s of lambda = s x MSE_0 / gates
+L0_LOGIT_SCALE = 10.0  # ours: log_alpha = 10 x its leaf, so Adam moves it 10x the weights' lr per step
 
 
 def init_weights(n: int, depth: int, gen: torch.Generator) -> torch.Tensor:
@@ -111,4 +127,91 @@ def dense_then_prune(
     return finish(out, data, activation, tuple(depths), D, R, time.perf_counter() - start)
 
 
-__all__ = ["direct_sparse", "dense_then_prune", "prune_mask", "init_weights", "full_matrix", "WEIGHT_LR", "PRUNE_AT"]
+# ---------------------------------------------------------------- L0 gates (Louizos et al. 2018)
+def hard_concrete_sample(log_alpha: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """A gate of the hard-concrete distribution for uniform noise ``u`` in (0, 1) (their eq. 9-11):
+    ``s = sigmoid((log u - log(1 - u) + log_alpha) / beta)``, stretched to ``(gamma, zeta)``,
+    clamped to ``[0, 1]``."""
+    gamma, zeta = L0_STRETCH
+    s = torch.sigmoid((u.log() - (-u).log1p() + log_alpha) / L0_TEMPERATURE)
+    return (s * (zeta - gamma) + gamma).clamp(0.0, 1.0)
+
+
+def hard_concrete_gate(log_alpha: torch.Tensor) -> torch.Tensor:
+    """The test-time gate ``min(1, max(0, sigmoid(log_alpha) (zeta - gamma) + gamma))`` (their eq. 13)."""
+    gamma, zeta = L0_STRETCH
+    return (torch.sigmoid(log_alpha) * (zeta - gamma) + gamma).clamp(0.0, 1.0)
+
+
+def expected_l0(log_alpha: torch.Tensor, counted: torch.Tensor) -> torch.Tensor:
+    """Expected number of open gates, ``sum sigmoid(log_alpha - beta log(-gamma / zeta))`` over the
+    ``counted`` (0/1) entries (their eq. 12): ``(..., H, C)`` -> ``(...)``."""
+    gamma, zeta = L0_STRETCH
+    return (torch.sigmoid(log_alpha - L0_TEMPERATURE * math.log(-gamma / zeta)) * counted).sum(dim=(-2, -1))
+
+
+def gate_slots(depth: int) -> torch.Tensor:
+    """``(H, 7L+1)`` 0/1: the weight entries a depth-``depth`` MLP can use (the input rows of
+    ``B_1``, the other blocks, the output weights); the L0 penalty counts these gates only."""
+    return (full_matrix(torch.ones(1, H, H * depth + 1))[0, :, : H * depth + 1] != 0).float()
+
+
+def _datasets_slice(r: Result, lo: int, hi: int) -> Result:
+    """The part of a :class:`Result` for datasets ``lo:hi``."""
+    R = r.test_mpe.shape[-1]
+    cut = lambda v: v[:, lo:hi]  # noqa: E731
+    return Result(
+        r.activation, r.depths, matrices=[m[lo:hi] for m in r.matrices], test_mpe=cut(r.test_mpe),
+        nonzeros=cut(r.nonzeros), test_pred=[p[lo:hi] for p in r.test_pred], val_loss=cut(r.val_loss),
+        best_step=cut(r.best_step), threshold=cut(r.threshold), lam=cut(r.lam),
+        trajectory={k: (v if k == "step" else cut(v)) for k, v in r.trajectory.items()}, seconds=r.seconds,
+        frames=[(st, [f[lo * R : hi * R] for f in fs]) for st, fs in r.frames],
+        dead_start=cut(r.dead_start), dead_end=cut(r.dead_end),
+    )
+
+
+def l0_gates(
+    datasets: list[dict], activation: str, steps: int, strengths: tuple[float, ...] = L0_STRENGTHS,
+    restarts: int = 1, depths: tuple[int, ...] = DEPTHS, seed: int = 0, lr: float = WEIGHT_LR,
+    eval_every: int | None = None, device="cpu", progress=False, workers: int | None = None,
+) -> dict[float, Result]:
+    """Baseline (c): hard-concrete L0 gates on every weight of a dense width-7 MLP of each depth,
+    trained on MSE + ``lambda`` x expected L0, ``lambda = s x MSE_0 / gates``, for every ``s`` in
+    ``strengths`` in one batched optimisation. The best validation state of each is scored with
+    the deterministic gates (a gate at exactly 0 removes its weight). Returns ``{s: Result}``."""
+    strengths = tuple(float(s) for s in strengths)
+    if not strengths or not all(math.isfinite(s) and s > 0 for s in strengths):
+        raise ValueError(f"strengths must be one or more finite numbers > 0, got {strengths!r}")
+    D = len(datasets)
+    D_all, R, data, ws = _start([d for _ in strengths for d in datasets], restarts, depths, seed, device)
+    start_logit = math.log(1 - L0_INIT_DROP) - math.log(L0_INIT_DROP)
+    # one leaf per depth, (n, 2, H, 7L+1): the weights and the gate logits
+    leaves = [torch.stack([w.detach(), torch.full_like(w, start_logit / L0_LOGIT_SCALE)], dim=1).requires_grad_(True)
+              for w in ws]
+    slots = [gate_slots(j).to(device) for j in depths]
+    per_triple = torch.tensor(strengths, device=device).repeat_interleave(D * R)
+    gens = [torch.Generator(device=device).manual_seed(seed + 7919 * (k + 1)) for k in range(len(depths))]
+
+    def sampled(i: int) -> torch.Tensor:
+        w, log_alpha = leaves[i][:, 0], L0_LOGIT_SCALE * leaves[i][:, 1]
+        u = torch.rand(log_alpha.shape, generator=gens[i], device=log_alpha.device, dtype=log_alpha.dtype)
+        return full_matrix(w * hard_concrete_sample(log_alpha, u.clamp(1e-6, 1 - 1e-6)))
+
+    def deterministic(i: int) -> torch.Tensor:
+        return full_matrix(leaves[i][:, 0] * hard_concrete_gate(L0_LOGIT_SCALE * leaves[i][:, 1]))
+
+    def penalty(i: int) -> torch.Tensor:  # expected open gates per usable gate
+        return expected_l0(L0_LOGIT_SCALE * leaves[i][:, 1], slots[i]) / slots[i].sum()
+
+    show = step_reporter(progress, "L0 gates", steps)
+    begin = time.perf_counter()
+    out = optimise(sampled, leaves, lr, data, activation, steps, sparse=False, penalty_fn=penalty,
+                   penalty_scale=per_triple, export_fn=deterministic, eval_every=eval_every, progress=show,
+                   workers=workers)
+    whole = finish(out, data, activation, tuple(depths), D_all, R, time.perf_counter() - begin)
+    return {s: _datasets_slice(whole, k * D, (k + 1) * D) for k, s in enumerate(strengths)}
+
+
+__all__ = ["direct_sparse", "dense_then_prune", "l0_gates", "prune_mask", "init_weights", "full_matrix",
+           "hard_concrete_sample", "hard_concrete_gate", "expected_l0", "gate_slots", "WEIGHT_LR", "PRUNE_AT",
+           "L0_STRETCH", "L0_TEMPERATURE", "L0_INIT_DROP", "L0_STRENGTHS", "L0_LOGIT_SCALE"]

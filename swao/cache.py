@@ -49,7 +49,7 @@ def _jsonable(obj: Any) -> Any:
 # "version" of the computation, so old results are not reused by mistake.
 COMPUTE_MODULES = ("activations", "representation", "forward", "generation", "metrics", "config", "model", "losses",
                    "evaluation", "diagnostics", "checkpoint", "distributed", "train", "sparsity", "fused_mse", "optimise",
-                   "search", "table2", "baselines", "experiments")
+                   "search", "table2", "baselines", "experiments", "export", "feynman", "csv_dataset")
 
 
 # A kind of result that does not read every computing module, and the ones it reads: a change to

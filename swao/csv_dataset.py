@@ -20,8 +20,9 @@ def load_csv(path: str | Path, seed: int = 0) -> dict[str, torch.Tensor]:
     """A user dataset: 3 input columns and 1 output column, header optional.
 
     Rows are shuffled (seed) and split train/valid/test 5:3:2 like the generated datasets.
-    Raises ``ValueError`` naming the row (1-based, as in an editor) for a wrong column count,
-    a non-number, NaN/Inf, and for fewer than 10 rows.
+    Raises ``ValueError`` naming the file and the row (1-based, as in an editor) for a wrong
+    column count, a non-number, NaN/Inf, and naming the file for fewer than 10 rows or an output
+    column with one value only (nothing to fit).
     """
     path = Path(path)
     if not path.is_file():
@@ -50,6 +51,9 @@ def load_csv(path: str | Path, seed: int = 0) -> dict[str, torch.Tensor]:
             rows.append(values)
     if len(rows) < MIN_CSV_ROWS:
         raise ValueError(f"{path}: too few rows: {len(rows)} data rows, need at least {MIN_CSV_ROWS} for the 5:3:2 split")
+    if len({r[3] for r in rows}) == 1:
+        raise ValueError(f"{path}: the output column (column 4) is constant ({rows[0][3]!r} on all {len(rows)} rows); "
+                         "a search needs outputs that vary")
     data = torch.tensor(rows, dtype=torch.float32)
     data = data[torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))]
     return split(data[:, :3], data[:, 3])

@@ -16,6 +16,7 @@ sigmoid-based with the min loss, p = 0.5 and p = 1; leaky-ReLU- and linear-based
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import time
@@ -59,6 +60,7 @@ STAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "search": _MIN,  # Table 2, Figures 3-6, both baselines, the spread over restarts
     "embedding": _MIN,
     "mask_grad": (("sigmoid-min", "none"), ("sigmoid-min", "straight_through")),
+    "your_data": tuple((MIN_LOSS[a], CONFIG_MASK_GRAD) for a in ("sigmoid",)),  # YOUR_DATA_TYPES
 }
 # The notebooks of the book and the stages they read; 00-02 read none (they take seconds).
 NOTEBOOK_STAGES: dict[str, tuple[str, ...]] = {
@@ -68,6 +70,7 @@ NOTEBOOK_STAGES: dict[str, tuple[str, ...]] = {
     "06_beyond_the_paper": ("search", "embedding", "mask_grad"),
     "07_does_it_learn": ("tables",),
     "08_findings": ("tables", "search", "embedding"),
+    "09_your_data": ("your_data",),
 }
 
 
@@ -104,6 +107,11 @@ def _autoencoder_parts(config: Config, name: str, mask_grad: str) -> dict:
     mask_grad = resolve_mask_grad(config, mask_grad)
     # keyed by the training fields only: a change to the search's or the evaluation's sizes keeps it
     return dict(config=config.training_dict(), activation=activation, loss=loss, p=p, mask_grad=mask_grad)
+
+
+def autoencoder_folder(config: Config, name: str, mask_grad: str = CONFIG_MASK_GRAD) -> Path:
+    """The cache folder of one of :data:`AUTOENCODERS` (its checkpoint and history)."""
+    return result_dir("autoencoder", **_autoencoder_parts(config, name, mask_grad))
 
 
 def autoencoder_cached(config: Config, name: str, mask_grad: str = CONFIG_MASK_GRAD) -> bool:
@@ -147,7 +155,7 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = CONFIG
     from .checkpoint import load_autoencoder
 
     result = autoencoder_result(config, name, device, mask_grad, recompute, progress)
-    folder = result_dir("autoencoder", **_autoencoder_parts(config, name, mask_grad))
+    folder = autoencoder_folder(config, name, mask_grad)
     model, _ = load_autoencoder(folder / result["checkpoint"], device=resolve_device(device))
     model.eval()
     return model, result
@@ -264,6 +272,91 @@ def search_frames(cell: dict, data: dict, activation: str, max_points: int = 150
             frames.append({"step": step, "matrix": m, "x": x, "y": y, "pred": pred, "mpe": float(mpe(pred, y)),
                            "nonzeros": int(nonzero_count(m))})
     return frames
+
+
+# ------------------------------------------------------------------ your own data
+YOUR_DATA_TYPES = ("sigmoid",)  # the autoencoder the your-data page searches with (STAGES["your_data"])
+
+
+def your_data_datasets(config: Config, csv: str | Path | None = None, equations=None) -> dict[str, dict]:
+    """Datasets in the user's units: a CSV file's (named by its stem, :func:`swao.csv_dataset.load_csv`)
+    or, without one, the Feynman equations' (:data:`swao.feynman.BOOK_EQUATIONS` by default),
+    ``config.search_points`` points each."""
+    from .csv_dataset import load_csv
+    from .feynman import BOOK_EQUATIONS, feynman_dataset
+
+    if csv is not None:
+        return {Path(csv).stem: load_csv(csv, config.seed)}
+    return {e: feynman_dataset(e, config.search_points, config.seed) for e in (equations or BOOK_EQUATIONS)}
+
+
+def your_data_results(config: Config, device="cpu", csv: str | Path | None = None, equations=None,
+                      recompute: bool = False, progress: bool = True) -> dict:
+    """The your-data page: each dataset scaled into the search's units (:class:`swao.export.Units`,
+    fitted on its training split), searched with the min-loss autoencoder of each type in
+    :data:`YOUR_DATA_TYPES` beside the three baselines (:func:`swao.table2.run_search`), with
+    the units and each dataset's constant and linear floors. Every cell's ``mpe`` is the test
+    MPE of the exported MLP in the user's units (the search's own, on the scaled outputs, is
+    ``mpe_scaled``; the scaling is ours, so it must not decide the score). Keyed by the data's
+    content."""
+    import hashlib
+
+    from .export import exported_sequential, fit_units
+    from .feynman import BOOK_EQUATIONS
+    from .table2 import run_search
+    from .tables import METHODS
+
+    spec = ({"csv_sha256": hashlib.sha256(Path(csv).read_bytes()).hexdigest()} if csv is not None and Path(csv).is_file()
+            else {"csv": str(csv)} if csv is not None else {"equations": list(equations or BOOK_EQUATIONS)})
+
+    def compute(folder: Path) -> dict:
+        raw = your_data_datasets(config, csv, equations)
+        models = {act: autoencoder(config, MIN_LOSS[act], device)[0] for act in YOUR_DATA_TYPES}
+        dev = device_of(next(iter(models.values())))
+        units = {act: {ds: fit_units(d, act) for ds, d in raw.items()} for act in models}
+        data = {act: {ds: units[act][ds].dataset(d) for ds, d in raw.items()} for act in models}
+        start = time.perf_counter()
+        results = run_search(models, data, config, dev, config.seed, progress)
+        for act, entry in results["types"].items():  # every reported MPE in the user's units
+            for method in METHODS:
+                for ds, cells in entry.get(method, {}).items():
+                    for c in cells.values():
+                        with torch.no_grad():
+                            seq = exported_sequential(torch.tensor(c["matrix"]), act, units[act][ds])
+                            m = float(mpe(seq(raw[ds]["x_test"]).squeeze(-1), raw[ds]["y_test"]))
+                        c.update(mpe=m if math.isfinite(m) else None, mpe_scaled=c["mpe"], mpe_all_scaled=c.pop("mpe_all"))
+        results.update(units={act: {ds: u.to_dict() for ds, u in us.items()} for act, us in units.items()},
+                       data={**spec, "csv": None if csv is None else str(csv), "names": list(raw)},
+                       # a constant and a least-squares fit commute with the affine scaling: fitted in the user's units
+                       floors={act: {ds: diagnostics.dataset_floors(d) for ds, d in raw.items()} for act in models},
+                       seconds=time.perf_counter() - start, provenance=provenance(dev, config))
+        return results
+
+    return cached("your_data", compute, recompute=recompute, config=config, data=spec, types=list(YOUR_DATA_TYPES))
+
+
+def your_data_views(results: dict, config: Config, csv: str | Path | None = None, equations=None) -> list[dict]:
+    """What the your-data figure draws, in the user's units: per dataset and type, the test
+    points' targets and each method's found MLP (its depth chosen by validation loss) as the
+    exported ``nn.Sequential`` predicts them, with the test MPE (user's units) and non-zeros."""
+    from .export import Units, exported_sequential
+    from .tables import METHODS, best_decoder
+
+    raw = your_data_datasets(config, csv, equations)
+    views = []
+    for act, entry in results["types"].items():
+        for ds, d in raw.items():
+            units = Units.from_dict(results["units"][act][ds])
+            found = {}
+            for m in METHODS:
+                if m in entry:
+                    dec, c = best_decoder(entry[m][ds])
+                    with torch.no_grad():
+                        pred = exported_sequential(torch.tensor(c["matrix"]), act, units)(d["x_test"]).squeeze(-1)
+                    found[m] = {"decoder": dec, "pred": pred, "mpe": c["mpe"], "nonzeros": c["nonzeros"],
+                                "matrix": torch.tensor(c["matrix"]), "strength": c.get("strength")}
+            views.append({"activation": act, "dataset": ds, "units": units, "y": d["y_test"], "found": found})
+    return views
 
 
 def embedding_pairs(config: Config) -> int:

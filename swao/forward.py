@@ -1,6 +1,6 @@
 """Batched, differentiable evaluation of MLP matrices (the forward pass of eq. 1): one core,
 :func:`forward_points_last`, under every evaluation of the library (the fused search MSE,
-:class:`swao.search.FusedMSE`, is a kernel of its own, tested against it).
+:class:`swao.fused_mse.FusedMSE`, is a kernel of its own, tested against it).
 
 ``h_0 = x`` (placed on input rows 2-4), ``h_l = phi(h_{l-1} B_l) * m_l``, ``y = psi(h_L b_out)``,
 with ``phi`` and ``psi`` of the MLP type (:mod:`swao.activations`).

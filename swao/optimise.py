@@ -112,6 +112,9 @@ def optimise(
     sparse: bool = True,
     penalty: str = "all",
     keep_layers: bool = False,
+    penalty_fn: Callable[[int], torch.Tensor] | None = None,
+    penalty_scale: torch.Tensor | None = None,
+    export_fn: Callable[[int], torch.Tensor] | None = None,
     eval_every: int | None = None,
     progress: Callable[[int, torch.Tensor], None] | None = None,
     workers: int | None = None,
@@ -121,7 +124,11 @@ def optimise(
     ``matrix_fn(i)`` returns the masked matrices ``(n, H, 8L+1)`` of the ``n`` triples of depth
     index ``i``, differentiable in ``leaves[i]`` only (Adam, learning rate ``lr``).
     ``sparse=True``: the objective of eq. 4-6 with a learnable threshold ``t`` per triple and
-    ``lambda`` = its first-step MSE / 7000; ``sparse=False``: plain MSE. Every ``eval_every``
+    ``lambda`` = its first-step MSE / 7000; ``sparse=False``: plain MSE, plus, with ``penalty_fn``
+    (depth index -> ``(n,)``, differentiable in the leaves), ``lambda x penalty_fn(i)`` with
+    ``lambda`` = first-step MSE x ``penalty_scale (n,)`` (the L0 baseline). ``export_fn(i)`` gives
+    the matrices the validation scores and the result reports (default: ``matrix_fn``'s, switched
+    and cut by ``t`` when ``sparse``). Every ``eval_every``
     steps (and after the last) the exported MLPs are scored on the validation set and the best
     state of each triple is kept. The depths are independent: with ``workers > 1`` (default: the
     CPU threads, at most one per depth) they run on parallel threads (on CPU only). Returns tensors
@@ -131,6 +138,8 @@ def optimise(
     and no tensor is built from Python data inside the loop, except by ``progress``.
     """
     nd = len(leaves)
+    if penalty_fn is not None and (sparse or penalty_scale is None):
+        raise ValueError("penalty_fn needs sparse=False and a penalty_scale (one lambda per first-step MSE per triple)")
     with torch.no_grad():
         first = [matrix_fn(i) for i in range(nd)]
     n, dev, dtype = first[0].shape[0], first[0].device, first[0].dtype
@@ -148,13 +157,20 @@ def optimise(
     frame_steps = {round(steps * k / (N_FRAMES - 1)) for k in range(N_FRAMES)}
     frames: list[tuple[int, list[torch.Tensor]]] = []  # exported MLPs along the way (for plots)
 
+    def _exported(raw: torch.Tensor, t: torch.Tensor, i: int) -> torch.Tensor:
+        if export_fn is not None:
+            return export_fn(i).detach()
+        return export_matrix(raw, t) if sparse else raw
+
     def one_depth(i: int, step: int) -> tuple[torch.Tensor, ...]:
         train = step < steps
         with torch.set_grad_enabled(train):
             raw = matrix_fn(i)
             mse, pen = objective(raw, ts[i], data.xt["train"], data.y["train"], activation, sparse, penalty)
-            if step == 0 and sparse:
-                lam[i] = mse.detach() / LAMBDA_DIVISOR
+            if penalty_fn is not None:
+                pen = penalty_fn(i)
+            if step == 0 and (sparse or penalty_fn is not None):
+                lam[i] = mse.detach() / LAMBDA_DIVISOR if sparse else mse.detach() * penalty_scale
             loss = mse + lam[i] * pen
             if train:
                 loss.sum().backward(inputs=[leaves[i]] + ([ts[i]] if sparse else []))
@@ -170,7 +186,7 @@ def optimise(
                 with torch.no_grad():
                     td = torch.stack([t.detach() for t in ts])
                     lam_all = torch.stack(lam)
-                    exported = [export_matrix(r, td[i]) if sparse else r for i, r in enumerate(raws)]
+                    exported = [_exported(r, td[i], i) for i, r in enumerate(raws)]
                     val = torch.stack([mlp_mse(e, data.xt["valid"], data.y["valid"], activation) for e in exported]) + lam_all * pen
                     better = (val < best_val) | (step == 0)
                     for i, e in enumerate(exported):
@@ -183,8 +199,7 @@ def optimise(
                         log[k].append(v if k == "step" else v.float())
             if step in frame_steps:
                 with torch.no_grad():
-                    frames.append((step, [(export_matrix(r, ts[i].detach()) if sparse else r).float()
-                                          for i, r in enumerate(raws)]))
+                    frames.append((step, [_exported(r, ts[i].detach(), i).float() for i, r in enumerate(raws)]))
             if progress is not None:
                 progress(step, loss)
             if step == steps:

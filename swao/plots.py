@@ -194,14 +194,20 @@ def plot_search_views(x, y, preds: dict[str, np.ndarray], title: str, slab: floa
     return fig
 
 
-def plot_tradeoff(points: list[dict], paper: list[dict] | None = None):
-    """Figure 4: non-zero count against test MPE over the searched MLPs (every restart)."""
+def plot_tradeoff(points: list[dict], paper: list[dict] | None = None, l0: list[dict] | None = None):
+    """Figure 4: non-zero count against test MPE over the searched MLPs (every restart), beside
+    the paper's Table 2 cells and the L0-gates baseline's MLPs (``l0``: every strength, hollow)."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for act in ACT_COLORS:
         pts = [p for p in points if p["activation"] == act and p["mpe"] is not None]
         if pts:
             ax.scatter([p["nonzeros"] for p in pts], [max(p["mpe"], 1e-3) for p in pts], s=14, alpha=0.7,
                        color=ACT_COLORS[act], label=f"{act}-based (ours)")
+    for act in ACT_COLORS:
+        pts = [p for p in l0 or [] if p["activation"] == act and p["mpe"] is not None]
+        if pts:
+            ax.scatter([p["nonzeros"] for p in pts], [max(p["mpe"], 1e-3) for p in pts], s=16, marker="^", alpha=0.6,
+                       facecolors="none", edgecolors=ACT_COLORS[act], label=f"{act}-based, L0 gates (baseline)")
     if paper:
         ax.scatter([p["nonzeros"] for p in paper], [max(p["mpe"], 1e-3) for p in paper], s=30, marker="x",
                    color="k", alpha=0.6, label="paper, Table 2")
@@ -209,6 +215,32 @@ def plot_tradeoff(points: list[dict], paper: list[dict] | None = None):
            title="Figure 4: compactness against error")
     ax.legend(fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+METHOD_COLORS = {"search": "C3", "direct": "C0", "pruned": "C2", "l0": "C4"}
+
+
+def plot_your_data(views: list[dict]):
+    """The your-data figure, from :func:`swao.experiments.your_data_views`: per dataset, each
+    method's found MLP against the target on the test points, in the user's units, with the
+    diagonal; the legend gives each one's depth, non-zeros and test MPE."""
+    from .tables import METHODS, fmt
+
+    cols = 2
+    rows = (len(views) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(9, 4.2 * rows), squeeze=False, layout="constrained")
+    for ax, v in zip(axes.flat, views):
+        y = v["y"]
+        for m, f in v["found"].items():
+            ax.scatter(y, f["pred"], s=4, alpha=0.35, color=METHOD_COLORS.get(m, "k"),
+                       label=f"{METHODS[m]}: {f['decoder']}, {f['nonzeros']} nz, {fmt(f['mpe'])} %")
+        lo, hi = float(y.min()), float(y.max())
+        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+        ax.set(xlabel="target (its units)", ylabel="found MLP's prediction", title=f"{v['dataset']} ({v['activation']}-based)")
+        ax.legend(fontsize=6.5, markerscale=3, loc="upper left")
+    for extra in axes.flat[len(views):]:
+        extra.set_visible(False)
     return fig
 
 

@@ -105,6 +105,7 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
         "search": lambda done: ex.search_results(config, dev, progress=progress),
         "embedding": lambda done: ex.embedding_study(config, dev),
         "mask_grad": lambda done: ex.mask_grad_study(config, dev),
+        "your_data": lambda done: ex.your_data_results(config, dev, progress=progress),
     }
     assert set(after_training) == set(STAGES), "every declared stage has its computation"
     begin_run = time.perf_counter()
@@ -169,8 +170,8 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
     that stop before validating or saving, plus, per autoencoder, a short complete run's fixed
     cost (start, validation, checkpoint) once for the end and once per intermediate checkpoint
     (an upper bound). Only autoencoders the cache lacks count (:func:`autoencoders_needed`).
-    Search: steps of the search and both baselines on one MLP type's three datasets at
-    ``config.search_points`` points (untrained autoencoder: the cost does not depend on training).
+    Search (and the your-data page, three datasets too): steps of the search and the baselines on
+    one MLP type's three datasets at ``config.search_points`` points (untrained autoencoder: the cost does not depend on training).
     Tables and the embedding study: one run each. ``calibration_steps``: default 10 on a CPU, 50
     on a GPU. Returns the estimate per stage (seconds), the measured rates and, given
     ``budget_s``, whether the total fits it and the sizes that would (:func:`_suggest`).
@@ -221,7 +222,7 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
         t_emb = _timed(lambda: embedding_quality(untrained, "sigmoid", ex.embedding_pairs(config), seed=0,
                                                  grid_points=config.grid_points), dev)
         est["embedding"] = t_emb * 2 * len(ex.STAGES["embedding"])  # trained and untrained, per MLP type
-    if "search" in stages:
+    if {"search", "your_data"} & set(stages):
         data = {"sigmoid": table2_datasets("sigmoid", config.search_points, config.seed)}
 
         def one_type(steps: int) -> dict:
@@ -235,7 +236,8 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
             per_step = max(long[method] - short[method], 0.0) / (2 * k)
             rates[f"{method}_ms_per_step"] = 1e3 * per_step
             total += max(short[method] - per_step * k, 0.0) + per_step * config.search_steps
-        est["search"] = len(ex.STAGES["search"]) * total  # one autoencoder per MLP type
+        est["search"] = len(ex.STAGES["search"]) * total * ("search" in stages)  # one autoencoder per MLP type
+        est["your_data"] = len(ex.STAGES["your_data"]) * total * ("your_data" in stages)  # 3 datasets per type too
     est = {s: est[s] for s in STAGES if s in est and (s in stages or est[s] > 0)}  # with the training stages need
     total = sum(est.values())
     suggest, why = _suggest(config, est, budget_s) if budget_s is not None else ({}, None)

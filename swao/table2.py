@@ -12,20 +12,20 @@ The command line searches the Table 2 datasets or a user's CSV file (:mod:`swao.
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
 
 import torch
 
 from . import tables
-from .baselines import dense_then_prune, direct_sparse
+from .baselines import dense_then_prune, direct_sparse, l0_gates
 from .cache import provenance
 from .config import Config, get_config, resolve_device
 from .csv_dataset import load_csv
+from .export import fit_units, save_mlp
 from .activations import ACTIVATIONS, check_activation
 from .generation import TARGET_NONZEROS, target_dataset
-from .representation import to_sequential
 from .search import search
 
 DATASET_DEPTHS = {f"{L}hl": L for L in TARGET_NONZEROS}  # "2hl": 2, "3hl": 3, "4hl": 4 (titles: tables.DATASETS)
@@ -52,7 +52,9 @@ def run_search(
     """Search (and the baselines) for ``datasets[activation][name]`` with ``autoencoders[activation]``.
 
     Returns plain, JSON-ready data: ``results["types"][activation][method][dataset]["D<j>"]`` with
-    method in ``search``, ``direct``, ``pruned`` (see :meth:`swao.optimise.Result.summary` for a cell).
+    method in ``search``, ``direct``, ``pruned``, ``l0`` (see :meth:`swao.optimise.Result.summary`
+    for a cell). ``l0`` holds, per cell, the swept strength whose non-zero count is nearest the
+    search's (:func:`l0_choice`); ``l0_sweep`` every strength's MPE and counts.
     """
     device = resolve_device(device)
     steps, R = config.search_steps, config.restarts
@@ -73,10 +75,31 @@ def run_search(
             targets = s.nonzeros.gather(-1, s.best_restart()[..., None]).squeeze(-1)
             b = dense_then_prune(data, act, steps, targets, R, seed=seed + 2, eval_every=eval_every, device=device,
                                  progress=say("dense+prune"))
-            entry.update(direct=a.summary(names), pruned=b.summary(names))
-            entry["seconds"].update(direct=a.seconds, pruned=b.seconds)
+            c = l0_gates(data, act, steps, restarts=R, seed=seed + 3, eval_every=eval_every, device=device,
+                         progress=say("L0 gates"))
+            entry.update(direct=a.summary(names), pruned=b.summary(names), **l0_choice(c, names, entry["search"]))
+            entry["seconds"].update(direct=a.seconds, pruned=b.seconds, l0=next(iter(c.values())).seconds)
         results["types"][act] = entry
     return results
+
+
+SWEEP_FIELDS = ("mpe", "nonzeros", "mpe_all", "nonzeros_all", "best_restart")
+
+
+def l0_choice(sweep: dict, names: list[str], searched: dict) -> dict:
+    """``{"l0": cells, "l0_sweep": {strength: slim cells}}`` from :func:`swao.baselines.l0_gates`'s
+    ``{s: Result}``: per dataset and depth, the strength whose best restart's non-zero count is
+    nearest the search's there (the sparser on a tie), chosen on counts only, never on MPE."""
+    full = {s: r.summary(names) for s, r in sweep.items()}
+    chosen: dict = {}
+    for ds in names:
+        chosen[ds] = {}
+        for dec, target in searched[ds].items():
+            s = min(full, key=lambda s: (abs(full[s][ds][dec]["nonzeros"] - target["nonzeros"]), -s))
+            chosen[ds][dec] = {**full[s][ds][dec], "strength": s}
+    slim = {f"{s:g}": {ds: {dec: {k: c[k] for k in SWEEP_FIELDS} for dec, c in cells.items()} for ds, cells in f.items()}
+            for s, f in full.items()}
+    return {"l0": chosen, "l0_sweep": slim}
 
 
 def run_table2(autoencoders: dict, config: Config, device="cpu", seed: int = 0, progress: bool = True,
@@ -94,12 +117,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="swao search",
         description="Search MLPs in the embedding space (Section 3.2, eq. 4-6), batched over datasets, "
         "decoders D1..D4 and restarts; optionally beside two baselines (direct sparse training, dense+prune).",
-        epilog="Table 2 at small scale: swao search --dataset all --autoencoder-dir runs --scale small --baselines",
+        epilog="After `make book`: swao search --dataset PATH.csv --scale small --out found  (the book's autoencoders "
+        "from its cache; Table 2 at small scale: swao search --dataset all --scale small --baselines)",
     )
     p.add_argument("--activation", choices=ACTIVATIONS, help="MLP type (default: from the checkpoint, or all 3)")
     p.add_argument("--dataset", default="all", help="2hl, 3hl, 4hl, all (the Table 2 datasets) or PATH.csv "
                    "(3 input columns, 1 output column, header optional)")
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group()  # none given: the book's autoencoders of --scale, from its cache
     src.add_argument("--autoencoder", action="append", metavar="CKPT",
                      help="a trained autoencoder (its MLP type is read from it); repeat for several types")
     src.add_argument("--autoencoder-dir", metavar="DIR", help="use DIR/ae-<activation>-min-<scale> for each MLP type")
@@ -114,13 +138,38 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's; 1 is faster on a busy machine)")
-    p.add_argument("--out", metavar="DIR", help="write results.json, table2.txt and the MLPs (nn.Sequential, .pt) here")
+    p.add_argument("--out", metavar="DIR", help="write results.json, table2.txt and the found MLPs (mlps/NAME.json + "
+                   ".safetensors; swao.export.load_mlp rebuilds each as an nn.Sequential) here")
     return p
 
 
-def _load_autoencoders(args, activations: list[str], device) -> dict:
+def book_autoencoders(config: Config, activations: list[str], device) -> dict:
+    """The min-loss autoencoders that ``make book`` (or ``swao reproduce``) trained at ``config``'s
+    scale, from the cache: ``{activation: (model, folder)}``; a clear error where one is missing."""
+    from . import experiments
+    from .cache import cache_root
+
+    missing = [a for a in activations if not experiments.autoencoder_cached(config, experiments.MIN_LOSS[a])]
+    if missing:
+        raise ValueError(f"no trained {', '.join(map(repr, missing))} autoencoder of scale {config.scale!r} in the cache "
+                         f"{cache_root()} (trained by this version of swao): run 'make book' (scale small) or "
+                         f"'swao reproduce --scale {config.scale}', or pass --autoencoder CKPT / --autoencoder-dir DIR")
+    found = {}
+    for a in activations:
+        name = experiments.MIN_LOSS[a]
+        model, result = experiments.autoencoder(config, name, device, progress=False)
+        found[a] = (model, experiments.autoencoder_folder(config, name))
+    return found
+
+
+def _load_autoencoders(args, activations: list[str], device, config: Config) -> dict:
     from .model import MultiScaleAutoencoder
 
+    if not (args.untrained or args.autoencoder_dir or args.autoencoder):
+        found = book_autoencoders(config, activations, device)
+        for a, (_, folder) in found.items():
+            print(f"{a}: the book's autoencoder {folder}")
+        return {a: m for a, (m, _) in found.items()}
     if args.untrained:
         torch.manual_seed(args.seed)
         return {a: MultiScaleAutoencoder().to(device) for a in activations}
@@ -159,15 +208,18 @@ def cli_main(argv: list[str] | None = None) -> int:
         config = get_config(args.scale, **overrides)
         device = resolve_device(args.device)
         activations = [args.activation] if args.activation else list(ACTIVATIONS)
-        models = _load_autoencoders(args, activations, device)
-        if args.dataset == "all" or args.dataset in DATASET_DEPTHS:
+        is_csv = args.dataset.lower().endswith(".csv")
+        if not (is_csv or args.dataset == "all" or args.dataset in DATASET_DEPTHS):
+            raise ValueError(f"--dataset must be 2hl, 3hl, 4hl, all or a .csv file, got {args.dataset!r}")
+        data = load_csv(args.dataset, args.seed) if is_csv else None  # a bad file stops before any model loads
+        models = _load_autoencoders(args, activations, device, config)
+        units = {}
+        if is_csv:  # the search's units: inputs in [-1, 1]^3, outputs in the type's range (swao.export)
+            units = {a: fit_units(data, a) for a in models}
+            datasets = {a: {Path(args.dataset).stem: units[a].dataset(data)} for a in models}
+        else:
             names = list(DATASET_DEPTHS) if args.dataset == "all" else [args.dataset]
             datasets = {a: {k: v for k, v in table2_datasets(a, config.search_points, args.seed).items() if k in names} for a in models}
-        elif args.dataset.lower().endswith(".csv"):
-            data = load_csv(args.dataset, args.seed)
-            datasets = {a: {Path(args.dataset).stem: data} for a in models}
-        else:
-            raise ValueError(f"--dataset must be 2hl, 3hl, 4hl, all or a .csv file, got {args.dataset!r}")
     except ValueError as e:
         print(f"swao search: error: {e}", file=sys.stderr)
         return 2
@@ -175,23 +227,37 @@ def cli_main(argv: list[str] | None = None) -> int:
         print("NOTE: freshly initialised (untrained) autoencoders: this demonstrates the pipeline, not the method.")
     results = run_search(models, datasets, config, device, args.seed, progress=True, baselines=args.baselines,
                          eval_every=args.eval_every)
-    results["autoencoders"] = "untrained" if args.untrained else (args.autoencoder_dir or args.autoencoder)
+    results["autoencoders"] = "untrained" if args.untrained else (args.autoencoder_dir or args.autoencoder or "the book's cache")
+    results["units"] = {a: u.to_dict() for a, u in units.items()}
     prov = provenance(device, config)
     table = "\n\n".join(t.to_markdown() for t in result_tables(results, prov, args.baselines))
     print(table)
     if args.out:
-        out = Path(args.out)
-        (out / "mlps").mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(results))
-        (out / "table2.txt").write_text(table + "\n")
-        for act, entry in results["types"].items():
-            for method in tables.METHODS:
-                for ds, cells in entry.get(method, {}).items():
-                    for dec, c in cells.items():
-                        seq = to_sequential(torch.tensor(c["matrix"]), act)
-                        torch.save(seq, out / "mlps" / f"{act}-{ds}-{dec}-{method}.pt")
-        print(f"wrote {out}/results.json, table2.txt and mlps/*.pt (torch.load(..., weights_only=False))")
+        write_results(Path(args.out), results, table, units)
     return 0
+
+
+def write_results(out: Path, results: dict, table: str, units: dict) -> None:
+    """``results.json``, ``table2.txt`` and every found MLP as ``mlps/<type>-<dataset>-<D>-<method>``
+    (:func:`swao.export.save_mlp`, in the user's units for a CSV), each file written whole."""
+    from .cache import write_json
+
+    write_json(out / "results.json", results)
+    tmp = out / f".table2.txt.{os.getpid()}.tmp"
+    tmp.write_text(table + "\n")
+    os.replace(tmp, out / "table2.txt")
+    first = None
+    for act, entry in results["types"].items():
+        for method in tables.METHODS:
+            for ds, cells in entry.get(method, {}).items():
+                for dec, c in cells.items():
+                    path = save_mlp(out / "mlps" / f"{act}-{ds}-{dec}-{method}", torch.tensor(c["matrix"]), act,
+                                    units.get(act), meta={"dataset": ds, "decoder": dec, "method": method,
+                                                          "test_mpe": c["mpe"], "nonzeros": c["nonzeros"]})
+                    first = first or path.with_suffix("")
+    print(f"wrote {out}/results.json, table2.txt and mlps/*.json + *.safetensors (no pickles). Load one:")
+    print(f'  from swao.export import load_mlp; net = load_mlp("{first}"); y = net(torch.tensor([[x1, x2, x3]]))'
+          + ("  # in your units" if units else ""))
 
 
 def result_tables(results: dict, prov: dict, baselines: bool) -> list:
@@ -201,5 +267,6 @@ def result_tables(results: dict, prov: dict, baselines: bool) -> list:
 
 
 __all__ = [
-    "DATASET_DEPTHS", "dataset_seed", "table2_datasets", "run_search", "run_table2", "result_tables", "cli_main",
+    "DATASET_DEPTHS", "dataset_seed", "table2_datasets", "run_search", "l0_choice", "SWEEP_FIELDS", "run_table2",
+    "result_tables", "book_autoencoders", "write_results", "cli_main",
 ]

@@ -17,7 +17,7 @@ DECODERS = ("D1", "D2", "D3", "D4")
 ENCODERS = ("E1", "E2", "E3", "E4")
 DATASETS = {"2hl": "2 HL (14)", "3hl": "3 HL (35)", "4hl": "4 HL (48)"}
 TYPE_NAMES = {"sigmoid": "Sigmoid-based", "leaky_relu": "Leaky ReLU-based", "linear": "Linear-based"}
-METHODS = {"search": "embedding search", "direct": "direct sparse", "pruned": "dense + prune"}  # Table 2's and the baselines
+METHODS = {"search": "embedding search", "direct": "direct sparse", "pruned": "dense + prune", "l0": "L0 gates"}  # Table 2's and the baselines
 
 
 @lru_cache(maxsize=1)
@@ -190,7 +190,8 @@ def baselines_table(results: dict, prov: dict | None) -> Table:
                     cells.append(f"– (the search kept 0 weights at {dec})")
                     continue
                 best[m] = c["mpe"]
-                cells.append(f"{fmt(c['mpe'])} ({c['nonzeros']}, {dec})")
+                strength = f", s={c['strength']:g}" if "strength" in c else ""
+                cells.append(f"{fmt(c['mpe'])} ({c['nonzeros']}, {dec}{strength})")
             ok = [v for m, v in best.items() if v is not None and m != "search"]
             if best["search"] is not None and ok and best["search"] <= min(ok):
                 wins += 1
@@ -198,7 +199,9 @@ def baselines_table(results: dict, prov: dict | None) -> Table:
             rows.append([TYPE_NAMES[act], DATASETS.get(ds, ds)] + cells + ([f"{sum(dead)} / {len(dead)}"] if dead else ["–"]))
     total = len(rows)
     note = (provenance_note(prov) + f" The search is best on {wins} of {total} datasets. Dead ends: the searched MLPs "
-            "(every depth and restart) whose exported MLP has a layer that passes nothing (a constant function).")
+            "(every depth and restart) whose exported MLP has a layer that passes nothing (a constant function)."
+            + (" L0 gates: the swept strength s whose non-zero count is nearest the search's at that depth."
+               if "l0" in methods else ""))
     return Table("Search against baselines: test MPE % (non-zeros, depth) of the depth chosen by validation loss",
                  ["MLP type", "dataset"] + [METHODS[m] for m in methods] + ["search: dead ends"], rows, note)
 
@@ -211,6 +214,19 @@ def tradeoff_points(results: dict, method: str = "search") -> list[dict]:
             for dec, c in cells.items():
                 pts += [{"activation": act, "dataset": ds, "decoder": dec, "mpe": m, "nonzeros": n}
                         for m, n in zip(c["mpe_all"], c["nonzeros_all"])]
+    return pts
+
+
+def l0_tradeoff_points(results: dict) -> list[dict]:
+    """Every MLP of the L0 sweep (all strengths, decoders and restarts) as ``{activation, strength,
+    mpe, nonzeros}``; empty for results made without it."""
+    pts = []
+    for act, entry in results["types"].items():
+        for s, sweep in entry.get("l0_sweep", {}).items():
+            for ds, cells in sweep.items():
+                for dec, c in cells.items():
+                    pts += [{"activation": act, "dataset": ds, "decoder": dec, "strength": float(s), "mpe": m, "nonzeros": n}
+                            for m, n in zip(c["mpe_all"], c["nonzeros_all"])]
     return pts
 
 

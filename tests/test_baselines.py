@@ -59,3 +59,65 @@ def test_dense_then_prune_smoke():
     assert (r.best_step >= 15).all()
     seq = r.sequential(2, 4, 1)
     assert count(seq) == int(r.nonzeros[3, 2, 1])
+
+
+# ---------------------------------------------------------------- L0 gates (Louizos et al. 2018)
+def test_l0_constants_are_the_papers():
+    from swao import baselines
+
+    assert baselines.L0_STRETCH == (-0.1, 1.1) and baselines.L0_TEMPERATURE == 2 / 3
+
+
+def test_hard_concrete_gates_by_formula():
+    import math
+
+    from swao.baselines import expected_l0, hard_concrete_gate, hard_concrete_sample
+
+    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    la = torch.tensor([[-8.0, -1.0, 0.0], [0.7, 2.0, 9.0]], dtype=torch.float64)
+    u = torch.tensor([[0.3, 0.5, 0.9], [0.01, 0.5, 0.99]], dtype=torch.float64)
+    for a, b, g, s in zip(la.flatten().tolist(), u.flatten().tolist(), hard_concrete_gate(la).flatten().tolist(),
+                          hard_concrete_sample(la, u).flatten().tolist()):
+        assert abs(g - min(1.0, max(0.0, sig(a) * 1.2 - 0.1))) < 1e-12  # test time: no noise
+        want = min(1.0, max(0.0, sig((math.log(b) - math.log(1 - b) + a) / (2 / 3)) * 1.2 - 0.1))
+        assert abs(s - want) < 1e-12
+    assert hard_concrete_gate(torch.tensor([-8.0, 9.0])).tolist() == [0.0, 1.0]  # exactly closed / open
+    counted = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]], dtype=torch.float64)
+    want = sum(sig(a - (2 / 3) * math.log(0.1 / 1.1)) for a, c in zip(la.flatten().tolist(), counted.flatten().tolist()) if c)
+    assert abs(float(expected_l0(la, counted)) - want) < 1e-12
+
+
+def test_gate_slots_are_the_usable_weights():
+    from swao.baselines import gate_slots
+
+    assert [int(gate_slots(L).sum()) for L in (1, 2, 3, 4)] == [3 * 7 + 7, 21 + 49 + 7, 21 + 98 + 7, 21 + 147 + 7]
+
+
+def test_l0_gates_report_the_deterministic_gates_and_a_stronger_penalty_is_sparser():
+    from swao.baselines import l0_gates
+    from swao.forward import forward
+    from swao.metrics import mpe
+
+    data = datasets()
+    out = l0_gates(data, "sigmoid", steps=60, strengths=(0.01, 30.0), restarts=2, depths=(1, 3), seed=0, eval_every=10)
+    assert list(out) == [0.01, 30.0]
+    weak, strong = out[0.01], out[30.0]
+    assert weak.test_mpe.shape == (2, 3, 2) and torch.isfinite(weak.test_mpe).all()
+    assert strong.nonzeros.sum() < weak.nonzeros.sum()
+    for r in (weak, strong):  # each cell's numbers are those of exactly its reported matrix
+        for i, L in enumerate(r.depths):
+            m = r.matrices[i]
+            assert (nonzero_count(m) == r.nonzeros[i]).all()
+            pred = forward(m.flatten(0, 1), torch.stack([d["x_test"] for d in data]).repeat_interleave(2, 0), "sigmoid")
+            assert torch.allclose(mpe(pred, torch.stack([d["y_test"] for d in data]).repeat_interleave(2, 0)),
+                                  r.test_mpe[i].flatten(), atol=1e-4)
+
+
+def test_l0_gates_refuses_bad_strengths():
+    import pytest
+
+    from swao.baselines import l0_gates
+
+    for bad in ((), (0.0,), (-1.0,), (float("nan"),)):
+        with pytest.raises(ValueError, match="strengths"):
+            l0_gates(datasets(), "sigmoid", steps=2, strengths=bad)

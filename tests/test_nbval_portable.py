@@ -35,6 +35,7 @@ def test_the_fixture_holds_every_result_the_notebooks_read(monkeypatch):
         "search": lambda: ex.search_results(config),
         "embedding": lambda: ex.embedding_study(config),
         "mask_grad": lambda: ex.mask_grad_study(config),
+        "your_data": lambda: ex.your_data_results(config),
     }
     assert set(reads) == set(ex.stages_for(p.stem for p in COPIES))
     for stage, read in reads.items():

@@ -191,6 +191,7 @@ def test_csv_ok_with_and_without_header(tmp_path):
     (rows(2) + "1,2,3,inf\n" + rows(10), r"row 3: NaN or Inf"),
     ("x1,x2,x3,y\n" + rows(9), r"too few rows: 9"),
     ("", r"too few rows: 0"),
+    ("".join(f"{i},1,2,5\n" for i in range(12)), r"d.csv: the output column \(column 4\) is constant \(5.0 on all 12 rows\)"),
 ])
 def test_csv_errors(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
@@ -209,8 +210,11 @@ def test_cli_csv_error_and_run(tmp_path, capsys):
     assert "freshly initialised" in printed and "good" in printed
     res = json.loads((out / "results.json").read_text())
     assert set(res["types"]["sigmoid"]["search"]["good"]) == {"D1", "D2", "D3", "D4"}
-    seq = torch.load(out / "mlps" / "sigmoid-good-D2-search.pt", weights_only=False)
-    assert isinstance(seq, nn.Sequential)
+    from swao.export import load_mlp
+
+    seq = load_mlp(out / "mlps" / "sigmoid-good-D2-search")  # JSON + safetensors: no pickle to execute
+    assert isinstance(seq, nn.Sequential) and not list(out.rglob("*.pt")) and not list(out.rglob("*.tmp"))
+    assert "load_mlp" in printed
     assert cli_main(["--autoencoder-dir", str(tmp_path), "--activation", "linear"]) == 2
     assert "ae-linear-min-small" in capsys.readouterr().err
 
