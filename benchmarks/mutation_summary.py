@@ -3,18 +3,95 @@ surviving mutants by name (``mutmut show NAME`` prints one's diff). Reads mutmut
 (``mutants/**/*.py.meta``), so it summarises the last run, whole or interrupted.
 
     python benchmarks/mutation_summary.py > mutants/summary.txt
+    python benchmarks/mutation_summary.py --survivors benchmarks/mutation-survivors.md
+
+``--survivors FILE`` writes each survivor's change (the mutated lines, from mutmut's own copies
+under ``mutants/``) with its reason: a rule for the kinds that cannot change a number (a
+message's or a label's text), else the reason read by hand and recorded in
+``benchmarks/mutation-reasons.json`` (name -> reason), else "unread".
 """
 from __future__ import annotations
 
+import argparse
+import ast
+import difflib
+import io
 import json
+import re
 import sys
+import tokenize
 from collections import Counter
 from pathlib import Path
 
 from mutmut.stats import status_by_exit_code
 
 
-def main() -> int:
+def function_sources(module_file: Path) -> dict[str, str]:
+    """``{mutmut function name: its source}`` for every ``x..__mutmut_<k|orig>`` of a mutated module."""
+    text = module_file.read_text()
+    out = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
+            out[node.name] = ast.get_source_segment(text, node)
+    return out
+
+
+def _without_strings(line: str) -> str:
+    """The line's tokens with every string literal blanked (f-strings included)."""
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return line
+    kinds = {tokenize.STRING} | {getattr(tokenize, n) for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(tokenize, n)}
+    return " ".join("''" if t.type in kinds else t.string for t in toks)
+
+
+def change(orig: str, mutant: str) -> tuple[list[str], list[str]]:
+    """The lines a mutant removed and added (bodies only: the def lines differ by name)."""
+    a, b = orig.splitlines()[1:], mutant.splitlines()[1:]
+    diff = list(difflib.ndiff(a, b))
+    return [d[2:].strip() for d in diff if d.startswith("- ")], [d[2:].strip() for d in diff if d.startswith("+ ")]
+
+
+def rule_reason(removed: list[str], added: list[str]) -> str | None:
+    """The reason for the kinds no number depends on, or ``None``."""
+    if len(removed) == len(added) and all(_without_strings(r) == _without_strings(x) for r, x in zip(removed, added)):
+        return ("text only: the words of an error message, a label or a progress bar's title (the tests match an "
+                "error's meaning, not each word); no number depends on them")
+    if all(re.search(r"Error\(None\)", x) for x in added) and added:
+        return "text only: an error's message removed (its type, which the tests check, is unchanged)"
+    return None
+
+
+def write_survivors(path: Path, survivors: list[str]) -> Counter:
+    reasons_file = Path(__file__).with_name("mutation-reasons.json")
+    manual = json.loads(reasons_file.read_text()) if reasons_file.exists() else {}
+    sources: dict[str, dict[str, str]] = {}
+    kinds: Counter = Counter()
+    lines = ["# Surviving mutants, each with its reason", "",
+             "Written by `python benchmarks/mutation_summary.py --survivors` after `make mutation`. The",
+             "reasons come from a rule (message and label text) or were read by hand",
+             "(`benchmarks/mutation-reasons.json`).", ""]
+    for name in survivors:
+        module, func = name.split(".", 2)[1], name.rsplit(".", 1)[1]
+        if module not in sources:
+            sources[module] = function_sources(Path("mutants") / "swao" / f"{module}.py")
+        src = sources[module]
+        orig = src.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", func))
+        removed, added = change(orig, src[func]) if orig and func in src else ([], [])
+        reason = rule_reason(removed, added) or manual.get(name) or "unread"
+        kinds[reason.split(":")[0]] += 1
+        shown = "; ".join(f"`{r}` -> `{x}`" for r, x in zip(removed, added)) or "; ".join(f"`{x}`" for x in removed + added)
+        lines.append(f"- `{name}`: {shown[:400]}  \n  **{reason}**")
+    lines += ["", "Reasons by kind: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common())]
+    path.write_text("\n".join(lines) + "\n")
+    return kinds
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--survivors", metavar="FILE", help="also write every survivor's change and reason to FILE (markdown)")
+    args = ap.parse_args(argv)
     metas = sorted(Path("mutants").glob("swao/*.py.meta"))
     if not metas:
         print("no mutmut records under mutants/: run `make mutation` first", file=sys.stderr)
@@ -37,6 +114,9 @@ def main() -> int:
     print("other: " + (others or "none"))
     print(f"\nsurviving mutants ({len(survivors)}):")
     print("\n".join(f"  {k}" for k in survivors))
+    if args.survivors:
+        kinds = write_survivors(Path(args.survivors), survivors)
+        print(f"\nwrote {args.survivors}: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
     return 0
 
 

@@ -3,7 +3,7 @@ old small recipe (batch 256, lr 1e-3 halved every epoch, hard masks, none of our
 steps), scored like the book's Tables 1 and 3 (``experiments.mpe_table``: the same 200 test MLPs
 per encoder, the floors and the collapse views), to set beside the current default's.
 
-    SWAO_CACHE=/tmp/before-cache python benchmarks/recipe_before_after.py [--out before.json]
+    SWAO_CACHE=/tmp/before-cache python benchmarks/recipe_before_after.py [--out before.json] [--names sigmoid-p1 ...]
 """
 import argparse
 import json
@@ -25,11 +25,13 @@ OLD_SMALL = dict(train_mlps=40_000, epochs=3, batch_size=256, lr=1e-3, lr_halve_
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="before.json")
+    ap.add_argument("--names", nargs="*", default=list(experiments.AUTOENCODERS), choices=list(experiments.AUTOENCODERS),
+                    help="the autoencoders to train with the old recipe (default: all five)")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
     old = get_config("small", **OLD_SMALL)
     out = {}
-    for name in ("leaky_relu-min", "linear-min", "sigmoid-p0.5", "sigmoid-p1", "sigmoid-min"):
+    for name in a.names:
         r = experiments.mpe_table(old, name, "cpu")
         out[name] = {"best_median": r["best_median"], "table_best": [min(c) for c in zip(*r["table"])],
                      "corr": r["collapse"]["median_correlation"], "dead": r["collapse"]["dead_decoders"]}

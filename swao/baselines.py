@@ -137,6 +137,13 @@ def hard_concrete_sample(log_alpha: torch.Tensor, u: torch.Tensor) -> torch.Tens
     return (s * (zeta - gamma) + gamma).clamp(0.0, 1.0)
 
 
+def sample_gates(log_alpha: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Training-time gates: :func:`hard_concrete_sample` with ``u ~ U(0, 1)`` from ``gen``, kept
+    1e-6 away from 0 and 1 (where ``log u`` or ``log(1 - u)`` is infinite)."""
+    u = torch.rand(log_alpha.shape, generator=gen, device=log_alpha.device, dtype=log_alpha.dtype)
+    return hard_concrete_sample(log_alpha, u.clamp(1e-6, 1 - 1e-6))
+
+
 def hard_concrete_gate(log_alpha: torch.Tensor) -> torch.Tensor:
     """The test-time gate ``min(1, max(0, sigmoid(log_alpha) (zeta - gamma) + gamma))`` (their eq. 13)."""
     gamma, zeta = L0_STRETCH
@@ -193,9 +200,7 @@ def l0_gates(
     gens = [torch.Generator(device=device).manual_seed(seed + 7919 * (k + 1)) for k in range(len(depths))]
 
     def sampled(i: int) -> torch.Tensor:
-        w, log_alpha = leaves[i][:, 0], L0_LOGIT_SCALE * leaves[i][:, 1]
-        u = torch.rand(log_alpha.shape, generator=gens[i], device=log_alpha.device, dtype=log_alpha.dtype)
-        return full_matrix(w * hard_concrete_sample(log_alpha, u.clamp(1e-6, 1 - 1e-6)))
+        return full_matrix(leaves[i][:, 0] * sample_gates(L0_LOGIT_SCALE * leaves[i][:, 1], gens[i]))
 
     def deterministic(i: int) -> torch.Tensor:
         return full_matrix(leaves[i][:, 0] * hard_concrete_gate(L0_LOGIT_SCALE * leaves[i][:, 1]))
@@ -213,5 +218,5 @@ def l0_gates(
 
 
 __all__ = ["direct_sparse", "dense_then_prune", "l0_gates", "prune_mask", "init_weights", "full_matrix",
-           "hard_concrete_sample", "hard_concrete_gate", "expected_l0", "gate_slots", "WEIGHT_LR", "PRUNE_AT",
+           "hard_concrete_sample", "sample_gates", "hard_concrete_gate", "expected_l0", "gate_slots", "WEIGHT_LR", "PRUNE_AT",
            "L0_STRETCH", "L0_TEMPERATURE", "L0_INIT_DROP", "L0_STRENGTHS", "L0_LOGIT_SCALE"]

@@ -47,7 +47,7 @@ FIGURE2_MLPS = 3  # MLPs per type in Figure 2
 
 # ------------------------------------------------------------------ what depends on what
 # The one declaration of the book's results: each stage with the autoencoders, as (name,
-# mask_grad), that it is computed from (the search's result holds both baselines, which are
+# mask_grad), that it is computed from (the search's result holds the baselines, which are
 # trained against its non-zero counts). `swao reproduce` (its stages and --plan), the book's
 # compute stage (book/build.py) and the fixture the nbval copies render from all read it.
 CONFIG_MASK_GRAD = "config"  # in a stage: the scale's own mask_grad (Config.mask_grad)
@@ -57,7 +57,7 @@ STAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "autoencoders": _ALL,  # training histories and validation tables (notebook 03)
     "tables": _ALL,  # Tables 1 and 3 with their robust views
     "figure2": _MIN,
-    "search": _MIN,  # Table 2, Figures 3-6, both baselines, the spread over restarts
+    "search": _MIN,  # Table 2, Figures 3-6, the three baselines, the spread over restarts
     "embedding": _MIN,
     "mask_grad": (("sigmoid-min", "none"), ("sigmoid-min", "straight_through")),
     "your_data": tuple((MIN_LOSS[a], CONFIG_MASK_GRAD) for a in ("sigmoid",)),  # YOUR_DATA_TYPES
@@ -216,7 +216,7 @@ def figure2(config: Config, device="cpu", recompute: bool = False) -> dict:
 
 
 def search_results(config: Config, device="cpu", recompute: bool = False, progress: bool = True) -> dict:
-    """Table 2 and Figures 3-6: the search and both baselines on the 9 datasets."""
+    """Table 2 and Figures 3-6: the search and the three baselines on the 9 datasets."""
     from .table2 import run_table2
 
     def compute(folder: Path) -> dict:

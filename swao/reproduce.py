@@ -1,7 +1,7 @@
 """``swao reproduce``: every result of the book at one scale, timed, and exported with provenance.
 
 The results are the cached ones of :mod:`swao.experiments` (six autoencoders, Tables 1-3, Figure
-2, the search with both baselines, the embedding and mask-gradient studies). Each stage is
+2, the search with its three baselines, the embedding and mask-gradient studies). Each stage is
 exported as soon as it is done to ``results/<scale>/<stage>.json``, with ``run.json`` naming the
 sizes, the device and each stage's time: committed, they appear in the book beside the CPU-scale
 results.

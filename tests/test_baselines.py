@@ -121,3 +121,109 @@ def test_l0_gates_refuses_bad_strengths():
     for bad in ((), (0.0,), (-1.0,), (float("nan"),)):
         with pytest.raises(ValueError, match="strengths"):
             l0_gates(datasets(), "sigmoid", steps=2, strengths=bad)
+
+
+def test_l0_choice_takes_the_strength_nearest_the_searchs_count():
+    from swao.baselines import l0_gates
+    from swao.table2 import SWEEP_FIELDS, l0_choice
+
+    data = datasets()[:2]
+    sweep = l0_gates(data, "sigmoid", steps=40, strengths=(0.01, 1.0, 30.0), restarts=1, depths=(2,), seed=1, eval_every=10)
+    counts = {s: [int(r.nonzeros[0, d, 0]) for d in range(2)] for s, r in sweep.items()}
+    for target in (0, 5, 20, 200):
+        searched = {name: {"D2": {"nonzeros": target}} for name in ("a", "b")}
+        out = l0_choice(sweep, ["a", "b"], searched)
+        for d, name in enumerate(("a", "b")):
+            cell = out["l0"][name]["D2"]
+            want = min(counts, key=lambda s: (abs(counts[s][d] - target), -s))
+            assert cell["strength"] == want and cell["nonzeros"] == counts[want][d]
+    assert set(out["l0_sweep"]) == {"0.01", "1", "30"}
+    assert set(out["l0_sweep"]["1"]["a"]["D2"]) == set(SWEEP_FIELDS)
+
+
+# ---------------------------------------------------------------- what the mutation run showed missing
+def test_init_weights_span_plus_minus_one_over_sqrt_fan_in_and_follow_the_seed():
+    import math
+
+    w = init_weights(4000, 2, torch.Generator().manual_seed(3))
+    first, rest = w[..., :H].abs(), w[..., H:].abs()  # the first layer sees 3 inputs, the others 7 neurons
+    assert first.max() <= 1 / math.sqrt(3) and first.max() > 0.99 / math.sqrt(3)
+    assert rest.max() <= 1 / math.sqrt(7) and rest.max() > 0.99 / math.sqrt(7)
+    assert abs(float(w[..., :H].mean())) < 0.01 and (w < 0).float().mean().sub(0.5).abs() < 0.01  # centred on 0
+    assert torch.equal(w, init_weights(4000, 2, torch.Generator().manual_seed(3)))
+    assert not torch.equal(w, init_weights(4000, 2, torch.Generator().manual_seed(4)))
+
+
+def test_prune_mask_of_a_batch_is_the_prune_mask_of_each():
+    m = full_matrix(init_weights(3, 2, torch.Generator().manual_seed(1)))
+    m = m * torch.tensor([1.0, 100.0, 0.01])[:, None, None]  # very different scales per MLP
+    keep = torch.tensor([4, 9, 20])
+    batch = prune_mask(m, keep)
+    for i in range(3):
+        assert torch.equal(batch[i], prune_mask(m[i : i + 1], keep[i : i + 1])[0])
+
+
+def test_sample_gates_follow_the_hard_concrete_distribution_and_the_generator():
+    import math
+
+    from swao.baselines import sample_gates
+
+    la = torch.zeros(200_000, dtype=torch.float64)
+    g = sample_gates(la, torch.Generator().manual_seed(0))
+    # P(gate = 0) = P(s < 1/12) = sigmoid(beta logit(1/12) - log_alpha), and P(gate = 1) the same at log_alpha 0
+    p0 = 1 / (1 + math.exp(-(2 / 3) * math.log((1 / 12) / (11 / 12))))
+    assert abs(float((g == 0).double().mean()) - p0) < 0.005 and abs(float((g == 1).double().mean()) - p0) < 0.005
+    assert abs(float(g.mean()) - 0.5) < 0.005  # symmetric about 1/2 at log_alpha 0
+    assert torch.equal(g, sample_gates(la, torch.Generator().manual_seed(0)))
+    torch.manual_seed(123)  # the global generator is not used
+    assert torch.equal(g, sample_gates(la, torch.Generator().manual_seed(0)))
+
+
+def test_l0_gates_start_half_open_and_log_the_penalised_loss():
+    import math
+
+    from swao.baselines import l0_gates
+
+    data = datasets()[:2]
+    s = (0.5, 4.0)
+    start = l0_gates(data, "sigmoid", steps=0, strengths=s, restarts=1, depths=(1, 2), seed=5)
+    gen = torch.Generator().manual_seed(5)
+    for i, L in enumerate((1, 2)):  # the weights the run drew, each times its gate at log_alpha = 0: 0.5
+        w = init_weights(len(s) * 2, L, gen)
+        want = full_matrix(0.5 * w).reshape(len(s), 2, H, -1)
+        for k, st in enumerate(s):
+            assert torch.allclose(start[st].matrices[i][:, 0], want[k])
+    p_open = 1 / (1 + math.exp((2 / 3) * math.log(0.1 / 1.1)))  # each gate's expected openness at log_alpha 0
+    run = l0_gates(data, "sigmoid", steps=30, strengths=s, restarts=1, depths=(2,), seed=5, eval_every=10)
+    for st, r in run.items():
+        loss, mse = r.trajectory["loss"][..., 0], r.trajectory["mse"][..., 0]
+        assert torch.allclose(loss, mse * (1 + st * p_open), rtol=1e-5)  # lambda = s x MSE_0 / gates, E[L0] / gates
+        assert r.trajectory["step"].tolist() == [0, 10, 20, 30]
+        assert (r.trajectory["mse"][..., -1] < r.trajectory["mse"][..., 0]).all()  # the weights learn
+
+
+def test_every_strengths_result_is_whole():
+    from swao.baselines import l0_gates
+    from swao.optimise import N_FRAMES
+
+    data = datasets()
+    out = l0_gates(data, "sigmoid", steps=20, strengths=(0.1, 1.0), restarts=2, depths=(1, 2), seed=0, eval_every=5)
+    for r in out.values():
+        assert r.activation == "sigmoid" and r.depths == (1, 2) and r.seconds > 0
+        for name in ("test_mpe", "nonzeros", "val_loss", "best_step", "threshold", "lam", "dead_start", "dead_end"):
+            assert getattr(r, name).shape == (2, 3, 2), name
+        assert all(p.shape == (3, 2, data[0]["y_test"].numel()) for p in r.test_pred)
+        assert all(v.shape[:3] == (2, 3, 2) for k, v in r.trajectory.items() if k != "step")
+        assert len(r.frames) == N_FRAMES and all(f.shape[0] == 6 for _, fs in r.frames for f in fs)
+        assert (r.lam > 0).all()
+        cells = r.summary(["a", "b", "c"])
+        assert cells["c"]["D2"]["dead_start_all"] == [bool(v) for v in r.dead_start[1, 2]]
+
+
+def test_the_baselines_use_the_papers_threshold_clamp_only():
+    import inspect
+
+    from swao.optimise import optimise
+
+    # direct sparse training calls optimise without keep_layers: the paper's [0, 3] clamp alone
+    assert inspect.signature(optimise).parameters["keep_layers"].default is False

@@ -95,3 +95,15 @@ def test_setup_run_validates_notebook_parameters():
         setup_run("big")
     with pytest.raises(ValueError, match="device must be"):
         setup_run("smoke", "gpu")
+
+
+def test_mpe_and_rank_correlation_refuse_what_they_cannot_score():
+    from swao.metrics import rank_correlation
+
+    with pytest.raises(ValueError, match="must be torch tensors"):
+        mpe(torch.ones(3), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="same non-empty shape"):
+        mpe(torch.ones(2, 0), torch.ones(2, 0))
+    assert rank_correlation(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([3.0, 5.0, 9.0])) == pytest.approx(1.0)  # 3: enough
+    with pytest.raises(ValueError, match=">= 3"):
+        rank_correlation(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0]))

@@ -23,6 +23,7 @@ EXPECTED = {
     "05_sparse_search": ["Table 2 at paper scale"],
     "06_beyond_the_paper": ["mask_grad=straight_through (paper scale): test MPE"],
     "08_findings": ["ours, paper scale", "At paper scale, of the paper's"],
+    "09_your_data": ["Your data at paper scale"],
 }
 
 

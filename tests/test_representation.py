@@ -168,3 +168,52 @@ def test_bad_weights_and_activation_are_refused():
         from_sequential(nn.Sequential(nn.Linear(3, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Identity()))
     with pytest.raises(ValueError, match="activations"):
         from_sequential(nn.Sequential(nn.Linear(3, 2, bias=False), nn.ReLU(), nn.Linear(2, 1, bias=False), nn.Identity()))
+
+
+# ---------------------------------------------------------------- what the mutation run showed missing
+def test_build_matrix_checks_and_keeps_its_inputs_kind():
+    w1, w2, out = torch.ones(2, 3, dtype=torch.float64), torch.ones(3, 2), torch.ones(1, 3)
+    assert build_matrix([w1, w2, out]).dtype == torch.float64  # the first layer's float dtype
+    assert build_matrix([torch.ones(2, 3, dtype=torch.int64), torch.ones(1, 2, dtype=torch.int64)]).dtype == torch.float32
+    with pytest.raises(ValueError, match=r"weights must be a list \[W_1, ..., W_L, w_out\]"):
+        build_matrix([w1])
+    with pytest.raises(ValueError, match=r"weights\[2\] must have shape \(out, 3\) with out <= 7 \(1 for the output"):
+        build_matrix([w1, w2, torch.ones(2, 3)])  # an output layer of 2 rows
+    empty = build_matrix([torch.ones(2, 3), torch.ones(0, 2), torch.ones(1, 0)])  # a hidden layer with no neuron
+    assert empty.shape == (H, matrix_width(2)) and empty[:, -1].sum() == 0 and nonzero_count(empty) == 6
+
+
+def test_dead_layer_and_layer_floor_on_batches_of_batches():
+    from swao.representation import dead_layer
+    from swao.sparsity import layer_floor
+
+    g = torch.Generator().manual_seed(0)
+    m = torch.randn(2, 3, H, matrix_width(3), generator=g) + 0.1
+    m[..., -3:] = 1.0
+    m[0, 1, :, -3] = 0.0  # layer 1 off: B_1 and B_2 pass nothing, the output weights survive
+    m[1, 2, :, 3 * H] = 0.0  # the output cut
+    m = apply_masks(m)
+    assert dead_layer(m).tolist() == [[False, True, False], [False, False, True]]
+    for a in range(2):
+        for b in range(3):
+            blocks, out, _ = split_matrix(m[a, b])
+            want = min([float(blocks[l].abs().max()) for l in range(3)] + [float(out.abs().max())])
+            assert float(layer_floor(m)[a, b]) == want and float(layer_floor(m[a, b])) == want
+
+
+def test_from_sequential_refuses_mixed_hidden_activations_and_batches_check_their_inputs():
+    from swao.representation import check_batch
+
+    mixed = nn.Sequential(nn.Linear(3, 2, bias=False), nn.Sigmoid(), nn.Linear(2, 2, bias=False), nn.Identity(),
+                          nn.Linear(2, 1, bias=False), nn.Identity())
+    with pytest.raises(ValueError, match="activations must be"):
+        from_sequential(mixed)
+    one = build_matrix([torch.ones(2, 3), torch.ones(1, 2)])
+    padded, depth = stack_matrices([one])
+    assert padded.shape == (1, H, 33) and depth.tolist() == [1]
+    with pytest.raises(ValueError, match="matrices must not be empty"):
+        stack_matrices([])
+    with pytest.raises(ValueError, match=r"padded must have shape \(N, 7, 33\), got list"):
+        check_batch([[0.0]], depth)
+    with pytest.raises(ValueError, match="depth values must lie in"):
+        check_batch(padded, torch.tensor([0]))

@@ -408,3 +408,111 @@ def test_cuda_steps_do_not_sync(decoder):
             dense_then_prune([data], "sigmoid", 20, torch.full((4, 1), 9), device="cuda", **kw)
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+# ---------------------------------------------------------------- what the mutation run showed missing
+def test_optimise_refuses_a_penalty_without_its_scale_and_checks_split_sizes():
+    from swao.optimise import TripleData, optimise
+
+    data = table2_datasets("sigmoid", 300, seed=0)
+    d = TripleData.build([data["2hl"]], 1, "cpu")
+    leaf = torch.zeros(1, H, matrix_width(1), requires_grad=True)
+    for kw in (dict(sparse=False), dict(sparse=True, penalty_scale=torch.ones(1))):
+        with pytest.raises(ValueError, match="penalty_fn needs sparse=False and a penalty_scale"):
+            optimise(lambda i: leaf, [leaf], 0.1, d, "sigmoid", 1, penalty_fn=lambda i: leaf.sum(dim=(1, 2)), **kw)
+    short = dict(data["3hl"], x_train=data["3hl"]["x_train"][:-1], y_train=data["3hl"]["y_train"][:-1])
+    with pytest.raises(ValueError, match="same train size"):
+        TripleData.build([data["2hl"], short], 1, "cpu")
+
+
+def test_plain_mse_is_logged_unswitched_and_the_penalty_option_reaches_the_objective():
+    from swao.fused_mse import mlp_mse
+    from swao.optimise import TripleData, objective, optimise
+    from swao.sparsity import sparsity_penalty, switched, weights_and_masks
+
+    data = TripleData.build([table2_datasets("sigmoid", 300, seed=0)["2hl"]], 1, "cpu")
+    g = torch.Generator().manual_seed(0)
+    m = torch.randn(1, H, matrix_width(2), generator=g) * 0.05  # small weights: the switch would change them
+    m[..., -2:] = 1.0
+    m[0, 3, -1] = 0.0  # a masked neuron: zeros in the weight part
+    m = apply_masks(m)
+    leaf = m.clone().requires_grad_(True)
+    out = optimise(lambda i: leaf, [leaf], 0.0, data, "sigmoid", 0, sparse=False)
+    assert torch.allclose(out["trajectory"]["mse"][0, 0, 0], mlp_mse(m, data.xt["train"], data.y["train"], "sigmoid")[0])
+    t = torch.tensor([0.02])
+    for penalty in ("all", "active"):
+        mse, pen = objective(m, t, data.xt["train"], data.y["train"], "sigmoid", True, penalty)
+        assert torch.allclose(pen, sparsity_penalty(weights_and_masks(m)[0], t, penalty))
+        assert torch.allclose(mse, mlp_mse(switched(m, t), data.xt["train"], data.y["train"], "sigmoid"))
+    logged = {}
+    for penalty in ("all", "active"):
+        leaf = m.clone().requires_grad_(True)
+        logged[penalty] = optimise(lambda i: leaf, [leaf], 0.0, data, "sigmoid", 0, penalty=penalty)["trajectory"]["loss"]
+    assert not torch.equal(logged["all"], logged["active"])
+
+
+def test_the_default_validation_interval_is_a_two_hundredth_of_the_steps():
+    from swao.optimise import TripleData, optimise
+
+    data = TripleData.build([table2_datasets("sigmoid", 100, seed=0)["2hl"]], 1, "cpu")
+    leaf = torch.zeros(1, H, matrix_width(1)).requires_grad_(True)
+    for steps, every in ((400, 2), (1000, 5), (150, 1)):
+        out = optimise(lambda i: leaf, [leaf], 0.0, data, "sigmoid", steps, sparse=False)
+        assert out["trajectory"]["step"][:3].tolist() == [0, every, 2 * every]
+
+
+def test_the_summary_reports_the_spread_and_the_dead_flags_of_its_result():
+    dec = StandIn()
+    data = [decoded_dataset(dec, 2, "sigmoid", n=300, seed=s) for s in (1, 2)]
+    for R in (1, 2, 3):
+        r = search(dec, data, "sigmoid", steps=6, restarts=R, seed=0, eval_every=3)
+        c = r.summary(["a", "b"])["b"]["D3"]
+        m, nz = r.test_mpe[2, 1].double(), r.nonzeros[2, 1].double()
+        assert c["mpe_std"] == (float(m.std()) if R > 1 else 0.0) and c["nonzeros_std"] == (float(nz.std()) if R > 1 else 0.0)
+        assert c["dead_start_all"] == r.dead_start[2, 1].tolist() and c["dead_end_all"] == r.dead_end[2, 1].tolist()
+    assert list(r.summary()) == ["0", "1"]
+
+
+class Encoding(StandIn):
+    """The stand-in decoder with an encoder (a fixed random map of the matrix) and masks that
+    are on only above ``cut``: a pool in which some decodings have a dead layer and some not."""
+
+    def __init__(self, cut=1.0):
+        super().__init__()
+        self.p = nn.Parameter(torch.randn(H * 33, 128, generator=torch.Generator().manual_seed(1)) * 0.05)
+        self.cut = cut
+
+    def encode(self, padded, depth):
+        return torch.sigmoid(padded.flatten(1) @ self.p)
+
+    def decode_depth(self, z, j):
+        raw = (z @ self.w[j - 1]).view(-1, H, matrix_width(j))
+        return apply_masks(torch.cat([raw[..., :-j], (raw[..., -j:] > self.cut).to(raw.dtype)], -1))
+
+
+def test_encoded_starts_keep_only_embeddings_that_decode_alive():
+    from swao.generation import generator, random_mlps
+    from swao.representation import dead_layer
+    from swao.search import encoded_starts
+    from swao.sparsity import export_matrix
+
+    model = Encoding(cut=1.0)
+    with torch.no_grad():
+        padded, depth = random_mlps(64, "sigmoid", gen=generator(7))
+        z_pool = model.encode(padded, depth)
+        for j in (1, 2):  # the pool has dead and alive decodings through both decoders
+            assert 0.1 < float(dead_layer(model.decode_depth(z_pool, j)).float().mean()) < 0.9
+        z = encoded_starts(model, "sigmoid", (1, 2), 40, seed=7, pool=64)
+        assert not dead_layer(model.decode_depth(z[0], 1)).any() and not dead_layer(model.decode_depth(z[1], 2)).any()
+        assert torch.equal(z, encoded_starts(model, "sigmoid", (1, 2), 40, seed=7, pool=64))
+        assert not torch.equal(z, encoded_starts(model, "sigmoid", (1, 2), 40, seed=8, pool=64))
+        every = encoded_starts(Encoding(cut=5.0), "sigmoid", (1,), 10, seed=7, pool=64)  # none alive: the whole pool
+        assert every.shape == (1, 10, 128)
+    x = torch.rand(200, 3, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    ds = {"x_train": x[:100], "y_train": x[:100, 0], "x_valid": x[100:160], "y_valid": x[100:160, 0],
+          "x_test": x[160:], "y_test": x[160:, 0]}
+    r = search(model, [ds], "sigmoid", 2, restarts=2, depths=(1,), seed=3, start="encoded")
+    z0 = encoded_starts(model, "sigmoid", (1,), 2, seed=3)
+    with torch.no_grad():  # the search's first snapshot is the decoding of exactly those starts
+        assert torch.allclose(r.frames[0][1][0], export_matrix(model.decode_depth(z0[0], 1), torch.zeros(2)))
+    assert not r.dead_start.any()
