@@ -60,7 +60,52 @@ def rule_reason(removed: list[str], added: list[str]) -> str | None:
                 "error's meaning, not each word); no number depends on them")
     if all(re.search(r"Error\(None\)", x) for x in added) and added:
         return "text only: an error's message removed (its type, which the tests check, is unchanged)"
+    for test, reason in KINDS:
+        if removed and len(removed) == len(added) and all(test(r, x) for r, x in zip(removed, added)):
+            return reason
     return None
+
+
+def _drop_arg(line: str, names: str) -> str:
+    """The line without keyword arguments ``names=...`` (one level of brackets in the value)."""
+    return re.sub(rf",?\s*\b(?:{names})=(?:\w|\.|\[[^\]]*\]|\([^)]*\))*", "", line).replace("(, ", "(").replace(", )", ")")
+
+
+def _same_but(names: str, nones: tuple[str, ...] = ()):
+    """A test: the two lines are the same once ``names=...`` arguments are dropped and each of the
+    values ``nones`` (positional uses) is read as None."""
+    def test(r: str, x: str) -> bool:
+        r2, x2 = _drop_arg(r, names), _drop_arg(x, names)
+        for v in nones:
+            r2 = re.sub(rf"\b{re.escape(v)}\b(?!\.)", "None", r2)
+        return r2 == x2 or r2.replace("None", "") == x2.replace("None", "")
+    return test
+
+
+def _matches(pattern: str):
+    return lambda r, x: re.search(pattern, r) is not None
+
+
+# (a test of each (removed, added) line pair, the reason): kinds read once and named here
+KINDS = (
+    (_matches(r"^best_step = torch.zeros"), "equivalent: the best step is stored as a float instead of an int and read "
+                                            "back with int()"),
+    (_same_but("dtype", ("dtype",)), "equivalent here: float32, the dtype of every run and test, is torch's default"),
+    (_same_but("device", ("device", "dev")), "equivalent on a CPU: no device means the CPU (the GPU path runs in "
+                                             "benchmarks/gpu_check.sh)"),
+    (lambda r, x: bool(re.match(r"(show|label|phase) = ", r)) or _same_but("progress", ("show",))(r, x),
+     "progress display only: what a progress bar shows, not what is computed"),
+    (_matches(r"perf_counter\(\)"), "a duration only: the seconds a run took, printed as a timing, never as a result"),
+    (_same_but("workers", ("workers",)), "equivalent: the depths' threads do not change the result "
+                                          "(test_depth_workers_do_not_change_the_result)"),
+    (_matches(r"^order = sorted"), "equivalent: only the order in which the independent depths run"),
+    (_matches(r"nan_to_num\(0\.0, 0\.0, 0\.0\)"), "differs only for a diverged (NaN / Inf) matrix, and then only in "
+                                                    "the logged non-zero count"),
+    (_matches(r"set_to_none"), "equivalent: every leaf gets a gradient every step, so zeroed and unset gradients "
+                               "give the same Adam step"),
+    (_matches(r"manual_seed\(seed \+ 7919"), "another fixed seed for the gate noise: other draws of the same "
+                                             "distribution, as reproducible"),
+)
 
 
 def write_survivors(path: Path, survivors: list[str]) -> Counter:

@@ -200,6 +200,11 @@ def test_l0_gates_start_half_open_and_log_the_penalised_loss():
         assert torch.allclose(loss, mse * (1 + st * p_open), rtol=1e-5)  # lambda = s x MSE_0 / gates, E[L0] / gates
         assert r.trajectory["step"].tolist() == [0, 10, 20, 30]
         assert (r.trajectory["mse"][..., -1] < r.trajectory["mse"][..., 0]).all()  # the weights learn
+        y = torch.stack([d["y_train"] for d in data])
+        assert not torch.allclose(r.trajectory["mse"][0, :, 0, 0], y.square().mean(-1))  # not the zero MLP's error
+    torch.manual_seed(99)  # the gates' noise comes from the run's own generators, not the global one
+    again = l0_gates(data, "sigmoid", steps=30, strengths=s, restarts=1, depths=(2,), seed=5, eval_every=10)
+    assert all(torch.equal(run[st].matrices[0], again[st].matrices[0]) for st in s)
 
 
 def test_every_strengths_result_is_whole():
@@ -227,3 +232,25 @@ def test_the_baselines_use_the_papers_threshold_clamp_only():
 
     # direct sparse training calls optimise without keep_layers: the paper's [0, 3] clamp alone
     assert inspect.signature(optimise).parameters["keep_layers"].default is False
+
+
+def test_dense_then_prune_trains_plain_mse_in_both_phases():
+    data = datasets()[:1]
+    b = dense_then_prune(data, "sigmoid", steps=20, targets=torch.tensor([[5], [9]]), restarts=1, depths=(1, 2),
+                         seed=0, eval_every=5)
+    assert (b.threshold == 0).all() and (b.lam == 0).all()  # no threshold, no penalty: the paper's objective is not used
+    assert torch.equal(b.trajectory["loss"], b.trajectory["mse"])
+    assert b.nonzeros[:, 0, 0].tolist() == [5, 9]
+    assert b.trajectory["step"].tolist() == [0, 5, 10] and (b.best_step >= 10).all() and (b.best_step <= 20).all()
+
+
+def test_dense_then_prune_without_learning_is_the_pruned_start():
+    data = datasets()[:1]
+    targets = torch.tensor([[6], [11]])
+    b = dense_then_prune(data, "sigmoid", steps=10, targets=targets, restarts=1, depths=(1, 2), seed=4, lr=0.0)
+    gen = torch.Generator().manual_seed(4)
+    for i, L in enumerate((1, 2)):
+        start = full_matrix(init_weights(1, L, gen))  # the start _start draws, depth by depth
+        keep = prune_mask(start, targets[i])
+        want = full_matrix(start[..., : keep.shape[-1]] * keep)
+        assert torch.equal(b.matrices[i][0, 0], want[0])

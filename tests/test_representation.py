@@ -175,6 +175,7 @@ def test_build_matrix_checks_and_keeps_its_inputs_kind():
     w1, w2, out = torch.ones(2, 3, dtype=torch.float64), torch.ones(3, 2), torch.ones(1, 3)
     assert build_matrix([w1, w2, out]).dtype == torch.float64  # the first layer's float dtype
     assert build_matrix([torch.ones(2, 3, dtype=torch.int64), torch.ones(1, 2, dtype=torch.int64)]).dtype == torch.float32
+    assert build_matrix([torch.ones(2, 3, dtype=torch.int64), torch.ones(1, 2)]).dtype == torch.float32
     with pytest.raises(ValueError, match=r"weights must be a list \[W_1, ..., W_L, w_out\]"):
         build_matrix([w1])
     with pytest.raises(ValueError, match=r"weights\[2\] must have shape \(out, 3\) with out <= 7 \(1 for the output"):
@@ -217,3 +218,16 @@ def test_from_sequential_refuses_mixed_hidden_activations_and_batches_check_thei
         check_batch([[0.0]], depth)
     with pytest.raises(ValueError, match="depth values must lie in"):
         check_batch(padded, torch.tensor([0]))
+
+
+def test_forward_casts_the_inputs_to_the_matrixs_dtype():
+    from swao.forward import forward, forward_batch
+    from swao.losses import target_outputs
+
+    m = build_matrix([torch.randn(4, 3, generator=torch.Generator().manual_seed(0)), torch.ones(1, 4)]).double()
+    x = torch.rand(20, 3, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    want = forward(m, x.double(), "sigmoid")
+    assert forward(m, x, "sigmoid").dtype == torch.float64 and torch.equal(forward(m, x, "sigmoid"), want)
+    padded, depth = stack_matrices([m])
+    assert torch.equal(forward_batch(padded, depth, x, "sigmoid")[0], forward_batch(padded, depth, x.double(), "sigmoid")[0])
+    assert torch.equal(target_outputs(padded, depth, x, "sigmoid"), target_outputs(padded, depth, x.double(), "sigmoid"))

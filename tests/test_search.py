@@ -456,7 +456,7 @@ def test_the_default_validation_interval_is_a_two_hundredth_of_the_steps():
 
     data = TripleData.build([table2_datasets("sigmoid", 100, seed=0)["2hl"]], 1, "cpu")
     leaf = torch.zeros(1, H, matrix_width(1)).requires_grad_(True)
-    for steps, every in ((400, 2), (1000, 5), (150, 1)):
+    for steps, every in ((400, 2), (1000, 5), (150, 1), (250, 1)):
         out = optimise(lambda i: leaf, [leaf], 0.0, data, "sigmoid", steps, sparse=False)
         assert out["trajectory"]["step"][:3].tolist() == [0, every, 2 * every]
 
@@ -470,7 +470,12 @@ def test_the_summary_reports_the_spread_and_the_dead_flags_of_its_result():
         m, nz = r.test_mpe[2, 1].double(), r.nonzeros[2, 1].double()
         assert c["mpe_std"] == (float(m.std()) if R > 1 else 0.0) and c["nonzeros_std"] == (float(nz.std()) if R > 1 else 0.0)
         assert c["dead_start_all"] == r.dead_start[2, 1].tolist() and c["dead_end_all"] == r.dead_end[2, 1].tolist()
+        assert [st for st, _ in r.frames] == sorted({round(6 * k / 10) for k in range(11)})  # N_FRAMES - 1 = 10 parts
     assert list(r.summary()) == ["0", "1"]
+    r.val_loss[2, 1, 0] = float("nan")  # a diverged restart is never the best one
+    r.test_mpe[2, 1, 1] = float("inf")
+    assert int(r.best_restart()[2, 1]) != 0
+    assert r.summary(["a", "b"])["b"]["D3"]["mpe_all"][1] is None  # JSON has no inf: None
 
 
 class Encoding(StandIn):
@@ -516,3 +521,17 @@ def test_encoded_starts_keep_only_embeddings_that_decode_alive():
     with torch.no_grad():  # the search's first snapshot is the decoding of exactly those starts
         assert torch.allclose(r.frames[0][1][0], export_matrix(model.decode_depth(z0[0], 1), torch.zeros(2)))
     assert not r.dead_start.any()
+    u = search(model, [ds], "sigmoid", 2, restarts=8, depths=(1, 2), seed=3)  # uniform starts: some decode dead
+    cells = u.summary(["d"])["d"]
+    assert u.dead_start.any() and u.dead_end.any()
+    for i, dec in enumerate(("D1", "D2")):
+        assert cells[dec]["dead_start_all"] == u.dead_start[i, 0].tolist()
+        assert cells[dec]["dead_end_all"] == u.dead_end[i, 0].tolist()
+
+
+def test_the_search_passes_its_penalty_option_on():
+    dec = StandIn()
+    data = [decoded_dataset(dec, 2, "sigmoid", n=300, seed=1)]
+    a = search(dec, data, "sigmoid", steps=4, restarts=1, seed=0, eval_every=2, penalty="all")
+    b = search(dec, data, "sigmoid", steps=4, restarts=1, seed=0, eval_every=2, penalty="active")
+    assert not torch.equal(a.trajectory["loss"], b.trajectory["loss"])  # the zero rows of B_1 count only in "all"
