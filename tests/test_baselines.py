@@ -246,11 +246,11 @@ def test_dense_then_prune_trains_plain_mse_in_both_phases():
 
 def test_dense_then_prune_without_learning_is_the_pruned_start():
     data = datasets()[:1]
-    targets = torch.tensor([[6], [11]])
-    b = dense_then_prune(data, "sigmoid", steps=10, targets=targets, restarts=1, depths=(1, 2), seed=4, lr=0.0)
-    gen = torch.Generator().manual_seed(4)
-    for i, L in enumerate((1, 2)):
-        start = full_matrix(init_weights(1, L, gen))  # the start _start draws, depth by depth
-        keep = prune_mask(start, targets[i])
-        want = full_matrix(start[..., : keep.shape[-1]] * keep)
-        assert torch.equal(b.matrices[i][0, 0], want[0])
+    for targets in (torch.tensor([[6], [11]]), torch.tensor([[28], [77]])):  # a few weights; every usable one
+        b = dense_then_prune(data, "sigmoid", steps=10, targets=targets, restarts=1, depths=(1, 2), seed=4, lr=0.0)
+        gen = torch.Generator().manual_seed(4)
+        for i, L in enumerate((1, 2)):  # no switch, no threshold: exactly the start, pruned
+            start = full_matrix(init_weights(1, L, gen))  # the start _start draws, depth by depth
+            keep = prune_mask(start, targets[i])
+            want = full_matrix(start[..., : keep.shape[-1]] * keep)
+            assert torch.equal(b.matrices[i][0, 0], want[0])
