@@ -41,12 +41,12 @@ nbval-refresh: $(STAMP)
 
 # Mutation testing as a measurement (issue 13), not part of `make test`: mutmut (setup.cfg) over
 # the modules of the paper's equations against their fast unit tests; the score and the
-# surviving mutants go to mutants/summary.txt (see benchmarks/RESULTS.md for a measured run).
+# surviving mutants go to mutants/summary.txt, each with its reason to mutants/survivors.md (see benchmarks/RESULTS.md for a measured run).
 mutation: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check mutmut==3.8.1 2>&1 | grep -v "^WARNING: Location" || true
 	@# one torch thread per test process: with more, a mutant's CPU time passes mutmut's limit (timeouts)
 	SWAO_TEST_THREADS=1 OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 || true
-	$(PY) benchmarks/mutation_summary.py > mutants/summary.txt; cat mutants/summary.txt
+	$(PY) benchmarks/mutation_summary.py --survivors mutants/survivors.md > mutants/summary.txt; cat mutants/summary.txt
 
 clean:
 	rm -rf _build book/generated
