@@ -206,28 +206,24 @@ def baselines_table(results: dict, prov: dict | None) -> Table:
                  ["MLP type", "dataset"] + [METHODS[m] for m in methods] + ["search: dead ends"], rows, note)
 
 
+def _restart_points(act: str, cells_by_dataset: dict, **extra) -> list[dict]:
+    """Every restart of every cell ``{dataset: {decoder: cell}}`` as a point ``{activation, dataset,
+    decoder, mpe, nonzeros, **extra}``."""
+    return [{"activation": act, "dataset": ds, "decoder": dec, **extra, "mpe": m, "nonzeros": n}
+            for ds, cells in cells_by_dataset.items() for dec, c in cells.items()
+            for m, n in zip(c["mpe_all"], c["nonzeros_all"])]
+
+
 def tradeoff_points(results: dict, method: str = "search") -> list[dict]:
     """Every searched MLP (all decoders and restarts) as ``{activation, mpe, nonzeros}``."""
-    pts = []
-    for act, entry in results["types"].items():
-        for ds, cells in entry[method].items():
-            for dec, c in cells.items():
-                pts += [{"activation": act, "dataset": ds, "decoder": dec, "mpe": m, "nonzeros": n}
-                        for m, n in zip(c["mpe_all"], c["nonzeros_all"])]
-    return pts
+    return [p for act, entry in results["types"].items() for p in _restart_points(act, entry[method])]
 
 
 def l0_tradeoff_points(results: dict) -> list[dict]:
     """Every MLP of the L0 sweep (all strengths, decoders and restarts) as ``{activation, strength,
     mpe, nonzeros}``; empty for results made without it."""
-    pts = []
-    for act, entry in results["types"].items():
-        for s, sweep in entry.get("l0_sweep", {}).items():
-            for ds, cells in sweep.items():
-                for dec, c in cells.items():
-                    pts += [{"activation": act, "dataset": ds, "decoder": dec, "strength": float(s), "mpe": m, "nonzeros": n}
-                            for m, n in zip(c["mpe_all"], c["nonzeros_all"])]
-    return pts
+    return [p for act, entry in results["types"].items() for s, sweep in entry.get("l0_sweep", {}).items()
+            for p in _restart_points(act, sweep, strength=float(s))]
 
 
 TRADEOFF_BINS = ((0, 10), (10, 20), (20, 40), (40, 400))
