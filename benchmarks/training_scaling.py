@@ -37,7 +37,6 @@ import torch  # noqa: E402
 from swao import diagnostics  # noqa: E402
 from swao.cache import provenance, write_json  # noqa: E402
 from swao.config import get_config  # noqa: E402
-from swao.evaluation import mpe_per_mlp, mpe_summary  # noqa: E402
 from swao.tables import paper_tables  # noqa: E402
 from swao.train import lr_at, train_autoencoder  # noqa: E402
 
@@ -104,11 +103,8 @@ def scaled_config(small, factor: float):
 
 def score(model, small, steps: int, batch_size: int) -> dict:
     """Table 1's view of one trained model on ``small``'s test MLPs, and its collapse views."""
-    model = model.eval()
-    seed = 10_000 + small.seed
-    summary = mpe_summary(mpe_per_mlp(model, "sigmoid", small.eval_mlps, seed=seed))
-    return {"steps": steps, "mlp_passes": steps * batch_size, **summary,
-            **diagnostics.collapse(model, "sigmoid", small.eval_mlps, seed)}
+    return {"steps": steps, "mlp_passes": steps * batch_size,
+            **diagnostics.table1_view(model.eval(), "sigmoid", small.eval_mlps, 10_000 + small.seed)}
 
 
 def report(name: str, steps: int, seconds: float, row: dict) -> None:

@@ -9,6 +9,7 @@ so a table can always say which scale and hardware produced it.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import datetime as _dt
@@ -72,12 +73,22 @@ def code_fingerprint(kind: str | None = None) -> str:
 
 
 def fingerprinted(name: str, source: bytes) -> bytes:
-    """The part of a module's source that enters the code fingerprint: all of it, but for
-    ``config``'s table of scales, whose values are part of every cache key already (so that
-    retuning a scale keeps the results that do not depend on what changed)."""
-    if name != "config":
-        return source
-    return re.sub(rb"# --- the table of scales: begin.*?# --- the table of scales: end\n", b"", source, flags=re.S)
+    """What of a module's source enters the code fingerprint: its code, not its prose. The
+    source is parsed and its syntax tree dumped without comments (the parser drops them),
+    docstrings (a string standing alone as a module's, class's or function's first statement) or
+    positions, so that editing prose or layout keeps every cache key and editing code changes
+    it. ``config``'s table of scales is left out too: its values are part of every cache key
+    already (so that retuning a scale keeps the results that do not depend on what changed).
+    The dump is Python's own ``ast.dump`` (the project runs on one Python minor version)."""
+    if name == "config":
+        source = re.sub(rb"# --- the table of scales: begin.*?# --- the table of scales: end\n", b"", source, flags=re.S)
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body \
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False).encode()
 
 
 def cache_key(kind: str, **parts: Any) -> str:
@@ -108,16 +119,24 @@ def read_json(path: Path) -> Any:
 
 
 def machine_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo where present) and its core count."""
-    name = platform.processor() or platform.machine()
+    """The CPU's model name, family and model numbers (from /proc/cpuinfo where present: two
+    hosts of one model name can be of different families) and its core count."""
+    name, ids = platform.processor() or platform.machine(), {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "model name" and not ids.get("name"):
+                ids["name"] = value.strip()
+            elif key in ("cpu family", "model") and key not in ids:
+                ids[key] = value.strip()
+            elif not line.strip() and ids:
                 break
     except OSError:
         pass
-    return f"{name}, {os.cpu_count()} cores"
+    name = ids.get("name", name)
+    family = f" (family {ids['cpu family']}, model {ids['model']})" if "cpu family" in ids and "model" in ids else ""
+    return f"{name}{family}, {os.cpu_count()} cores"
 
 
 def git_commit() -> str:

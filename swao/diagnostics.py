@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from . import losses
-from .evaluation import test_mlps
+from .evaluation import mpe_per_mlp, mpe_summary, test_mlps
 from .forward import forward
 from .generation import input_grid
 from .metrics import median, mpe
@@ -104,4 +104,12 @@ def collapse(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: i
             "decoders": decoders, "dead_decoders": [f"D{j + 1}" for j, d in enumerate(decoders) if d["dead_layer_share"] > 0.5]}
 
 
-__all__ = ["NEAR_CONSTANT", "floors", "floor_predictions", "correlation", "collapse"]
+def table1_view(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed: int) -> dict:
+    """One autoencoder scored as the book's Table 1 is, on the test MLPs of ``seed``: the table's
+    cells and the per-MLP best decoder's views (:func:`swao.evaluation.mpe_summary`), with the
+    collapse views above."""
+    return {**mpe_summary(mpe_per_mlp(model, activation, n_mlps_per_encoder, seed)),
+            **collapse(model, activation, n_mlps_per_encoder, seed)}
+
+
+__all__ = ["NEAR_CONSTANT", "floors", "floor_predictions", "correlation", "collapse", "table1_view"]

@@ -308,7 +308,7 @@ def plot_depth1(runs: dict[str, dict]):
     return fig
 
 
-def plot_scaling(study: dict):
+def plot_scaling(study: dict, paper_budget: dict | None = None):
     """The scaling study (``benchmarks/training_scaling.py``, :mod:`swao.scaling`), per encoder
     against the MLP passes of training: Table 1's best cell (top; the fitted power law to the
     paper's 12.8 M passes, the paper's values as stars), each MLP's best decoder's median (middle;
@@ -337,6 +337,10 @@ def plot_scaling(study: dict):
                         mec="k", mew=0.4)
             if name == "best_median":
                 ax.axhline(study["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.6, alpha=0.7)
+            if paper_budget and paper_budget.get("scored"):
+                pts = paper_budget["scored"]
+                ax.plot([p["mlp_passes"] for p in pts], [scaling.view(p, name)[e] for p in pts], marker="s", ms=6, color=c,
+                        mec="k", mew=0.8, ls=":", lw=0.8)
         ax.axvline(paper_x, color="0.5", lw=0.6)
         ax.set(xscale="log", yscale="log", xlabel="MLP passes of training (paper: 12.8 M)" if k == 2 else "")
         ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
@@ -345,6 +349,58 @@ def plot_scaling(study: dict):
     axes[0].set(ylabel="MPE (%)", title="Table 1's best cell (mean over MLPs): the fit to 12.8 M; stars: the paper")
     axes[1].set(ylabel="MPE (%)", title="each MLP's best decoder: median (dashed: the constant floor)")
     axes[2].set(ylabel="MPE (%)", title="each MLP's best decoder: mean")
-    axes[0].legend(fontsize=7, title="filled: budget runs\nhollow: on the way", title_fontsize=7)
+    axes[0].legend(fontsize=7, title="filled: budget runs\nhollow: on the way"
+                   + ("\nsquares: the paper's recipe,\n12.8 M-pass run so far" if paper_budget and paper_budget.get("scored") else ""),
+                   title_fontsize=7)
+    fig.tight_layout()
+    return fig
+
+def plot_memorisation(study: dict):
+    """The memorisation pre-flight (``studies/memorisation.py``): on the one fixed batch it trains
+    on, the median over its MLPs of the best decoder's MPE (left; grey: the floors on the same
+    MLPs) and the training loss (right), per learning rate (colour) and mask kind (solid: the
+    authors' hard masks; dashed: straight-through)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    lrs = sorted({r["lr"] for r in study["runs"]})
+    for r in sorted(study["runs"], key=lambda r: (r["mask_grad"], r["lr"])):
+        c = r["curve"]
+        color, ls = f"C{lrs.index(r['lr'])}", "-" if r["mask_grad"] == "none" else "--"
+        label = f"lr {r['lr']:g}, {'hard' if r['mask_grad'] == 'none' else 'straight-through'}"
+        axes[0].plot([p["step"] for p in c], [p["best_median"] for p in c], color=color, ls=ls, label=label)
+        axes[1].plot([p["step"] for p in c[1:]], [p["loss"] for p in c[1:]], color=color, ls=ls)
+    for name, style in (("constant", "--"), ("linear", ":")):
+        v = study["floors"][name]["median"]
+        axes[0].axhline(v, color="0.4", ls=style, lw=1, label=f"{name} floor ({v:.1f} %)")
+    axes[0].set(xlabel="steps on the same batch", ylabel="best-decoder median MPE (%)", yscale="log",
+                title=f"{study['mlps']} {study['activation']} MLPs, memorised?")
+    axes[1].set(xlabel="steps on the same batch", ylabel="min loss (eq. 3), mean of the last steps", yscale="log",
+                title="training loss")
+    axes[0].legend(fontsize=7, ncol=1, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_paper_budget(curve: dict):
+    """The paper-budget CPU run (``studies/paper_budget.py``) on its validation MLPs, per encoder
+    against the MLP passes so far (the x-axis ends at the paper's 12.8 M): each MLP's best decoder's
+    median MPE (top; dashed: the constant floor of the same MLPs) and the median correlation of
+    that decoding with its target (bottom)."""
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.4), sharex=True)
+    v = curve["val"]
+    x = [p["mlp_passes"] / 1e6 for p in v]
+    for e in range(4):
+        c = f"C{e}"
+        axes[0].plot(x, [p["best_decoder_median"][e] for p in v], marker="o", ms=3, color=c, label=f"E{e + 1}")
+        axes[0].axhline(curve["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.7)
+        axes[1].plot(x, [p["median_correlation"][e] for p in v], marker="o", ms=3, color=c, label=f"E{e + 1}")
+    paper = curve["paper_mlp_passes"] / 1e6
+    for ax in axes:
+        ax.axvline(paper, color="0.5", lw=0.8)
+        ax.set_xlim(0, paper * 1.02)
+    axes[0].set(yscale="log", ylabel="best-decoder median MPE (%)",
+                title=f"validation ({curve['validation_mlps_per_encoder']} MLPs per encoder); dashed: constant floor")
+    axes[1].set(ylim=(-0.2, 1), xlabel="MLP passes of training (millions; grey line: the paper's 12.8 M)",
+                ylabel="median correlation with the target")
+    axes[0].legend(fontsize=8, ncol=4)
     fig.tight_layout()
     return fig

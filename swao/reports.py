@@ -190,3 +190,31 @@ def compute_table(used: dict[str, dict]) -> Table:
 
 __all__ = ["floors_table", "recipe_table", "search_study_table", "scaling_table", "scaling_verdict", "FINDING_MARKS",
            "findings_table", "findings_summary", "compute_table"]
+
+
+def paper_budget_summary(curve: dict) -> str:
+    """The paper-budget CPU run so far (``studies/paper_budget.py``), in words: how far it is, on
+    which CPUs and in how many hours, how its recipe differs from the authors', and its last
+    validation beside the floors of the same MLPs."""
+    done = curve["mlp_passes"] / curve["paper_mlp_passes"]
+    cpus = sorted({s["cpu"] for s in curve["segments"]})
+    lines = [f"**The paper's recipe on a CPU, so far: {curve['mlp_passes'] / 1e6:.2f} M of "
+             f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes ({100 * done:.0f} %), step {curve['steps']:,} of "
+             f"{curve['total_steps']:,}, {curve['hours']:.1f} h of training over {len(curve['segments'])} segment(s)** "
+             f"on {'; '.join(cpus)} (2 threads)."
+             + ("" if done < 1 else " The run is complete.")]
+    if curve["val"]:
+        v = curve["val"][-1]
+        const = curve["floors"]["constant"]["median"]
+        lines.append(f"Last validation (step {v['step']:,}; {curve['validation_mlps_per_encoder']} MLPs per encoder), "
+                     f"E1 / E2 / E3 / E4: best-decoder median {_slash(v['best_decoder_median'])} % against the constant "
+                     f"floor's {_slash(const)} %; near-constant best decodings "
+                     + " / ".join(f"{100 * s:.0f} %" for s in v["near_constant_share"])
+                     + f"; median correlation with the target {' / '.join(f'{c:+.2f}' for c in v['median_correlation'])}"
+                     + (f"; dead decoders: {', '.join(v['dead_decoders'])}" if v.get("dead_decoders") else "") + ".")
+    if curve.get("warm_starts"):
+        lines.append("Warm starts from a weights-only bf16 snapshot (fresh Adam moments, a linear warm-up): "
+                     + ", ".join(f"at step {w['step']:,}" for w in curve["warm_starts"]) + ".")
+    lines.append("How the recipe differs from the authors' code: " + "; ".join(curve["recipe_differences"]) + ".")
+    lines.append(provenance_note(curve["provenance"]))
+    return "\n\n".join(lines)

@@ -48,8 +48,9 @@ from torch import nn  # noqa: E402
 
 from . import distributed, losses  # noqa: E402
 from .cache import write_json  # noqa: E402
-from .checkpoint import CHECKPOINT, HISTORY, read_checkpoint, save_checkpoint  # noqa: E402
+from .checkpoint import CHECKPOINT, HISTORY, read_checkpoint, read_snapshot, save_checkpoint  # noqa: E402
 from .config import SCALES, TRAINING_FIELDS, Config, cuda_tf32, get_config, resolve_device  # noqa: E402
+from .diagnostics import collapse  # noqa: E402
 from .evaluation import best_mean, format_table, mpe_per_mlp, mpe_summary  # noqa: E402
 from .activations import ACTIVATIONS, check_activation  # noqa: E402
 from .generation import input_grid, mix_seed, train_batch  # noqa: E402
@@ -106,7 +107,10 @@ class Options:
     stays float32). ``tf32`` (CUDA only): the network's float32 matmuls and convolutions in TF32
     (``False``: strict float32); the MLP evaluation in the loss is strict float32 either way.
     ``compile`` / ``cuda_graphs``: ``torch.compile`` the network (``mode="reduce-overhead"``).
-    ``log_every``: steps between loss read-backs (device syncs; default 1 on CPU, 20 on CUDA)."""
+    ``log_every``: steps between loss read-backs (device syncs; default 1 on CPU, 20 on CUDA).
+    ``deadline``: a wall-clock time (``time.time()`` seconds): the first step that starts after it
+    is the last; it writes a checkpoint and stops the run (``"stopped": True``); ``resume`` continues it, bit for
+    bit on CPU (a run in segments: ``swao train --minutes M``)."""
 
     device: str = "auto"
     progress: bool = True
@@ -116,6 +120,7 @@ class Options:
     cuda_graphs: bool = False
     threads: int | None = None
     log_every: int | None = None
+    deadline: float | None = None
 
     @classmethod
     def of(cls, options: "Options | None", switches: dict) -> "Options":
@@ -142,11 +147,29 @@ def _loss_record(pending: list, step: int, world: int, dev: torch.device, ckpt: 
 
 def validation_record(model: nn.Module, config: Config, activation: str, step: int, dev: torch.device) -> dict:
     """Validation MPE (eq. 7) on the run's fixed held-out MLPs: the 4x4 table of means, its best
-    row averaged, and the median over MLPs of each MLP's best decoder, per encoder."""
-    per = mpe_per_mlp(model, activation, max(1, config.val_mlps // MAX_DEPTH), mix_seed(config.seed, "validation"), dev)
-    summary = mpe_summary(per)
+    row averaged, and per encoder the median and mean over MLPs of each MLP's best decoder, the
+    share of near-constant best decodings and their median correlation with the target
+    (:func:`swao.diagnostics.collapse`, on the same MLPs)."""
+    n, seed = max(1, config.val_mlps // MAX_DEPTH), mix_seed(config.seed, "validation")
+    summary = mpe_summary(mpe_per_mlp(model, activation, n, seed, dev))
+    shape = collapse(model, activation, n, seed)
     return {"step": step, "mpe": summary["table"], "best_mean": best_mean(summary["table"]),
-            "best_decoder_median": summary["best_median"]}
+            "best_decoder_median": summary["best_median"], "best_decoder_mean": summary["best_mean"],
+            "near_constant_share": shape["near_constant_share"], "median_correlation": shape["median_correlation"],
+            "dead_decoders": shape["dead_decoders"]}
+
+
+WARMUP_STEPS = 100  # the learning rate's linear warm-up after a warm start from a weights-only snapshot
+
+
+def warm_factor(meta: dict, step: int) -> float:
+    """The learning rate's factor at ``step`` after the run's last warm start (fresh Adam moments
+    from a weights-only snapshot: :func:`swao.checkpoint.save_snapshot`): a linear warm-up over
+    ``warmup_steps``; 1 for a run that never restarted that way."""
+    starts = [r for r in meta.get("warm_starts", []) if r["step"] <= step]
+    if not starts:
+        return 1.0
+    return min(1.0, (step - starts[-1]["step"] + 1) / starts[-1]["warmup_steps"])
 
 
 def _postfix(history: dict) -> dict:
@@ -158,8 +181,8 @@ def _postfix(history: dict) -> dict:
 def train_autoencoder(config: Config, activation: str, loss: str = "min", p: float | None = None,
                       out_dir: str | os.PathLike = "runs/autoencoder", mask_grad: str = DEFAULT_MASK_GRAD,
                       resume: bool = False, steps: int | None = None, halt_at_step: int | None = None,
-                      options: Options | None = None, **switches) -> dict:
-    """Train a multi-scale autoencoder; returns ``{"model", "meta", "history", "checkpoint", "halted"}``.
+                      warm_start: str | os.PathLike | None = None, options: Options | None = None, **switches) -> dict:
+    """Train a multi-scale autoencoder; returns ``{"model", "meta", "history", "checkpoint", "halted", "stopped"}``.
 
     ``config``: a :class:`swao.config.Config` (``train_mlps``, ``epochs``, ``batch_size``, ``lr``,
     ``lr_halve_epochs``, ``val_mlps``, ``val_every``, ``checkpoint_every``, ``seed``).
@@ -167,6 +190,10 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
     this many steps in all (default: ``config.total_steps``; the lr schedule is unchanged).
     ``resume``: continue from ``out_dir``'s checkpoint. ``halt_at_step``: stop right after that
     step as if killed (no final checkpoint or validation; for resumption tests).
+    ``warm_start``: a weights-only snapshot (:func:`swao.checkpoint.save_snapshot`) of a run of
+    this recipe, for a new machine where the full checkpoint is not: its weights (upcast), step
+    and history, fresh Adam moments, and a linear learning-rate warm-up over :data:`WARMUP_STEPS`
+    (recorded in ``meta["warm_starts"]``). Not bit-exact; ``out_dir`` must hold no checkpoint.
     ``options`` (:class:`Options`) or the same fields as keywords (``device="cpu"``,
     ``progress=False``, ``amp=True``, ...): how to run.
     A NaN/Inf loss raises :class:`NonFiniteLoss` at the next read-back (every ``log_every``
@@ -214,7 +241,19 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
                 raise ValueError(f"cannot resume {ckpt}: {key} was {old.get(key)!r}, now {now[key]!r}")
         model.load_state_dict(state)
         opt.load_state_dict(optim)
-        meta.update(steps=old["steps"], val_mpe=old["val_mpe"])
+        meta.update(steps=old["steps"], val_mpe=old["val_mpe"], warm_starts=old.get("warm_starts", []))
+        history = old["history"]
+    elif warm_start is not None:
+        state, old = read_snapshot(warm_start, dev)
+        old["config"] = {k: old.get("config", {}).get(k) for k in TRAINING_FIELDS}
+        now = {**meta, "config": config.training_dict()}
+        for key in ("activation", "loss", "p", "mask_grad", "config"):
+            if old.get(key) != now[key]:
+                raise ValueError(f"cannot warm-start from {warm_start}: {key} was {old.get(key)!r}, now {now[key]!r}")
+        model.load_state_dict(state)  # bf16 -> the parameters' float32
+        warm = {"step": old["steps"], "warmup_steps": WARMUP_STEPS, "snapshot": str(warm_start),
+                "snapshot_dtype": old.get("snapshot_dtype"), "from_commit": old.get("commit")}
+        meta.update(steps=old["steps"], val_mpe=old["val_mpe"], warm_starts=[*old.get("warm_starts", []), warm])
         history = old["history"]
     start = meta["steps"]
     if main:
@@ -231,6 +270,7 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
         bar = progress_bar(total, f"train {activation}/{loss}" + (f" p={p:g}" if loss == "pnorm" else ""), initial=start)
     pending: list[tuple[torch.Tensor, torch.Tensor]] = []  # (loss, per-decoder losses) not yet read back
     t_train, n_seen, last_good = 0.0, 0, start
+    stopped = False
 
     try:
         for step in range(start, total):
@@ -238,9 +278,11 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
             done = step + 1
             at_end = done == total
             validate = done % config.val_every == 0 or at_end
-            save = done % config.checkpoint_every == 0 or at_end
+            stopped = opts.deadline is not None and time.time() >= opts.deadline and not at_end
+            save = done % config.checkpoint_every == 0 or at_end or stopped
+            lr = lr_at(config, step) * warm_factor(meta, step)
             for g in opt.param_groups:
-                g["lr"] = lr_at(config, step)
+                g["lr"] = lr
             with cuda_tf32(dev, opts.tf32):
                 batch_loss, l = step_loss(net, config, activation, step % config.steps_per_epoch, x, loss, p, rank, world, opts.amp,
                                           copy_weight_at(config, step))
@@ -250,7 +292,7 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
                     pending.clear()
                     history["step"].append(done)
                     history["loss"].append(mean_loss)
-                    history["lr"].append(lr_at(config, step))
+                    history["lr"].append(lr)
                     history["mlps_per_s"].append(n_seen / t_train if t_train > 0 else float("nan"))
                     history["decoder_loss"].append(decoder_loss)
                     if bar is not None:
@@ -265,7 +307,7 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
             if bar is not None:
                 bar.update(1)
             if halt_at_step is not None and done >= halt_at_step:
-                return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": True}
+                return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": True, "stopped": False}
             if validate:
                 history["val"].append(validation_record(model, config, activation, done, dev))
                 meta["val_mpe"] = history["val"][-1]["mpe"]
@@ -277,12 +319,15 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
                     save_checkpoint(ckpt, model, opt, {**meta, "history": history})
                     write_json(out / HISTORY, history)
                 last_good = done
+            if stopped:
+                return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": False,
+                        "stopped": True}
     finally:
         if bar is not None:
             bar.close()
         distributed.stop(owns_group)
     meta["steps"] = total
-    return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": False}
+    return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": False, "stopped": False}
 
 
 # ---------------------------------------------------------------------------------- CLI
@@ -300,7 +345,12 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--mask-grad", default=DEFAULT_MASK_GRAD, choices=MASK_GRADS)
+    ap.add_argument("--mask-grad", default=None, choices=MASK_GRADS,
+                    help="the decoders' masks (default: the scale's own, as the book trains it)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="wall-clock budget of this segment: checkpoint and stop after it (continue with --resume)")
+    ap.add_argument("--warm-start", default=None,
+                    help="a weights-only snapshot of this run (bf16 safetensors) to continue from, with fresh Adam moments")
     ap.add_argument("--amp", action="store_true", help="bf16 autocast for the network")
     ap.add_argument("--no-tf32", dest="tf32", action="store_false",
                     help="CUDA: strict float32 matmuls and convolutions in training (default: TF32)")
@@ -313,14 +363,17 @@ def cli_main(argv: list[str] | None = None) -> int:
         overrides = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr), ("seed", args.seed)) if v is not None}
         config = get_config(args.scale, **overrides)
         p = losses.check_loss(args.loss, args.p)
+        if args.minutes is not None and not args.minutes > 0:
+            raise ValueError(f"--minutes must be > 0, got {args.minutes}")
+        deadline = None if args.minutes is None else time.time() + 60 * args.minutes
         tag = "min" if p is None else f"pnorm{p:g}"
         out = args.out or f"runs/ae-{args.activation}-{tag}-{args.scale}"
         t0 = time.perf_counter()
         result = train_autoencoder(
             config, args.activation, loss=args.loss, p=args.p, device=args.device, out_dir=out,
-            mask_grad=args.mask_grad, progress=not args.no_progress, resume=args.resume, steps=args.steps,
-            amp=args.amp, compile=args.compile, cuda_graphs=args.cuda_graphs, threads=args.threads,
-            tf32=args.tf32,
+            mask_grad=args.mask_grad or config.mask_grad, progress=not args.no_progress, resume=args.resume,
+            steps=args.steps, warm_start=args.warm_start, amp=args.amp, compile=args.compile,
+            cuda_graphs=args.cuda_graphs, threads=args.threads, tf32=args.tf32, deadline=deadline,
         )
     except (ValueError, FileNotFoundError, NonFiniteLoss) as err:
         print(f"swao train: error: {err}", file=sys.stderr)
@@ -328,6 +381,9 @@ def cli_main(argv: list[str] | None = None) -> int:
     if int(os.environ.get("RANK", "0")) == 0:
         meta, hist = result["meta"], result["history"]
         rate = hist["mlps_per_s"][-1] if hist["mlps_per_s"] else float("nan")
+        if result["stopped"]:
+            print(f"stopped at the wall-clock budget after step {meta['steps']} of {meta['total_steps']}; "
+                  f"continue with --resume --out {out}")
         print(f"trained {meta['steps']} steps in {time.perf_counter() - t0:.0f} s ({rate:.0f} MLPs/s); checkpoint {result['checkpoint']}")
         if meta["val_mpe"]:
             print(format_table(meta["val_mpe"], f"validation MPE (%), mean over {config.val_mlps // MAX_DEPTH} MLPs per encoder"))

@@ -213,7 +213,20 @@ def test_retuning_a_scale_keeps_the_code_fingerprint_and_changing_code_does_not(
     assert retuned != src and cache.fingerprinted("config", retuned) == cache.fingerprinted("config", src)
     recoded = src.replace(b"def with_overrides(config: Config, **overrides)", b"def with_overrides(config: Config, **changes)")
     assert recoded != src and cache.fingerprinted("config", recoded) != cache.fingerprinted("config", src)
-    assert cache.fingerprinted("train", b"x = 1") == b"x = 1"
+
+def test_a_docstring_or_comment_edit_keeps_every_key_and_a_code_edit_changes_it():
+    from pathlib import Path
+
+    from swao import cache
+
+    src = Path(cache.__file__).with_name("train.py").read_bytes()
+    prose = src.replace(b'"""Training the multi-scale autoencoder', b'"""Training (a reworded docstring) the multi-scale autoencoder', 1)
+    prose = prose.replace(b"# ------", b"# a new comment\n# ------", 1).replace(b"    def of(cls", b"\n    def of(cls", 1)
+    assert prose != src and cache.fingerprinted("train", prose) == cache.fingerprinted("train", src)
+    recoded = src.replace(b"WARMUP_STEPS = 100", b"WARMUP_STEPS = 101", 1)
+    assert recoded != src and cache.fingerprinted("train", recoded) != cache.fingerprinted("train", src)
+    model = Path(cache.__file__).with_name("model.py").read_bytes()
+    assert cache.fingerprinted("model", model.replace(b"SLOPE = ", b"SLOPE = 2 * ", 1)) != cache.fingerprinted("model", model)
 
 
 def test_relative_loss_divides_each_mlps_error_by_its_mean_squared_output():

@@ -61,3 +61,46 @@ def test_the_table_and_the_verdict_are_written_from_the_numbers():
     assert t.rows[0][0] == "E1" and t.rows[0][4] == "x0.50" and t.rows[0][5] == "5.8" and t.rows[0][6] == "5.84" and t.rows[0][7] == "reaches"
     text = reports.scaling_verdict(s)
     assert text.startswith("**Verdict: compute explains the gap.**") and "8.0x further" in text
+
+
+def budget_curve(steps=(250, 500), warm=()):
+    """A made-up paper-budget curve (studies/paper_budget.py's export) with known numbers."""
+    val = [{"step": s, "mlp_passes": s * 1024, "best_decoder_median": [40.0 - k, 30.0, 20.0, 10.0],
+            "near_constant_share": [0.5, 0.25, 0.75, 1.0], "median_correlation": [0.5, 0.1, -0.05, 0.0],
+            "dead_decoders": ["D1"] if k else []} for k, s in enumerate(steps)]
+    table = [[60.0, 70.0, 200.0, 2000.0]] * 4
+    return {"mlp_passes": steps[-1] * 1024, "paper_mlp_passes": 12_800_000, "steps": steps[-1], "total_steps": 12_500,
+            "hours": 1.5, "segments": [{"cpu": "CPU A", "seconds": 3600}, {"cpu": "CPU B", "seconds": 1800}],
+            "warm_starts": [{"step": w} for w in warm], "validation_mlps_per_encoder": 512, "val": val,
+            "floors": {"constant": {"median": [50.0, 26.0, 7.0, 2.0]}},
+            "recipe_differences": ["batch 1024 instead of the authors' 32"],
+            "scored": [{"steps": s, "mlp_passes": s * 1024, "table": table, "best_median": [40.0] * 4,
+                        "best_mean": [50.0] * 4} for s in steps],
+            "provenance": {"scale": "paper", "hardware": "CPU A", "commit": "abc", "date": "today"}}
+
+
+def test_the_paper_budget_summary_says_how_far_and_where_from_the_numbers():
+    text = reports.paper_budget_summary(budget_curve())
+    assert "0.51 M of 12.8 M MLP passes (4 %)" in text and "step 500 of 12,500" in text and "1.5 h" in text
+    assert "2 segment(s)" in text and "CPU A; CPU B" in text
+    assert "39.0 / 30.0 / 20.0 / 10.0 %" in text and "50.0 / 26.0 / 7.0 / 2.0 %" in text  # the last validation, the floors
+    assert "50 % / 25 % / 75 % / 100 %" in text and "dead decoders: D1" in text and "batch 1024" in text
+    assert "Warm starts" not in text and "complete" not in text
+    done = budget_curve(steps=(250, 12_500), warm=(300,))
+    text = reports.paper_budget_summary(done)
+    assert "(100 %)" in text and "The run is complete." in text and "at step 300" in text
+
+
+def test_the_paper_budget_figures_draw_from_the_curve():
+    from swao import plots
+
+    curve = budget_curve()
+    fig = plots.plot_paper_budget(curve)
+    top = fig.axes[0]
+    assert [list(line.get_ydata()) for line in top.lines if line.get_marker() == "o"][0] == [40.0, 39.0]
+    s = study(lambda n, e: 10.0 + e)
+    with_run = plots.plot_scaling(s, curve)
+    squares = [line for line in with_run.axes[0].lines if line.get_marker() == "s"]
+    assert len(squares) == 4 and list(squares[0].get_xdata()) == [256_000, 512_000]
+    assert not [line for line in plots.plot_scaling(s).axes[0].lines if line.get_marker() == "s"]
+    plots.plt.close("all")

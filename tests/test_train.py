@@ -41,6 +41,51 @@ def test_smoke_training_loss_falls(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), res["model"].state_dict().values()))
 
 
+def test_a_segment_stops_at_its_deadline_and_resumes_bit_exact(tmp_path):
+    import time
+
+    cfg = tiny()  # 6 steps, checkpoints at 2, 4, 6
+    full = train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "a", device="cpu", progress=False)
+    seg = train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "b", device="cpu", progress=False, deadline=time.time() - 1)
+    assert seg["stopped"] and not seg["halted"] and read_checkpoint(tmp_path / "b")[1]["steps"] == 1  # off the schedule
+    again = train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "b", device="cpu", progress=False, resume=True,
+                              deadline=time.time() - 1)
+    assert again["stopped"] and read_checkpoint(tmp_path / "b")[1]["steps"] == 2
+    rest = train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "b", device="cpu", progress=False, resume=True)
+    assert not rest["stopped"] and rest["meta"]["steps"] == 6
+    sa, sb = full["model"].state_dict(), rest["model"].state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert full["history"]["loss"] == rest["history"]["loss"] and full["history"]["val"] == rest["history"]["val"]
+
+
+def test_a_weights_only_snapshot_warm_starts_with_fresh_moments_and_a_warm_up(tmp_path):
+    from swao.checkpoint import read_snapshot, save_snapshot
+    from swao.train import WARMUP_STEPS, warm_factor
+
+    cfg = tiny(train_mlps=16 * 8)  # 8 steps
+    half = train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "a", device="cpu", progress=False, steps=4)
+    snap = tmp_path / "snap.safetensors"
+    save_snapshot(snap, half["model"], {**half["meta"], "history": half["history"]})
+    state, meta = read_snapshot(snap)
+    assert all(v.dtype == torch.bfloat16 for v in state.values()) and meta["steps"] == 4 and meta["snapshot_dtype"] == "bfloat16"
+    assert snap.stat().st_size < 0.6 * (tmp_path / "a" / "checkpoint.safetensors").stat().st_size / 3  # no Adam moments, half the bytes
+    model, _ = load_autoencoder(snap)
+    ref = half["model"].state_dict()
+    assert all(torch.equal(v, ref[k].to(torch.bfloat16).float()) for k, v in model.state_dict().items())
+    warm = train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "b", device="cpu", progress=False, warm_start=snap)
+    starts = warm["meta"]["warm_starts"]
+    assert warm["meta"]["steps"] == 8 and starts[0]["step"] == 4 and starts[0]["warmup_steps"] == WARMUP_STEPS
+    assert warm["history"]["step"] == list(range(1, 9))  # the snapshot's history, continued
+    assert warm["history"]["lr"][4:] == [cfg.lr * (k + 1) / WARMUP_STEPS for k in range(4)]
+    assert warm_factor({}, 5) == 1.0 and warm_factor({"warm_starts": starts}, 3) == 1.0
+    with pytest.raises(ValueError, match="cannot warm-start"):
+        train_autoencoder(cfg, "sigmoid", loss="pnorm", p=1.0, out_dir=tmp_path / "c", device="cpu", progress=False, warm_start=snap)
+    with pytest.raises(ValueError, match="not a swao weights-only snapshot"):
+        read_snapshot(tmp_path / "a" / "checkpoint.safetensors")
+    with pytest.raises(FileNotFoundError, match="no swao snapshot"):
+        read_snapshot(tmp_path / "missing.safetensors")
+
+
 def test_batches_are_fixed_by_seed_and_stratified():
     cfg = tiny()
     a, da, counts = train_batch(cfg, "sigmoid", b=3)
@@ -142,6 +187,22 @@ def test_cli(tmp_path, capsys):
     assert cli_main(["--activation", "sigmoid", "--device", "tpu", "--out", str(tmp_path / "z")]) == 2
     with pytest.raises(SystemExit):
         cli_main(["--activation", "tanh"])
+    assert cli_main(["--activation", "sigmoid", "--minutes", "0", "--out", str(tmp_path / "m")]) == 2
+    assert "--minutes must be > 0" in capsys.readouterr().err
+
+
+def test_the_cli_trains_the_scales_own_autoencoder(tmp_path, monkeypatch):
+    from swao import train
+
+    seen = {}
+    monkeypatch.setattr(train, "train_autoencoder", lambda config, activation, **kw: seen.update(config=config, **kw) or
+                        {"meta": {"steps": 0, "total_steps": 0, "val_mpe": None}, "history": {"mlps_per_s": []},
+                         "checkpoint": None, "stopped": False})
+    for scale in ("smoke", "small", "paper"):
+        assert cli_main(["--activation", "sigmoid", "--scale", scale, "--out", str(tmp_path / scale), "--no-progress"]) == 0
+        assert seen["mask_grad"] == get_config(scale).mask_grad and seen["config"] == get_config(scale)
+    cli_main(["--activation", "sigmoid", "--scale", "small", "--mask-grad", "none", "--minutes", "2", "--out", str(tmp_path / "x")])
+    assert seen["mask_grad"] == "none" and seen["deadline"] > 0
 
 
 def test_evaluate_mpe_is_a_4x4_table(tmp_path):

@@ -1,0 +1,211 @@
+"""The paper's own training budget on a CPU (issue 26): the headline autoencoder (sigmoid-based
+MLPs, eq. 3's min loss, the paper's network at width 1 with the authors' hard masks, none of our
+options beyond the paper) for 3.2 M MLPs x 4 epochs = 12.8 M MLP passes, trained in segments.
+
+The recipe is fixed here, once (:func:`recipe`); every segment and every new machine obeys it.
+
+    # a segment: start the run, or continue it from its full checkpoint (weights + Adam), bit for bit
+    python studies/paper_budget.py run --state /root/swao-longrun/state --minutes 70
+    # at every stop: the learning curve so far and one weights-only bf16 snapshot, into the repo
+    python studies/paper_budget.py export --state /root/swao-longrun/state --out results/paper-budget
+    # on a new machine, where the full state is not: continue from the committed snapshot
+    # (fresh Adam moments, a 100-step linear warm-up of the learning rate; recorded)
+    python studies/paper_budget.py run --state DIR --warm-start results/paper-budget/snapshot.safetensors --minutes 70
+
+Run it from its own checkout of one fixed commit, outside the work tree, in the background
+(``nohup``), one training at a time. The full state (``--state``) never enters the repository.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao's CLI: see swao/train.py
+
+import torch  # noqa: E402
+
+from swao import diagnostics  # noqa: E402
+from swao.cache import git_commit, machine_name, provenance, read_json, write_json  # noqa: E402
+from swao.checkpoint import CHECKPOINT, read_checkpoint, save_snapshot  # noqa: E402
+from swao.config import Config, get_config  # noqa: E402
+from swao.generation import mix_seed  # noqa: E402
+from swao.model import MultiScaleAutoencoder  # noqa: E402
+from swao.representation import MAX_DEPTH  # noqa: E402
+from swao.train import train_autoencoder  # noqa: E402
+
+ACTIVATION, LOSS, MASK_GRAD = "sigmoid", "min", "none"  # the headline autoencoder, the authors' hard masks
+AUTHORS = {"lr": 1e-4, "batch_size": 32, "lr_halve_epochs": 2, "init": "Xavier uniform", "optimizer": "Adam"}
+BATCH = 1024  # chosen by measured MLPs/s on 2 cores (benchmarks/RESULTS.md: 853 at 1024, 689 at 256, 571 at 64)
+LR = 1e-4 * (BATCH / AUTHORS["batch_size"]) ** 0.5  # the authors' lr scaled by the square root of the batch ratio
+SEGMENTS = "segments.json"  # in the state directory: one record per segment
+
+
+def recipe(lr: float = LR) -> Config:
+    """The run's configuration: the paper scale's sizes (3.2 M MLPs x 4 epochs, lr halved every 2
+    epochs), batch :data:`BATCH` at ``lr``, a checkpoint every 200 steps (a few minutes on 2
+    cores) and a validation every 250 steps on 2,048 held-out MLPs."""
+    return get_config("paper", batch_size=BATCH, lr=lr, checkpoint_every=200, val_every=250, val_mlps=2048)
+
+
+def differences(config: Config) -> list[str]:
+    """What differs from the authors' recipe, in words (for the provenance and the book)."""
+    return [
+        f"batch {config.batch_size} instead of the authors' {AUTHORS['batch_size']} (2-core CPU throughput)",
+        f"Adam lr {config.lr:.3g} instead of {AUTHORS['lr']:g}: the authors' lr scaled by sqrt(batch ratio) = "
+        f"sqrt({config.batch_size}/{AUTHORS['batch_size']})" if abs(config.lr - LR) < 1e-12 else
+        f"Adam lr {config.lr:.3g} instead of {AUTHORS['lr']:g} (chosen by the committed pilot)",
+        "the paper's 3.2 M MLPs x 4 epochs (12.8 M passes), not the authors' code's 10 epochs over 4.8 M MLPs (48 M passes)",
+        "batches stratified by depth (a quarter of each depth) and drawn by seed per step, the same in every epoch",
+        "hidden widths 1..7 as the paper's appendix; the authors' generator draws randint(3, 7) (3-6 neurons)",
+    ]
+
+
+def segment(state: Path, minutes: float, warm_start: str | None, threads: int) -> int:
+    """One segment: start, resume or warm-start the run, train until the wall-clock budget, stop."""
+    config = recipe()
+    torch.set_num_threads(threads)
+    state.mkdir(parents=True, exist_ok=True)
+    resume = (state / CHECKPOINT).exists()
+    if resume and warm_start:
+        raise SystemExit(f"{state} already holds the run's checkpoint: resume it without --warm-start")
+    t0, wall0 = time.perf_counter(), time.time()
+    before = read_checkpoint(state)[1]["steps"] if resume else None
+    result = train_autoencoder(config, ACTIVATION, LOSS, out_dir=state, mask_grad=MASK_GRAD, resume=resume,
+                               warm_start=None if resume else warm_start, device="cpu", threads=threads,
+                               deadline=wall0 + 60 * minutes)
+    meta = result["meta"]
+    segments = read_json(state / SEGMENTS) if (state / SEGMENTS).exists() else []
+    beside = Path(warm_start).with_name("curve.json") if warm_start else None
+    if not segments and beside is not None and beside.exists():  # a new machine: the earlier segments' record
+        segments = read_json(beside)["segments"]
+    segments.append({"from_step": before if before is not None else (meta.get("warm_starts") or [{"step": 0}])[-1]["step"],
+                     "to_step": meta["steps"], "seconds": time.perf_counter() - t0,
+                     "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(wall0)),
+                     "how": "resumed" if resume else ("warm start from a snapshot" if warm_start else "started"),
+                     "cpu": machine_name(), "threads": threads, "commit": git_commit(), "torch": torch.__version__})
+    write_json(state / SEGMENTS, segments)
+    print(f"segment: steps {segments[-1]['from_step']} -> {meta['steps']} of {meta['total_steps']} "
+          f"in {segments[-1]['seconds'] / 60:.1f} min ({'stopped at the budget' if result['stopped'] else 'run complete'})")
+    return 0
+
+
+def export(state: Path, out: Path) -> int:
+    """The curve so far (``curve.json``) and one weights-only bf16 snapshot (``snapshot.safetensors``)."""
+    model_state, meta, _ = read_checkpoint(state)
+    config = Config(**meta["config"])
+    history = meta["history"]
+    segments = read_json(state / SEGMENTS) if (state / SEGMENTS).exists() else []
+    n = config.val_mlps // MAX_DEPTH
+    floors_path = state / "floors.json"  # the floors on the validation MLPs: computed once
+    if not floors_path.exists():
+        write_json(floors_path, diagnostics.floors(ACTIVATION, n, mix_seed(config.seed, "validation")))
+    curve = {
+        "autoencoder": f"{ACTIVATION}-{LOSS}", "mask_grad": MASK_GRAD, "config": config.to_dict(),
+        "recipe_differences": differences(config), "authors": AUTHORS,
+        "steps": meta["steps"], "total_steps": meta["total_steps"], "mlp_passes": meta["steps"] * config.batch_size,
+        "paper_mlp_passes": get_config("paper").train_mlps * get_config("paper").epochs,
+        "hours": sum(s["seconds"] for s in segments) / 3600, "segments": segments,
+        "warm_starts": meta.get("warm_starts", []), "validation_mlps_per_encoder": n,
+        "floors": read_json(floors_path),
+        "val": [{**v, "mlp_passes": v["step"] * config.batch_size} for v in history["val"]],
+        "loss": {"step": history["step"][::25], "loss": history["loss"][::25], "lr": history["lr"][::25]},
+        "command": "python studies/paper_budget.py run --state STATE --minutes M (segments), then export",
+        "provenance": provenance("cpu", config),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    model = MultiScaleAutoencoder(mask_grad=MASK_GRAD, width=config.width)
+    model.load_state_dict(model_state)
+    # at each stop, scored as the scaling study scores (the small book's Table 1 test MLPs), so the
+    # run's points sit on the scaling figure beside the study's and its prediction
+    old = read_json(out / "curve.json") if (out / "curve.json").exists() else {}
+    small = get_config("small")
+    scored = [p for p in old.get("scored", []) if p["steps"] != meta["steps"]]
+    scored.append({"steps": meta["steps"], "mlp_passes": meta["steps"] * config.batch_size, "hours": curve["hours"],
+                   **diagnostics.table1_view(model.eval(), ACTIVATION, small.eval_mlps, 10_000 + small.seed)})
+    curve["scored"] = sorted(scored, key=lambda p: p["steps"])
+    curve["scored_on"] = f"the small book's Table 1 test MLPs ({small.eval_mlps} per encoder, seed {10_000 + small.seed}), as the scaling study"
+    save_snapshot(out / "snapshot.safetensors", model, {**{k: v for k, v in meta.items() if k != "history"},
+                                                          "history": history, "commit": git_commit()})
+    write_json(out / "curve.json", curve)
+    last = curve["val"][-1] if curve["val"] else None
+    print(f"exported step {meta['steps']:,} of {meta['total_steps']:,} ({curve['mlp_passes'] / 1e6:.2f} M of "
+          f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes, {curve['hours']:.2f} h)"
+          + (f"; validation best-decoder medians {' / '.join(f'{v:.1f}' for v in last['best_decoder_median'])} %" if last else ""))
+    return 0
+
+
+CLEARLY = 0.9  # the pilot: another lr replaces the rule's only if its score is below this times the rule's
+
+
+def pilot(lrs: list[float], steps: int, root: Path, out: Path, threads: int) -> int:
+    """A short pilot of the recipe at several learning rates: the same first ``steps`` steps
+    (the same MLPs), then the validation of the run. The score is the mean over encoders of the
+    best-decoder median MPE on the 2,048 validation MLPs; an lr replaces the square-root rule's
+    only if it scores below :data:`CLEARLY` times the rule's (fixed before the runs)."""
+    torch.set_num_threads(threads)
+    result = read_json(out) if out.exists() else {"steps": steps, "runs": []}
+    result.update(rule=f"lowest mean best-decoder median; replaces the sqrt rule's lr {LR:.3g} only below {CLEARLY} x its score",
+                  command="python studies/paper_budget.py pilot " + " ".join(f"{a}" for a in sys.argv[2:]),
+                  provenance=provenance("cpu", recipe()))
+    for lr in lrs:
+        if any(abs(r["lr"] - lr) < 1e-12 for r in result["runs"]):
+            continue
+        t0 = time.perf_counter()
+        run = train_autoencoder(recipe(lr), ACTIVATION, LOSS, out_dir=root / f"pilot-lr{lr:.3g}", mask_grad=MASK_GRAD,
+                                resume=True, steps=steps, device="cpu", threads=threads)
+        val, hist = run["history"]["val"][-1], run["history"]
+        result["runs"].append({"lr": lr, "seconds": time.perf_counter() - t0, "val": val,
+                               "score": sum(val["best_decoder_median"]) / MAX_DEPTH,
+                               "loss": {"step": hist["step"], "loss": hist["loss"]}})
+        write_json(out, result)
+        print(f"pilot lr {lr:.3g}: validation best-decoder medians {' / '.join(f'{v:.1f}' for v in val['best_decoder_median'])} %, "
+              f"last loss {hist['loss'][-1]:.3g}", flush=True)
+    base = min(result["runs"], key=lambda r: abs(r["lr"] - LR))
+    best = min(result["runs"], key=lambda r: r["score"])
+    result["chosen_lr"] = best["lr"] if best["score"] < CLEARLY * base["score"] else base["lr"]
+    write_json(out, result)
+    print(f"pilot: chosen lr {result['chosen_lr']:.3g} (the rule's {LR:.3g} scores {base['score']:.1f}, the best {best['score']:.1f} at lr {best['lr']:.3g})")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("run", help="one segment")
+    r.add_argument("--state", required=True, help="the run's directory (full checkpoint), outside the repository")
+    r.add_argument("--minutes", type=float, required=True, help="this segment's wall-clock budget")
+    r.add_argument("--warm-start", default=None, help="a weights-only snapshot, where the state is not (a new machine)")
+    r.add_argument("--threads", type=int, default=2)
+    pl = sub.add_parser("pilot", help="a short pilot of the recipe at several learning rates")
+    pl.add_argument("--lrs", default=f"3e-4,{LR:.4g},1e-3")
+    pl.add_argument("--steps", type=int, default=200)
+    pl.add_argument("--root", required=True, help="the pilot runs' directories, outside the repository")
+    pl.add_argument("--out", default="results/paper-budget/pilot.json")
+    pl.add_argument("--threads", type=int, default=2)
+    e = sub.add_parser("export", help="the curve and the snapshot, for the repository")
+    e.add_argument("--state", required=True)
+    e.add_argument("--out", default="results/paper-budget")
+    a = ap.parse_args(argv)
+    if a.what == "run":
+        if not a.minutes > 0:
+            raise SystemExit(f"--minutes must be > 0, got {a.minutes}")
+        if a.threads < 1:
+            raise SystemExit(f"--threads must be >= 1, got {a.threads}")
+        return segment(Path(a.state), a.minutes, a.warm_start, a.threads)
+    if a.what == "pilot":
+        try:
+            lrs = [float(v) for v in a.lrs.split(",")]
+        except ValueError:
+            raise SystemExit(f"--lrs must be comma-separated numbers, got {a.lrs!r}") from None
+        if not lrs or any(not v > 0 for v in lrs) or a.steps < 1:
+            raise SystemExit(f"--lrs must be > 0 and --steps >= 1, got {a.lrs!r}, {a.steps}")
+        return pilot(lrs, a.steps, Path(a.root), Path(a.out), a.threads)
+    return export(Path(a.state), Path(a.out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The studies' scripts (studies/) run end to end on tiny sizes and write what the book reads."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_memorisation_writes_a_curve_per_run_and_skips_the_runs_it_has(tmp_path):
+    out = tmp_path / "memo.json"
+    args = ("studies/memorisation.py", "--lrs", "1e-3,3e-3", "--mlps", "8", "--steps", "4", "--eval-every", "2",
+            "--width", "0.25", "--threads", "1", "--out", str(out))
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    memo = json.loads(out.read_text())
+    assert [(x["lr"], x["mask_grad"]) for x in memo["runs"]] == [(1e-3, "none"), (3e-3, "none")]
+    assert [p["step"] for p in memo["runs"][0]["curve"]] == [0, 2, 4]
+    assert memo["floors"]["constant"]["median"] > memo["floors"]["linear"]["median"] > 0
+    again = run(*args)
+    assert again.returncode == 0 and "lr 0.001" not in again.stdout  # kept, not rerun
+    from swao import plots
+
+    fig = plots.plot_memorisation(memo)
+    assert len([line for line in fig.axes[0].lines if line.get_linestyle() == "-"]) == 2
+    plots.plt.close("all")
+    bad = run("studies/memorisation.py", "--mask-grads", "soft", "--out", str(tmp_path / "x.json"))
+    assert bad.returncode != 0 and "--mask-grads must be from" in bad.stderr
+
+
+def test_paper_budget_refuses_bad_input(tmp_path):
+    r = run("studies/paper_budget.py", "run", "--state", str(tmp_path), "--minutes", "0")
+    assert r.returncode != 0 and "--minutes must be > 0" in r.stderr
+    r = run("studies/paper_budget.py", "pilot", "--root", str(tmp_path), "--lrs", "a,b")
+    assert r.returncode != 0 and "--lrs must be comma-separated numbers" in r.stderr
+
+
+def test_paper_budget_recipe_is_the_papers_method_at_the_stated_lr():
+    sys.path.insert(0, str(ROOT / "studies"))
+    try:
+        import paper_budget
+    finally:
+        sys.path.pop(0)
+    c = paper_budget.recipe()
+    assert (c.train_mlps, c.epochs, c.lr_halve_epochs, c.width, c.mask_grad) == (3_200_000, 4, 2, 1.0, "none")
+    assert c.options() == {} and c.total_steps * c.batch_size == 12_800_000  # none of our options beyond the paper
+    assert paper_budget.LR == pytest.approx(1e-4 * (1024 / 32) ** 0.5) or "pilot" in " ".join(paper_budget.differences(c))
