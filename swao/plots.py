@@ -360,7 +360,7 @@ def plot_memorisation(study: dict):
     on, the median over its MLPs of the best decoder's MPE (left; grey: the floors on the same
     MLPs) and the training loss (right), per learning rate (colour) and mask kind (solid: the
     authors' hard masks; dashed: straight-through)."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
     lrs = sorted({r["lr"] for r in study["runs"]})
     for r in sorted(study["runs"], key=lambda r: (r["mask_grad"], r["lr"])):
         c = r["curve"]
@@ -372,11 +372,13 @@ def plot_memorisation(study: dict):
         v = study["floors"][name]["median"]
         axes[0].axhline(v, color="0.4", ls=style, lw=1, label=f"{name} floor ({v:.1f} %)")
     axes[0].set(xlabel="steps on the same batch", ylabel="best-decoder median MPE (%)", yscale="log",
-                title=f"{study['mlps']} {study['activation']} MLPs, memorised?")
+                title=f"the same {study['mlps']} {study['activation']} MLPs, scored")
+    late = [p["loss"] for r in study["runs"] for p in r["curve"] if p["step"] >= 100]
     axes[1].set(xlabel="steps on the same batch", ylabel="min loss (eq. 3), mean of the last steps", yscale="log",
-                title="training loss")
-    axes[0].legend(fontsize=7, ncol=1, loc="upper right")
-    fig.tight_layout()
+                title="training loss", ylim=(0.8 * min(late), 1.5 * max(late)) if late else None)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig
 
 

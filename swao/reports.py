@@ -189,7 +189,7 @@ def compute_table(used: dict[str, dict]) -> Table:
 
 
 __all__ = ["floors_table", "recipe_table", "search_study_table", "scaling_table", "scaling_verdict", "FINDING_MARKS",
-           "findings_table", "findings_summary", "compute_table"]
+           "findings_table", "findings_summary", "compute_table", "paper_budget_summary"]
 
 
 def paper_budget_summary(curve: dict) -> str:

@@ -50,4 +50,7 @@ def test_paper_budget_recipe_is_the_papers_method_at_the_stated_lr():
     c = paper_budget.recipe()
     assert (c.train_mlps, c.epochs, c.lr_halve_epochs, c.width, c.mask_grad) == (3_200_000, 4, 2, 1.0, "none")
     assert c.options() == {} and c.total_steps * c.batch_size == 12_800_000  # none of our options beyond the paper
-    assert paper_budget.LR == pytest.approx(1e-4 * (1024 / 32) ** 0.5) or "pilot" in " ".join(paper_budget.differences(c))
+    assert paper_budget.RULE_LR == pytest.approx(1e-4 * (1024 / 32) ** 0.5)
+    pilot = json.loads((ROOT / "results" / "paper-budget" / "pilot.json").read_text())
+    assert c.lr == paper_budget.LR == pilot["chosen_lr"]  # the recipe runs at the lr its committed pilot chose
+    assert "chosen by the committed pilot" in " ".join(paper_budget.differences(c))
