@@ -5,7 +5,7 @@ once) is the whole training set: every step is Adam on eq. 3's min loss over exa
 MLPs, at a constant learning rate, with the paper's network (``--width 1``). Every
 ``--eval-every`` steps the very same MLPs are decoded and scored: per MLP, the MPE (eq. 7) of
 its best decoder; the median and mean over MLPs, the share of near-constant best decodings and
-the median correlation with the target (:mod:`swao.diagnostics`), beside the two floors on the
+the median correlation with the target (:mod:`swao.training.diagnostics`), beside the two floors on the
 same MLPs (each MLP's own median output, a least-squares linear fit). An 11 M-parameter network
 that cannot drive 64 training examples well under the constant floor has an optimisation
 problem, not a data or a compute one.
@@ -18,23 +18,24 @@ One run per (learning rate, mask kind); the runs are sequential (never two train
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao's CLI: see swao/train.py
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
 import torch  # noqa: E402
 
-from swao import diagnostics, losses  # noqa: E402
-from swao.cache import provenance, read_json, write_json  # noqa: E402
-from swao.config import get_config  # noqa: E402
-from swao.forward import forward  # noqa: E402
-from swao.generation import input_grid, mix_seed, train_batch  # noqa: E402
-from swao.metrics import median, mpe  # noqa: E402
-from swao.model import MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
-from swao.progress import bar  # noqa: E402
+from swao.training import diagnostics  # noqa: E402
+from swao.method import losses  # noqa: E402
+from swao.book.cache import provenance, read_json, write_json  # noqa: E402
+from swao.training.config import get_config  # noqa: E402
+from swao.method.forward import forward  # noqa: E402
+from swao.method.generation import input_grid, mix_seed  # noqa: E402
+from swao.method.metrics import median, mpe  # noqa: E402
+from swao.method.model import MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
+from swao.method.progress import bar  # noqa: E402
+from swao.training.train import train_batch  # noqa: E402
 
 
 def floors(y: torch.Tensor, x: torch.Tensor) -> dict:

@@ -19,23 +19,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao's CLI: see swao/train.py
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
 import torch  # noqa: E402
 
-from swao import diagnostics  # noqa: E402
-from swao.cache import git_commit, machine_name, provenance, read_json, write_json  # noqa: E402
-from swao.checkpoint import CHECKPOINT, read_checkpoint, save_snapshot  # noqa: E402
-from swao.config import Config, get_config  # noqa: E402
-from swao.generation import mix_seed  # noqa: E402
-from swao.model import MultiScaleAutoencoder  # noqa: E402
-from swao.representation import MAX_DEPTH  # noqa: E402
-from swao.train import train_autoencoder  # noqa: E402
+from swao.training import diagnostics  # noqa: E402
+from swao.book.cache import git_commit, machine_name, provenance, read_json, write_json  # noqa: E402
+from swao.training.checkpoint import CHECKPOINT, read_checkpoint, save_snapshot  # noqa: E402
+from swao.training.config import Config, get_config  # noqa: E402
+from swao.method.generation import mix_seed  # noqa: E402
+from swao.method.model import MultiScaleAutoencoder  # noqa: E402
+from swao.method.representation import MAX_DEPTH  # noqa: E402
+from swao.training.train import train_autoencoder  # noqa: E402
 
 ACTIVATION, LOSS, MASK_GRAD = "sigmoid", "min", "none"  # the headline autoencoder, the authors' hard masks
 AUTHORS = {"lr": 1e-4, "batch_size": 32, "lr_halve_epochs": 2, "init": "Xavier uniform", "optimizer": "Adam"}

@@ -49,7 +49,7 @@ def test_the_findings_page_lists_every_claim_with_a_mark(html):
     import html as html_lib
     import re
 
-    from swao.findings import CLAIMS, MARKS
+    from swao.book.findings import CLAIMS, MARKS
 
     page = html / "generated" / "08_findings.html"
     text = html_lib.unescape(page.read_text())

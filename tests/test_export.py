@@ -7,11 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from swao.export import OUTPUT_RANGE, Units, exported_sequential, fit_units, formula, load_mlp, save_mlp
-from swao.feynman import EQUATIONS, feynman_dataset, feynman_points, write_csv
-from swao.forward import forward
-from swao.generation import random_mlps
-from swao.representation import nonzero_count, unpad_matrix
+from swao.ours.export import OUTPUT_RANGE, Units, exported_sequential, fit_units, formula, load_mlp, save_mlp
+from helpers import write_csv
+from swao.ours.feynman import EQUATIONS, feynman_dataset, feynman_points
+from swao.method.forward import forward
+from swao.method.generation import random_mlps
+from swao.method.representation import nonzero_count, unpad_matrix
 
 
 def mlp(seed=3, act="sigmoid"):
@@ -77,8 +78,8 @@ def test_units_refuse_constant_outputs_and_bad_shapes():
 
 @pytest.mark.parametrize("act", list(OUTPUT_RANGE))
 def test_output_range_is_the_training_functions_quartiles(act):
-    from swao.forward import forward_batch
-    from swao.generation import input_grid
+    from swao.method.forward import forward_batch
+    from swao.method.generation import input_grid
 
     padded, depth = random_mlps(256, act, seed=0)
     y = forward_batch(padded, depth, input_grid(), act).flatten()
@@ -127,7 +128,7 @@ def test_feynman_equations_by_hand():
 
 
 def test_write_csv_reads_back(tmp_path):
-    from swao.csv_dataset import load_csv
+    from swao.ours.csv_dataset import load_csv
 
     path = write_csv("I.18.12", tmp_path / "tau.csv", 40, seed=2)
     assert path.read_text().splitlines()[0] == "r,F,theta,tau"
@@ -143,9 +144,9 @@ def test_fit_units_uses_the_training_split_only():
 
 
 def test_swao_search_finds_the_books_autoencoders(tmp_path, monkeypatch, capsys):
-    from swao import experiments
-    from swao.config import get_config
-    from swao.table2 import cli_main
+    from swao.book import experiments
+    from swao.training.config import get_config
+    from swao.cli.search import cli_main
 
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path / "cache"))
     csv = write_csv("I.14.3", tmp_path / "mgz.csv", 200)

@@ -1,7 +1,7 @@
-"""The findings page's rules (swao.findings) on made-up results whose verdicts are known."""
+"""The findings page's rules (swao.book.findings) on made-up results whose verdicts are known."""
 import pytest
 
-from swao import findings
+from swao.book import findings
 
 
 def mpe_result(best_median, constant, d3_best=True):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from swao.reproduce import reproduce
+from swao.book.reproduce import reproduce
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book"))
@@ -85,10 +85,10 @@ def test_the_compute_stage_is_consistent_on_this_cpu(stand_in):
     exported MLP, run as a plain ``nn.Sequential`` on the test split, gives them."""
     import torch
 
-    from swao.config import Config
-    from swao.metrics import mpe
-    from swao.representation import nonzero_count, to_sequential
-    from swao.table2 import table2_datasets
+    from swao.training.config import Config
+    from swao.method.metrics import mpe
+    from swao.method.representation import nonzero_count, to_sequential
+    from swao.ours.table2 import table2_datasets
 
     for name, result in json.loads((stand_in / "autoencoders.json").read_text()).items():
         loss = result["history"]["loss"]

@@ -1,9 +1,10 @@
-"""The scaling study's trend (swao.scaling) on made-up studies whose answer is known."""
+"""The scaling study's trend (swao.ours.scaling_law) on made-up studies whose answer is known."""
 import math
 
 import pytest
 
-from swao import reports, scaling
+from swao.render import reports
+from swao.ours import scaling_law as scaling
 
 
 def study(cells_at, passes=(25_000, 100_000, 1_600_000), paper_best=(5.84, 23.7, 24.1, 24.4)):
@@ -92,7 +93,7 @@ def test_the_paper_budget_summary_says_how_far_and_where_from_the_numbers():
 
 
 def test_the_paper_budget_figures_draw_from_the_curve():
-    from swao import plots
+    from swao.render import plots
 
     curve = budget_curve()
     fig = plots.plot_paper_budget(curve)

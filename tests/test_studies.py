@@ -25,7 +25,7 @@ def test_memorisation_writes_a_curve_per_run_and_skips_the_runs_it_has(tmp_path)
     assert memo["floors"]["constant"]["median"] > memo["floors"]["linear"]["median"] > 0
     again = run(*args)
     assert again.returncode == 0 and "lr 0.001" not in again.stdout  # kept, not rerun
-    from swao import plots
+    from swao.render import plots
 
     fig = plots.plot_memorisation(memo)
     assert len([line for line in fig.axes[0].lines if line.get_linestyle() == "-"]) == 2

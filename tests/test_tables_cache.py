@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from swao import cache
-from swao.config import get_config
-from swao.tables import paper_tables, table1, table2, table3
+from swao.book import cache
+from swao.training.config import get_config
+from swao.render.tables import paper_tables, table1, table2, table3
 
 
 def test_paper_tables_transcribed():
@@ -90,8 +90,9 @@ def test_with_computing_off_a_missing_result_stops_with_its_name(tmp_path, monke
 
 
 def test_one_declaration_of_what_depends_on_what(tmp_path, monkeypatch):
-    from swao import experiments as ex
-    from swao import reproduce as rp
+    from swao.book import experiments as ex
+    from swao.book import plan as pl
+    from swao.book import reproduce as rp
 
     assert rp.STAGES == tuple(ex.STAGES)
     assert ex.stages_for(["05_sparse_search"]) == ("search",)
@@ -108,4 +109,24 @@ def test_one_declaration_of_what_depends_on_what(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="stages must be one or more of"):
         ex.check_stages(["tables", "nope"])
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path))  # nothing cached: reproduce would train all the stages need
-    assert rp.autoencoders_needed(smoke, ["figure2"]) == ex.autoencoders_for(["figure2"], smoke)
+    assert pl.autoencoders_needed(smoke, ["figure2"]) == ex.autoencoders_for(["figure2"], smoke)
+
+
+def test_the_plan_times_the_scales_network(monkeypatch):
+    """``swao reproduce --plan`` measures the network of the scale's width, not the paper's."""
+    from swao.book import plan as pl
+
+    built = []
+
+    class Stop(Exception):
+        pass
+
+    def network(**kw):
+        built.append(kw)
+        raise Stop
+
+    monkeypatch.setattr(pl, "autoencoders_needed", lambda config, stages: [])  # nothing to train
+    monkeypatch.setattr(pl, "MultiScaleAutoencoder", network)
+    with pytest.raises(Stop):
+        pl.plan(get_config("small"), "cpu", stages=("tables",), calibration_steps=1)
+    assert built == [{"width": get_config("small").width}]
