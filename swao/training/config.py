@@ -21,7 +21,8 @@ from swao.method.options import LOSS_SCALES, MASK_GRADS, PENALTIES, STARTS
 
 SCALES = ("smoke", "small", "paper")
 SCHEDULES = ("step", "linear")  # the learning-rate schedule of autoencoder training
-# The allowed values of the configuration's named options, each declared once where it is used.
+# The allowed values of the configuration's named options: the schedule's here (training's own),
+# the method's in swao.method.options, where the functions that take them check them too.
 CHOICES = {
     "schedule": SCHEDULES,
     "mask_grad": MASK_GRADS,
@@ -32,7 +33,7 @@ CHOICES = {
 }
 # Earlier spellings of a value, read from results and checkpoints written before the rename.
 LEGACY_VALUES = {"search_masks": {"hard": "none"}}
-# What each field is for. Every field declares one (a test fails on a field without): the
+# What each field is for. Every field declares one (a field without fails at import; tested): the
 # "training" fields are what an autoencoder's training depends on (its cache key, what a resumed
 # run must match); "mask" is the autoencoder's mask kind, keyed by itself (the mask-gradient
 # study trains both kinds at one config); the others do not change a trained autoencoder.
