@@ -31,7 +31,8 @@ test: $(STAMP)
 
 # nbval alone, on this CPU's own code path, cell by cell.
 nbval: $(STAMP)
-	SWAO_CACHE=tests/fixtures/smoke-cache SWAO_NO_COMPUTE=1 $(PY) -m pytest --nbval --nbval-current-env \
+	@# absolute: nbval runs each notebook from its own folder (tests/notebooks)
+	SWAO_CACHE=$(CURDIR)/tests/fixtures/smoke-cache SWAO_NO_COMPUTE=1 $(PY) -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg tests/notebooks
 
 # After changing a notebook or the computing code: recompute the smoke-scale fixture and

@@ -6,7 +6,7 @@ matmul peak measured in the same run.
     python benchmarks/ae_throughput.py --device cuda --no-compile --batch-sizes 1024 4096
     python benchmarks/ae_throughput.py --write              # also update benchmarks/RESULTS.md
 
-A timed step is a whole training step of swao.train (generate the batch on the device, target
+A timed step is a whole training step of swao.training.train (generate the batch on the device, target
 outputs, encode/decode, eq. 3 loss over the 1,000-point grid, backward, fused Adam). FLOPs per
 MLP are counted with torch.utils.flop_counter.FlopCounterMode on one step (forward + backward,
 model and loss); fraction of peak = MLPs/s x FLOPs/MLP / peak, against the ``torch.mm`` peak of
@@ -29,15 +29,15 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao.train; before torch is imported
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from swao.config import cuda_tf32, get_config, resolve_device
-from swao.generation import input_grid
-from swao.model import MultiScaleAutoencoder, n_parameters
-from swao.train import step_loss
+from swao.training.config import cuda_tf32, get_config, resolve_device
+from swao.method.generation import input_grid
+from swao.method.model import MultiScaleAutoencoder, n_parameters
+from swao.training.train import step_loss
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Autoencoder training throughput (issue 3)"
@@ -73,7 +73,7 @@ def matmul_peak(device: torch.device, sizes=(2048, 4096), seconds: float = 1.0, 
 
 
 def make(device, batch_size, amp=False, compile=False, tf32=False, activation="sigmoid"):
-    """A training step as ``swao.train`` runs it (``tf32``: inside ``cuda_tf32``, CUDA only)."""
+    """A training step as ``swao.training.train`` runs it (``tf32``: inside ``cuda_tf32``, CUDA only)."""
     torch.manual_seed(0)
     model = MultiScaleAutoencoder().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
@@ -111,8 +111,8 @@ def host_syncs_per_step(device, batch_size=1024, **kw) -> int:
 
 def flops_per_mlp(device, batch_size=256) -> tuple[float, float]:
     """(training FLOPs per MLP: forward + backward of network and loss, the loss's share)."""
-    from swao import losses
-    from swao.generation import train_batch
+    from swao.method import losses
+    from swao.training.train import train_batch
 
     model, _ = make(device, batch_size)
     config = get_config("paper", batch_size=batch_size)

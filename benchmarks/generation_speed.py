@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import time
 
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 import torch
 
-from swao.cache import git_commit, machine_name
-from swao.generation import random_mlps
+from swao.book.cache import git_commit, machine_name
+from swao.method.generation import random_mlps
 
 TARGET = 20_000
 

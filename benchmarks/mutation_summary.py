@@ -118,9 +118,9 @@ def write_survivors(path: Path, survivors: list[str]) -> Counter:
              "reasons come from a rule (message and label text) or were read by hand",
              "(`benchmarks/mutation-reasons.json`).", ""]
     for name in survivors:
-        module, func = name.split(".", 2)[1], name.rsplit(".", 1)[1]
+        module, func = name.rsplit(".", 1)  # "swao.method.search", "x_search__mutmut_3"
         if module not in sources:
-            sources[module] = function_sources(Path("mutants") / "swao" / f"{module}.py")
+            sources[module] = function_sources(Path("mutants").joinpath(*module.split(".")).with_suffix(".py"))
         src = sources[module]
         orig = src.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", func))
         removed, added = change(orig, src[func]) if orig and func in src else ([], [])
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--survivors", metavar="FILE", help="also write every survivor's change and reason to FILE (markdown)")
     args = ap.parse_args(argv)
-    metas = sorted(Path("mutants").glob("swao/*.py.meta"))
+    metas = sorted(Path("mutants").glob("swao/**/*.py.meta"))
     if not metas:
         print("no mutmut records under mutants/: run `make mutation` first", file=sys.stderr)
         return 1

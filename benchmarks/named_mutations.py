@@ -18,12 +18,12 @@ TESTS = ["tests/test_search.py", "tests/test_paper_constants.py", "tests/test_me
          "tests/test_recipe_options.py", "tests/test_losses.py"]
 # name: (file, the exact text, its mutation)
 MUTATIONS = {
-    "lambda = first MSE / 700 (not 7000)": ("swao/optimise.py", "LAMBDA_DIVISOR = 7000.0", "LAMBDA_DIVISOR = 700.0"),
-    "the last state instead of the best by validation": ("swao/optimise.py", "better = (val < best_val) | (step == 0)",
+    "lambda = first MSE / 700 (not 7000)": ("swao/method/optimise.py", "LAMBDA_DIVISOR = 7000.0", "LAMBDA_DIVISOR = 700.0"),
+    "the last state instead of the best by validation": ("swao/method/optimise.py", "better = (val < best_val) | (step == 0)",
                                                           "better = torch.ones_like(val, dtype=torch.bool)"),
-    "argmax instead of argmin (best restart)": ("swao/optimise.py", "nan=math.inf).argmin(-1)", "nan=math.inf).argmax(-1)"),
-    "the threshold clamped to (0, 30)": ("swao/optimise.py", "T_MAX = 3.0", "T_MAX = 30.0"),
-    "encoder and decoder index swapped (Tables 1/3)": ("swao/evaluation.py", "out[e, j, s : s + chunk] =", "out[j, e, s : s + chunk] ="),
+    "argmax instead of argmin (best restart)": ("swao/method/optimise.py", "nan=math.inf).argmin(-1)", "nan=math.inf).argmax(-1)"),
+    "the threshold clamped to (0, 30)": ("swao/method/optimise.py", "T_MAX = 3.0", "T_MAX = 30.0"),
+    "encoder and decoder index swapped (Tables 1/3)": ("swao/training/evaluation.py", "out[e, j, s : s + chunk] =", "out[j, e, s : s + chunk] ="),
 }
 
 

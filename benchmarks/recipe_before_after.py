@@ -12,14 +12,15 @@ import sys
 
 os.environ.setdefault("SWAO_CACHE", "/tmp/before-cache")  # never the book's cache: another recipe
 
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 import torch  # noqa: E402
 
-from swao import experiments  # noqa: E402
-from swao.config import get_config  # noqa: E402
+from swao.book import experiments  # noqa: E402
+from swao.training.config import get_config  # noqa: E402
 
 OLD_SMALL = dict(train_mlps=40_000, epochs=3, batch_size=256, lr=1e-3, lr_halve_epochs=1, val_every=157, checkpoint_every=471,
                  schedule="step", mask_bias=0.0, copy_weight=0.0, width=1.0, mask_grad="none", search_start="uniform",
-                 search_masks="hard", search_penalty="all", search_keep_layers=False)
+                 search_masks="none", search_penalty="all", search_keep_layers=False)
 
 
 def main(argv=None) -> int:

@@ -18,15 +18,16 @@ import argparse
 import statistics
 import time
 
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 import torch
 
-from swao.config import get_config
-from swao.activations import ACTIVATIONS
-from swao.model import MultiScaleAutoencoder
-from swao.fused_mse import mlp_mse
-from swao.optimise import TripleData
-from swao.search import search
-from swao.table2 import table2_datasets
+from swao.training.config import get_config
+from swao.method.activations import ACTIVATIONS
+from swao.method.model import MultiScaleAutoencoder
+from swao.method.fused_mse import mlp_mse
+from swao.method.optimise import TripleData
+from swao.method.search import search
+from swao.ours.table2 import table2_datasets
 
 
 def step_seconds(model, data, activation, steps) -> float:

@@ -3,7 +3,7 @@
     python book/build.py --scale small        # what `make book` runs
     python book/build.py --scale smoke --out DIR
 
-1. **Compute.** The results the notebooks read (``swao.experiments.NOTEBOOK_STAGES``) are
+1. **Compute.** The results the notebooks read (``swao.book.experiments.NOTEBOOK_STAGES``) are
    computed by ``swao reproduce --no-export`` in this process: a progress bar per autoencoder
    and per search / baseline run, a line per finished stage, the stage times at the end.
    What the cache already holds is read, not recomputed.
@@ -30,8 +30,8 @@ SCALES = ("smoke", "small", "paper")
 
 def compute_results(scale: str, device: str = "cpu", only: list[str] | None = None) -> None:
     """Stage 1: compute (or find in the cache) every result the notebooks read, with progress."""
-    from swao import experiments
-    from swao.reproduce import reproduce
+    from swao.book import experiments
+    from swao.book.reproduce import reproduce
 
     stages = experiments.stages_for(only or [nb.stem for nb in NOTEBOOKS])
     if not stages:
@@ -47,7 +47,7 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
     """Execute the notebooks with papermill into ``dest``. ``compute=False``: they may only read
     results (``SWAO_NO_COMPUTE=1``); a missing one stops with an error naming it."""
     import papermill as pm
-    from swao.cache import NO_COMPUTE
+    from swao.book.cache import NO_COMPUTE
 
     dest.mkdir(parents=True, exist_ok=True)
     for nb in NOTEBOOKS:

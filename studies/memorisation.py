@@ -5,7 +5,7 @@ once) is the whole training set: every step is Adam on eq. 3's min loss over exa
 MLPs, at a constant learning rate, with the paper's network (``--width 1``). Every
 ``--eval-every`` steps the very same MLPs are decoded and scored: per MLP, the MPE (eq. 7) of
 its best decoder; the median and mean over MLPs, the share of near-constant best decodings and
-the median correlation with the target (:mod:`swao.diagnostics`), beside the two floors on the
+the median correlation with the target (:mod:`swao.training.diagnostics`), beside the two floors on the
 same MLPs (each MLP's own median output, a least-squares linear fit). An 11 M-parameter network
 that cannot drive 64 training examples well under the constant floor has an optimisation
 problem, not a data or a compute one.
@@ -18,32 +18,24 @@ One run per (learning rate, mask kind); the runs are sequential (never two train
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao's CLI: see swao/train.py
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
 import torch  # noqa: E402
 
-from swao import diagnostics, losses  # noqa: E402
-from swao.cache import provenance, read_json, write_json  # noqa: E402
-from swao.config import get_config  # noqa: E402
-from swao.forward import forward  # noqa: E402
-from swao.generation import input_grid, mix_seed, train_batch  # noqa: E402
-from swao.metrics import median, mpe  # noqa: E402
-from swao.model import MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
-from swao.progress import bar  # noqa: E402
-
-
-def floors(y: torch.Tensor, x: torch.Tensor) -> dict:
-    """Median and mean over the MLPs of the two floors' per-MLP MPE."""
-    out = {}
-    for name, pred in diagnostics.floor_predictions(y, x).items():
-        m = mpe(pred, y).double()
-        out[name] = {"median": float(median(m)), "mean": float(m.mean())}
-    return out
+from swao.training import diagnostics  # noqa: E402
+from swao.method import losses  # noqa: E402
+from swao.book.cache import provenance, read_json, write_json  # noqa: E402
+from swao.training.config import get_config  # noqa: E402
+from swao.method.forward import forward  # noqa: E402
+from swao.method.generation import input_grid, mix_seed  # noqa: E402
+from swao.method.metrics import is_near_constant, median  # noqa: E402
+from swao.method.model import MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
+from swao.method.progress import bar  # noqa: E402
+from swao.training.train import train_batch  # noqa: E402
 
 
 @torch.no_grad()
@@ -52,12 +44,10 @@ def score(model, padded, depth, counts, y, x, activation) -> dict:
     model.eval()
     preds = torch.stack([forward(g.float(), x, activation) for g in model(padded, depth, counts)])  # (4, n, P)
     model.train()
-    per = torch.stack([mpe(p, y) for p in preds]).double()  # (4, n)
-    best = per.argmin(0)
-    chosen = preds[best, torch.arange(len(y))]
+    per, best, chosen = diagnostics.best_decoding(preds, y)  # (4, n), (n,), (n, P)
     best_mpe = per.min(0).values
     return {"best_median": float(median(best_mpe)), "best_mean": float(best_mpe.mean()),
-            "near_constant": float((chosen.std(-1) < diagnostics.NEAR_CONSTANT * y.std(-1)).double().mean()),
+            "near_constant": float(is_near_constant(chosen, y).double().mean()),
             "corr_median": float(median(diagnostics.correlation(chosen, y).double())),
             "best_decoder_share": torch.bincount(best, minlength=4).div(len(best)).tolist()}
 
@@ -126,7 +116,7 @@ def main(argv=None) -> int:
     out = Path(a.out)
     result = read_json(out) if out.exists() else {"runs": []}
     result.update({"activation": a.activation, "mlps": a.mlps, "steps": a.steps, "width": a.width,
-                   "floors": floors(y, x), "provenance": provenance("cpu"),
+                   "floors": diagnostics.floor_mpe(y, x), "provenance": provenance("cpu"),
                    "command": "python studies/memorisation.py " + " ".join(sys.argv[1:] if argv is None else argv)})
     for mask_grad in masks:
         for lr in lrs:

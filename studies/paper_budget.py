@@ -6,8 +6,10 @@ The recipe is fixed here, once (:func:`recipe`); every segment and every new mac
 
     # a segment: start the run, or continue it from its full checkpoint (weights + Adam), bit for bit
     python studies/paper_budget.py run --state /root/swao-longrun/state --minutes 70
-    # at every stop: the learning curve so far and one weights-only bf16 snapshot, into the repo
+    # at every stop: the learning curve so far and one weights-only bf16 snapshot, into the repo,
+    # then that snapshot scored as the paper's Table 1 and Figure 2 (1,000 test MLPs per encoder)
     python studies/paper_budget.py export --state /root/swao-longrun/state --out results/paper-budget
+    python studies/paper_budget.py table1 --snapshot results/paper-budget/snapshot.safetensors
     # on a new machine, where the full state is not: continue from the committed snapshot
     # (fresh Adam moments, a 100-step linear warm-up of the learning rate; recorded)
     python studies/paper_budget.py run --state DIR --warm-start results/paper-budget/snapshot.safetensors --minutes 70
@@ -18,24 +20,23 @@ Run it from its own checkout of one fixed commit, outside the work tree, in the 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as swao's CLI: see swao/train.py
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
 import torch  # noqa: E402
 
-from swao import diagnostics  # noqa: E402
-from swao.cache import git_commit, machine_name, provenance, read_json, write_json  # noqa: E402
-from swao.checkpoint import CHECKPOINT, read_checkpoint, save_snapshot  # noqa: E402
-from swao.config import Config, get_config  # noqa: E402
-from swao.generation import mix_seed  # noqa: E402
-from swao.model import MultiScaleAutoencoder  # noqa: E402
-from swao.representation import MAX_DEPTH  # noqa: E402
-from swao.train import train_autoencoder  # noqa: E402
+from swao.training import diagnostics  # noqa: E402
+from swao.book.cache import git_commit, machine_name, provenance, read_json, write_json  # noqa: E402
+from swao.book.autoencoders import figure2_panel, table1_block  # noqa: E402
+from swao.training.checkpoint import CHECKPOINT, load_autoencoder, read_checkpoint, save_snapshot  # noqa: E402
+from swao.training.config import Config, get_config  # noqa: E402
+from swao.method.generation import mix_seed  # noqa: E402
+from swao.method.model import MultiScaleAutoencoder  # noqa: E402
+from swao.method.representation import MAX_DEPTH  # noqa: E402
+from swao.training.train import train_autoencoder  # noqa: E402
 
 ACTIVATION, LOSS, MASK_GRAD = "sigmoid", "min", "none"  # the headline autoencoder, the authors' hard masks
 AUTHORS = {"lr": 1e-4, "batch_size": 32, "lr_halve_epochs": 2, "init": "Xavier uniform", "optimizer": "Adam"}
@@ -143,6 +144,36 @@ def export(state: Path, out: Path) -> int:
     return 0
 
 
+def table1(snapshot: Path, out: Path) -> int:
+    """The run's autoencoder at its last stop, scored as the paper's Table 1 (sigmoid block, min
+    loss) and Figure 2 (sigmoid row) are: the paper scale's 1,000 fresh test MLPs per encoder (the
+    same MLPs as a paper-scale run of the book) and Figure 2's three MLPs, through the committed
+    weights-only snapshot; ``table1.json`` beside it. Seconds of CPU: rerun it at every stop."""
+    model, meta = load_autoencoder(snapshot)
+    curve = read_json(snapshot.with_name("curve.json"))
+    paper = get_config("paper")
+    t0 = time.perf_counter()
+    block = table1_block(model, ACTIVATION, paper)
+    panel = figure2_panel(model, ACTIVATION, paper)
+    passes, total = meta["steps"] * curve["config"]["batch_size"], curve["paper_mlp_passes"]
+    cpus = sorted({s["cpu"] for s in curve["segments"]})
+    prov = {**provenance("cpu", "paper-budget"),
+            "sizes": f"the paper's network and recipe but batch {curve['config']['batch_size']} and lr {curve['config']['lr']:g}; "
+                     f"weights of step {meta['steps']:,} of {meta['total_steps']:,} ({passes / 1e6:.2f} M of the paper's "
+                     f"{total / 1e6:.1f} M MLP passes, {passes / total:.0%}; {curve['hours']:.1f} h on {', '.join(cpus)}), "
+                     f"as a bf16 snapshot; {paper.eval_mlps:,} test MLPs per encoder as the paper"}
+    result = {"autoencoder": curve["autoencoder"], "steps": meta["steps"], "total_steps": meta["total_steps"],
+              "mlp_passes": passes, "paper_mlp_passes": total, "train_hours": curve["hours"], **block,
+              "figure2": {"types": {ACTIVATION: panel}, "provenance": prov}, "seconds": time.perf_counter() - t0,
+              "command": "python studies/paper_budget.py table1 --snapshot results/paper-budget/snapshot.safetensors",
+              "provenance": prov}
+    write_json(out, result)
+    print(f"Table 1 at step {meta['steps']:,} ({paper.eval_mlps:,} test MLPs per encoder): best-decoder medians "
+          f"{' / '.join(f'{v:.1f}' for v in block['best_median'])} %, best cells "
+          f"{' / '.join(f'{min(col):.3g}' for col in zip(*block['table']))} % ({result['seconds']:.0f} s)")
+    return 0
+
+
 CLEARLY = 0.9  # the pilot: another lr replaces the rule's only if its score is below this times the rule's
 
 
@@ -194,7 +225,15 @@ def main(argv=None) -> int:
     e = sub.add_parser("export", help="the curve and the snapshot, for the repository")
     e.add_argument("--state", required=True)
     e.add_argument("--out", default="results/paper-budget")
+    t = sub.add_parser("table1", help="the committed snapshot scored as the paper's Table 1 and Figure 2 (sigmoid)")
+    t.add_argument("--snapshot", default="results/paper-budget/snapshot.safetensors")
+    t.add_argument("--out", default=None, help="default: table1.json beside the snapshot")
+    t.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
+    if a.what == "table1":
+        torch.set_num_threads(a.threads)
+        snapshot = Path(a.snapshot)
+        return table1(snapshot, Path(a.out) if a.out else snapshot.with_name("table1.json"))
     if a.what == "run":
         if not a.minutes > 0:
             raise SystemExit(f"--minutes must be > 0, got {a.minutes}")

@@ -2,9 +2,9 @@
 import torch
 from torch import nn
 
-from swao.baselines import dense_then_prune, direct_sparse, full_matrix, init_weights, prune_mask
-from swao.representation import H, nonzero_count
-from swao.table2 import table2_datasets
+from swao.ours.baselines import dense_then_prune, direct_sparse, full_matrix, init_weights, prune_mask
+from swao.method.representation import H, nonzero_count
+from swao.ours.table2 import table2_datasets
 
 
 def datasets(activation="sigmoid", n=600):
@@ -63,7 +63,7 @@ def test_dense_then_prune_smoke():
 
 # ---------------------------------------------------------------- L0 gates (Louizos et al. 2018)
 def test_l0_constants_are_the_papers():
-    from swao import baselines
+    from swao.ours import baselines
 
     assert baselines.L0_STRETCH == (-0.1, 1.1) and baselines.L0_TEMPERATURE == 2 / 3
 
@@ -71,7 +71,7 @@ def test_l0_constants_are_the_papers():
 def test_hard_concrete_gates_by_formula():
     import math
 
-    from swao.baselines import expected_l0, hard_concrete_gate, hard_concrete_sample
+    from swao.ours.baselines import expected_l0, hard_concrete_gate, hard_concrete_sample
 
     sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
     la = torch.tensor([[-8.0, -1.0, 0.0], [0.7, 2.0, 9.0]], dtype=torch.float64)
@@ -88,15 +88,15 @@ def test_hard_concrete_gates_by_formula():
 
 
 def test_gate_slots_are_the_usable_weights():
-    from swao.baselines import gate_slots
+    from swao.ours.baselines import gate_slots
 
     assert [int(gate_slots(L).sum()) for L in (1, 2, 3, 4)] == [3 * 7 + 7, 21 + 49 + 7, 21 + 98 + 7, 21 + 147 + 7]
 
 
 def test_l0_gates_report_the_deterministic_gates_and_a_stronger_penalty_is_sparser():
-    from swao.baselines import l0_gates
-    from swao.forward import forward
-    from swao.metrics import mpe
+    from swao.ours.baselines import l0_gates
+    from swao.method.forward import forward
+    from swao.method.metrics import mpe
 
     data = datasets()
     out = l0_gates(data, "sigmoid", steps=60, strengths=(0.01, 30.0), restarts=2, depths=(1, 3), seed=0, eval_every=10)
@@ -116,7 +116,7 @@ def test_l0_gates_report_the_deterministic_gates_and_a_stronger_penalty_is_spars
 def test_l0_gates_refuses_bad_strengths():
     import pytest
 
-    from swao.baselines import l0_gates
+    from swao.ours.baselines import l0_gates
 
     for bad in ((), (0.0,), (-1.0,), (float("nan"),)):
         with pytest.raises(ValueError, match="strengths"):
@@ -124,8 +124,8 @@ def test_l0_gates_refuses_bad_strengths():
 
 
 def test_l0_choice_takes_the_strength_nearest_the_searchs_count():
-    from swao.baselines import l0_gates
-    from swao.table2 import SWEEP_FIELDS, l0_choice
+    from swao.ours.baselines import l0_gates
+    from swao.ours.table2 import SWEEP_FIELDS, l0_choice
 
     data = datasets()[:2]
     sweep = l0_gates(data, "sigmoid", steps=40, strengths=(0.01, 1.0, 30.0), restarts=1, depths=(2,), seed=1, eval_every=10)
@@ -166,7 +166,7 @@ def test_prune_mask_of_a_batch_is_the_prune_mask_of_each():
 def test_sample_gates_follow_the_hard_concrete_distribution_and_the_generator():
     import math
 
-    from swao.baselines import sample_gates
+    from swao.ours.baselines import sample_gates
 
     la = torch.zeros(200_000, dtype=torch.float64)
     g = sample_gates(la, torch.Generator().manual_seed(0))
@@ -182,7 +182,7 @@ def test_sample_gates_follow_the_hard_concrete_distribution_and_the_generator():
 def test_l0_gates_start_half_open_and_log_the_penalised_loss():
     import math
 
-    from swao.baselines import l0_gates
+    from swao.ours.baselines import l0_gates
 
     data = datasets()[:2]
     s = (0.5, 4.0)
@@ -208,8 +208,8 @@ def test_l0_gates_start_half_open_and_log_the_penalised_loss():
 
 
 def test_every_strengths_result_is_whole():
-    from swao.baselines import l0_gates
-    from swao.optimise import N_FRAMES
+    from swao.ours.baselines import l0_gates
+    from swao.method.optimise import N_FRAMES
 
     data = datasets()
     out = l0_gates(data, "sigmoid", steps=20, strengths=(0.1, 1.0), restarts=2, depths=(1, 2), seed=0, eval_every=5)
@@ -228,7 +228,7 @@ def test_every_strengths_result_is_whole():
 def test_the_baselines_use_the_papers_threshold_clamp_only():
     import inspect
 
-    from swao.optimise import optimise
+    from swao.method.optimise import optimise
 
     # direct sparse training calls optimise without keep_layers: the paper's [0, 3] clamp alone
     assert inspect.signature(optimise).parameters["keep_layers"].default is False

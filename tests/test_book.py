@@ -49,7 +49,7 @@ def test_the_findings_page_lists_every_claim_with_a_mark(html):
     import html as html_lib
     import re
 
-    from swao.findings import CLAIMS, MARKS
+    from swao.book.findings import CLAIMS, MARKS
 
     page = html / "generated" / "08_findings.html"
     text = html_lib.unescape(page.read_text())
@@ -72,6 +72,24 @@ def test_offline_assets_are_vendored(html):
     assert "cdn.jsdelivr" not in page and "cdnjs" not in page
     assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").exists()
     assert "application/vnd.jupyter.widget-state+json" in page, "widget state embedded for the static explorer"
+
+
+def test_pages_load_each_widget_script_once_and_print_no_e_notation(html):
+    """Issue 27: a page that loads the widget manager twice renders each explorer twice; a table
+    that prints 5.09e+21 % says nothing a reader can use."""
+    import re
+
+    for page in sorted(html.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        text = page.read_text()
+        for script in ("embed-amd.js", "require.js"):
+            loads = re.findall(r'<script[^>]*src="[^"]*' + re.escape(script), text)
+            assert len(loads) <= 1, f"{page.name} loads {script} {len(loads)} times"
+        visible = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S)
+        visible = re.sub(r"<[^>]+>", " ", visible)
+        big = [m.group(0) for m in re.finditer(r"\b\d(?:\.\d+)?e\+?(\d+)\b", visible) if int(m.group(1)) >= 6]
+        assert not big, f"{page.name} prints {big[:5]}"
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")

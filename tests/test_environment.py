@@ -33,3 +33,18 @@ def test_pins_that_matter():
     text = (ROOT / "pyproject.toml").read_text()
     assert '"torch==2.13.0"' in text
     assert '"jupyter-book>=1.0.4,<2"' in text
+
+
+def test_importing_swao_sets_the_spin_count_before_torch_is_imported():
+    """libgomp reads GOMP_SPINCOUNT once, when torch loads: swao sets it on import, before any of
+    its modules imports torch, so it applies wherever swao trains (CLI, book, studies)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    code = "import os, sys, swao; print(os.environ['GOMP_SPINCOUNT'], 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["10000", "False"]
+    kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**env, "GOMP_SPINCOUNT": "7"})
+    assert kept.stdout.split()[0] == "7"  # the environment wins

@@ -7,11 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from swao.export import OUTPUT_RANGE, Units, exported_sequential, fit_units, formula, load_mlp, save_mlp
-from swao.feynman import EQUATIONS, feynman_dataset, feynman_points, write_csv
-from swao.forward import forward
-from swao.generation import random_mlps
-from swao.representation import nonzero_count, unpad_matrix
+from swao.ours.export import OUTPUT_RANGE, Units, exported_sequential, fit_units, formula, load_mlp, save_mlp
+from helpers import write_csv
+from swao.ours.feynman import EQUATIONS, feynman_dataset, feynman_points
+from swao.method.forward import forward
+from swao.method.generation import random_mlps
+from swao.method.representation import nonzero_count, unpad_matrix
 
 
 def mlp(seed=3, act="sigmoid"):
@@ -77,8 +78,8 @@ def test_units_refuse_constant_outputs_and_bad_shapes():
 
 @pytest.mark.parametrize("act", list(OUTPUT_RANGE))
 def test_output_range_is_the_training_functions_quartiles(act):
-    from swao.forward import forward_batch
-    from swao.generation import input_grid
+    from swao.method.forward import forward_batch
+    from swao.method.generation import input_grid
 
     padded, depth = random_mlps(256, act, seed=0)
     y = forward_batch(padded, depth, input_grid(), act).flatten()
@@ -107,6 +108,35 @@ def test_the_formula_computes_the_mlp(act):
             assert math.isclose(env["y"], w, rel_tol=1e-9, abs_tol=1e-9)
 
 
+def test_with_data_the_formula_folds_neurons_that_do_not_vary_and_still_computes_the_mlp():
+    from swao.method.representation import split_matrix, join_matrix
+
+    x, y = user_data(n=16)
+    u = Units.fit(x, y, "sigmoid")
+    m = next(m for m in mlp(seed=7) if m.shape[-1] >= 17)  # at least two hidden layers
+    blocks, out, masks = split_matrix(m.clone().double())
+    first = int(masks[0].nonzero()[0])  # an active neuron of layer 1, cut from every input: sigma(0) = 0.5
+    blocks[0, :, first] = 0
+    m = join_matrix(blocks, out, masks)
+    text = formula(m, "sigmoid", u, digits=17, x=x)
+    lines = text.splitlines()
+    assert "h1_" in lines[3] and lines[3].startswith("constant on the data") and "= 0.5" in lines[3]
+    env = {"σ": lambda v: 1 / (1 + math.exp(-v))}
+    with torch.no_grad():
+        want = exported_sequential(m, "sigmoid", u)(x.double()).squeeze(-1)
+    for row, w in zip(x.double().tolist(), want.tolist()):
+        env.update({f"x{i + 1}": v for i, v in enumerate(row)})
+        for line in lines:
+            if not line.startswith("constant"):
+                name, expr = line.split(" = ")
+                env[name] = eval(expr.replace("·", "*"), env)  # noqa: S307 -- text this test's own code made
+        assert math.isclose(env["y"], w, rel_tol=1e-9, abs_tol=1e-9)
+    # an MLP cut from its inputs altogether computes a constant, and the formula says so
+    blocks[0] = 0
+    flat = formula(join_matrix(blocks, out, masks), "sigmoid", u, x=x)
+    assert "the MLP has collapsed" in flat and "·u" not in flat  # no term reads an input
+
+
 def test_feynman_equations_by_hand():
     e = EQUATIONS
     assert all(len(q.variables) == 3 == len(q.ranges) for q in e.values())
@@ -127,7 +157,7 @@ def test_feynman_equations_by_hand():
 
 
 def test_write_csv_reads_back(tmp_path):
-    from swao.csv_dataset import load_csv
+    from swao.ours.csv_dataset import load_csv
 
     path = write_csv("I.18.12", tmp_path / "tau.csv", 40, seed=2)
     assert path.read_text().splitlines()[0] == "r,F,theta,tau"
@@ -143,9 +173,9 @@ def test_fit_units_uses_the_training_split_only():
 
 
 def test_swao_search_finds_the_books_autoencoders(tmp_path, monkeypatch, capsys):
-    from swao import experiments
-    from swao.config import get_config
-    from swao.table2 import cli_main
+    from swao.book import experiments
+    from swao.training.config import get_config
+    from swao.cli.search import cli_main
 
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path / "cache"))
     csv = write_csv("I.14.3", tmp_path / "mgz.csv", 200)

@@ -1,7 +1,7 @@
-"""The findings page's rules (swao.findings) on made-up results whose verdicts are known."""
+"""The findings page's rules (swao.book.findings) on made-up results whose verdicts are known."""
 import pytest
 
-from swao import findings
+from swao.book import findings
 
 
 def mpe_result(best_median, constant, d3_best=True):
@@ -59,3 +59,47 @@ def test_the_papers_own_numbers_come_from_its_tables():
     papers = {c.source: c.paper() for c in findings.CLAIMS}
     assert papers["Table 1"] == "best cell 5.84 / 23.70 / 24.10 / 24.40 % (E1-E4)"
     assert findings.spearman([1, 2, 3, 4], [8, 6, 6, 1]) == pytest.approx(-0.9486832980505138)
+
+
+def test_the_summary_says_what_each_scale_cost_and_which_options_it_ran():
+    from swao.render import reports
+    from swao.training.config import get_config
+
+    small = get_config("small")
+    ev = evidence(ae_beats=False, search_mpe=60.0, nonzeros=30)
+    ae = {n: {"train_seconds": 120.0} for n in ev["tables"]}
+    used = findings.compute_used(small, ae, {"seconds": 300.0, "provenance": {"hardware": "CPU (test, 2 threads)"}})
+    assert used["train_passes"] == small.train_mlps * small.epochs and used["paper_passes"] == 12_800_000
+    text = reports.findings_summary({"small": findings.check(ev)}, {"small": used}, small)
+    share = f"{100 * small.train_mlps * small.epochs / 12_800_000:.2g} %"
+    assert (f"Made with 10 minutes of autoencoder training (5 autoencoders, each on {share} of the paper's 12.8 M MLP "
+            "passes at 0.5 x the paper's width; the paper: about 48 h per autoencoder on an NVIDIA RTX A5000 GPU) and 5 minutes "
+            "of search and baselines, on CPU (test, 2 threads).") in text
+    assert f"runs the paper's method with {len(small.options())} options beyond the paper" in text
+    assert all(f"`{k}={v}`" in text for k, v in small.options().items())
+    # the paper scale turns none on, and the summary says nothing of options there
+    assert "options beyond" not in reports.findings_summary({"paper": findings.check(ev)}, None, get_config("paper"))
+
+
+def test_collapsed_mlps_are_marked_and_their_counts_do_not_support_the_non_zero_claims():
+    from swao.render import tables
+
+    ev = evidence(ae_beats=True, search_mpe=20.0, nonzeros=8)
+    held = dict(zip((c.text for c in findings.CLAIMS), marks(ev)))
+    for entry in ev["search"]["types"].values():  # every searched MLP now computes a near-constant
+        for cells in entry["search"].values():
+            for c in cells.values():
+                c.update(collapsed=True, collapsed_all=[True] * len(c["mpe_all"]))
+    now = dict(zip((c.text for c in findings.CLAIMS), marks(ev)))
+    fewer = next(c.text for c in findings.CLAIMS if "fewer non-zeros" in c.text)
+    assert held[fewer] == findings.HELD and now[fewer] == findings.NOT_HELD
+    tradeoff = [k for k, v in now.items() if v == findings.NOT_TESTABLE]
+    assert len(tradeoff) == 1 and held[tradeoff[0]] == findings.HELD  # no live MLP left to rank
+    prov = {"scale": "smoke"}
+    t2 = tables.table2(ev["search"], prov)
+    ours = [k for k, h in enumerate(t2.header) if h.startswith("ours")]
+    assert all(row[k].endswith(tables.COLLAPSED) for row in t2.rows for k in ours)
+    assert "36 of 36 cells" in t2.note
+    from swao.ours.table2 import tradeoff_points
+    tt = tables.tradeoff_table(tradeoff_points(ev["search"]), prov)
+    assert all(row[1] == row[2] and row[3] == "–" for row in tt.rows)

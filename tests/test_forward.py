@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from swao.activations import ACTIVATIONS
-from swao.forward import forward, forward_batch
-from swao.generation import input_grid, random_mlps
-from swao.representation import H, matrix_width, to_sequential, unpad_matrix
+from swao.method.activations import ACTIVATIONS
+from swao.method.forward import forward, forward_batch
+from swao.method.generation import input_grid, random_mlps
+from swao.method.representation import H, matrix_width, to_sequential, unpad_matrix
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from swao.forward import forward
-from swao.generation import (
+from swao.method.forward import forward
+from swao.method.generation import (
     SPARSITIES,
     TARGET_NONZEROS,
     input_grid,
@@ -11,7 +11,8 @@ from swao.generation import (
     target_dataset,
     target_mlp,
 )
-from swao.representation import INPUT_ROWS, apply_masks, n_links, nonzero_count, split_matrix, unpad_matrix
+from helpers import n_links
+from swao.method.representation import INPUT_ROWS, apply_masks, nonzero_count, split_matrix, unpad_matrix
 
 
 def reaches_output(m):
@@ -108,7 +109,7 @@ def test_bad_arguments():
 def test_fixed_depth_fast_path_is_the_general_path(depth):
     # random_mlps(depth=L) skips the per-depth boolean selections (host syncs on CUDA) through
     # sparse_mlps(uniform_depth=L): the result must be the general path's, bit for bit
-    from swao.generation import generator, sparse_mlps
+    from swao.method.generation import generator, sparse_mlps
 
     d = torch.full((30,), depth)
     widths = torch.randint(3, 8, (30, 4), generator=generator(1))

@@ -4,11 +4,11 @@ import math
 import pytest
 import torch
 
-from swao.activations import LEAKY_SLOPE
-from swao.forward import forward, forward_batch, forward_points_last, points_last
-from swao.generation import random_mlps
-from swao.losses import autoencoder_loss, check_loss, combine, decoder_losses, target_outputs
-from swao.representation import H, INPUT_ROWS, unpad_matrix
+from swao.method.activations import LEAKY_SLOPE
+from swao.method.forward import forward, forward_batch, forward_points_last, points_last
+from swao.method.generation import random_mlps
+from swao.method.losses import autoencoder_loss, check_loss, combine, decoder_losses, target_outputs
+from swao.method.representation import H, INPUT_ROWS, unpad_matrix
 
 PHI = {"sigmoid": lambda s: 1 / (1 + math.exp(-s)), "leaky_relu": lambda s: s if s > 0 else LEAKY_SLOPE * s, "linear": lambda s: s}
 PSI = {"sigmoid": lambda s: s, "leaky_relu": PHI["sigmoid"], "linear": PHI["sigmoid"]}
@@ -44,7 +44,7 @@ def test_losses_match_a_hand_computation(activation):
             l[i][j] = sum((gk - fk) ** 2 for gk, fk in zip(g, f[i])) / len(g)
     min_loss = sum(min(row) for row in l) / 3
     pnorm = {p: sum(sum(v**p for v in row) ** (1 / p) for row in l) / 3 for p in (1.0, 0.5, 2.0)}
-    # swao.losses
+    # swao.method.losses
     y = target_outputs(padded, depth, x, activation)
     assert torch.allclose(y, torch.tensor(f), rtol=1e-5, atol=1e-5)
     got_l = decoder_losses(decoded, y, x, activation)
@@ -117,8 +117,8 @@ def test_feature_major_evaluation_matches_swao_forward(activation):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("activation", ["sigmoid", "leaky_relu", "linear"])
 def test_cuda_loss_matches_cpu(activation):
-    from swao.generation import input_grid
-    from swao.config import cuda_tf32
+    from swao.method.generation import input_grid
+    from swao.training.config import cuda_tf32
 
     padded, depth = random_mlps(64, activation, seed=8)
     order = torch.argsort(depth, stable=True)

@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from swao.config import SCALES, get_config, resolve_device
-from swao.metrics import mean_mpe, mpe
+from swao.training.config import SCALES, get_config, resolve_device
+from helpers import mean_mpe
+from swao.method.metrics import mpe
 
 
 def test_mpe_hand_computed():
@@ -68,7 +69,7 @@ def test_devices():
 
 
 def test_rank_correlation_against_a_loop():
-    from swao.metrics import rank_correlation
+    from swao.ours.embedding import rank_correlation
 
     g = torch.Generator().manual_seed(0)
     a, b = torch.rand(30, generator=g), torch.rand(30, generator=g)
@@ -85,7 +86,7 @@ def test_rank_correlation_against_a_loop():
 
 
 def test_setup_run_validates_notebook_parameters():
-    from swao.config import setup_run
+    from swao.training.config import setup_run
 
     config, dev = setup_run("smoke", "cpu", 3)
     assert config.seed == 3 and dev.type == "cpu" and torch.get_num_threads() == 2
@@ -98,7 +99,7 @@ def test_setup_run_validates_notebook_parameters():
 
 
 def test_mpe_and_rank_correlation_refuse_what_they_cannot_score():
-    from swao.metrics import rank_correlation
+    from swao.ours.embedding import rank_correlation
 
     with pytest.raises(ValueError, match="must be torch tensors"):
         mpe(torch.ones(3), [1.0, 2.0, 3.0])

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from swao.generation import random_mlps
-from swao.model import MASK_GRADS, MultiScaleAutoencoder, n_parameters, neuron_masks
-from swao.representation import DEPTHS, H, INPUT_ROWS, apply_masks, matrix_width, split_matrix
+from swao.method.generation import random_mlps
+from swao.method.model import MASK_GRADS, MultiScaleAutoencoder, n_parameters, neuron_masks
+from swao.method.representation import DEPTHS, H, INPUT_ROWS, apply_masks, matrix_width, split_matrix
 
 
 @pytest.fixture(scope="module")

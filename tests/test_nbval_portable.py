@@ -21,9 +21,9 @@ COPIES = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def test_the_fixture_holds_every_result_the_notebooks_read(monkeypatch):
-    from swao import experiments as ex
-    from swao.cache import MissingResult
-    from swao.config import get_config
+    from swao.book import experiments as ex
+    from swao.book.cache import MissingResult
+    from swao.training.config import get_config
 
     for key, value in render_env().items():
         monkeypatch.setenv(key, value)

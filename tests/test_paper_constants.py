@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from swao.forward import forward
-from swao.generation import SPLIT, generator, input_grid, random_mlps, target_dataset
-from swao.representation import DEPTHS, H, apply_masks, matrix_width, unpad_matrix
-from swao.search import search
+from swao.method.forward import forward
+from swao.method.generation import SPLIT, generator, input_grid, random_mlps, target_dataset
+from swao.method.representation import DEPTHS, H, apply_masks, matrix_width, unpad_matrix
+from swao.method.search import search
 
 ACT = "sigmoid"  # identity output: the MSE is plain in the decoded weights
 
@@ -90,7 +90,7 @@ def test_the_search_datasets_split_5_3_2():
 
 
 def test_the_soft_switch_and_penalty_coefficients():
-    from swao.sparsity import soft_switch, sparsity_penalty
+    from swao.method.sparsity import soft_switch, sparsity_penalty
 
     w = torch.tensor([[[0.0, 0.02, -0.05, 0.3, -1.0]]], dtype=torch.float64)
     t = torch.tensor([0.04], dtype=torch.float64)
@@ -210,7 +210,7 @@ class StandInAutoencoder(torch.nn.Module):
 def test_tables_1_and_3_by_hand():
     """table[j][e]: the mean over test MLPs of depth e+1 of eq. 7 for decoder j+1, computed
     here one MLP at a time: encoder e -> decoder j -> forward -> median_x |y_hat - y| / |y| x 100."""
-    from swao.evaluation import evaluate_mpe
+    from swao.training.evaluation import evaluate_mpe
 
     model = StandInAutoencoder()  # (an untrained autoencoder decodes ~0 everywhere: 100 % in every cell)
     n, seed = 3, 5

@@ -7,17 +7,18 @@ import pytest
 import torch
 from torch import nn
 
-from swao import diagnostics, losses
-from swao.cache import cache_key
-from swao.config import TRAINING_FIELDS, get_config
-from swao.forward import forward
-from swao.generation import input_grid, random_mlps, train_batch
-from swao.metrics import median, mpe
-from swao.model import MultiScaleAutoencoder
-from swao.representation import H, apply_masks, dead_layer, matrix_width
-from swao.search import search
-from swao.sparsity import sparsity_penalty
-from swao.train import copy_weight_at, lr_at, train_autoencoder
+from swao.training import diagnostics
+from swao.method import losses
+from swao.book.cache import cache_key
+from swao.training.config import TRAINING_FIELDS, get_config
+from swao.method.forward import forward
+from swao.method.generation import input_grid, random_mlps
+from swao.method.metrics import median, mpe
+from swao.method.model import MultiScaleAutoencoder
+from swao.method.representation import H, apply_masks, dead_layer, matrix_width
+from swao.method.search import search
+from swao.method.sparsity import sparsity_penalty
+from swao.training.train import copy_weight_at, lr_at, train_autoencoder, train_batch
 
 
 def test_defaults_are_the_papers_and_bad_values_name_the_parameter():
@@ -25,7 +26,7 @@ def test_defaults_are_the_papers_and_bad_values_name_the_parameter():
         c = get_config(scale)
         assert (c.schedule, c.mask_bias, c.copy_weight, c.width, c.mask_grad) == ("step", 0.0, 0.0, 1.0, "none")
         assert c.options() == {} and "options beyond the paper" not in c.describe()
-        assert (c.search_start, c.search_masks, c.search_penalty) == ("uniform", "hard", "all")
+        assert (c.search_start, c.search_masks, c.search_penalty) == ("uniform", "none", "all")
     for name, value, message in [("schedule", "cosine", "schedule must be one of"), ("copy_weight", -1.0, "copy_weight must be >= 0"),
                                  ("mask_bias", float("nan"), "mask_bias must be a finite number"),
                                  ("search_start", "zeros", "search_start must be one of"),
@@ -45,8 +46,8 @@ def test_a_table_made_with_our_options_says_so():
 
 
 def test_a_narrower_autoencoder_decodes_the_same_shapes_and_its_checkpoint_loads(tmp_path):
-    from swao.checkpoint import load_autoencoder
-    from swao.model import n_parameters
+    from swao.training.checkpoint import load_autoencoder
+    from swao.method.model import n_parameters
 
     cfg = get_config("smoke", batch_size=16, train_mlps=16, epochs=1, width=0.5)
     out = train_autoencoder(cfg, "sigmoid", out_dir=tmp_path, device="cpu", progress=False)
@@ -118,6 +119,41 @@ def test_an_autoencoders_cache_key_ignores_the_search_and_evaluation_sizes():
     assert set(TRAINING_FIELDS) <= set(c.to_dict())
 
 
+def test_every_config_field_says_what_it_is_for_so_a_training_field_cannot_be_forgotten():
+    """TRAINING_FIELDS (an autoencoder's cache key, what a resumed run must match) is read from the
+    fields' declarations: a new field declares its role, or the config does not build."""
+    import dataclasses
+
+    from swao.training import config as C
+
+    fields = dataclasses.fields(C.Config)
+    assert all(f.metadata.get("role") in C.ROLES for f in fields), "a field without a role"
+    assert C.TRAINING_FIELDS == tuple(f.name for f in fields if f.metadata["role"] == "training")
+    assert {"lr", "width", "loss_scale", "seed", "schedule"} <= set(C.TRAINING_FIELDS)
+    assert not {"eval_mlps", "search_steps", "search_masks", "mask_grad"} & set(C.TRAINING_FIELDS)
+    # a field added without a role fails where the config's own fields are read
+    with pytest.raises(KeyError):
+        dataclasses.make_dataclass("Grown", [("new_knob", int, dataclasses.field(default=1))], bases=(C.Config,),
+                                   frozen=True)(**{**get_config("smoke").to_dict(), "new_knob": 2})
+    # every option beyond the paper is off in the paper's config, and one home holds its allowed values
+    paper = get_config("paper")
+    assert paper.options() == {} and set(C.CHOICES) <= set(C.OPTIONS)
+    from swao.method.model import MASK_GRADS
+    from swao.method.search import STARTS
+    assert C.CHOICES["mask_grad"] is MASK_GRADS is C.CHOICES["search_masks"] and C.CHOICES["search_start"] is STARTS
+
+
+def test_a_config_written_before_the_mask_rename_still_reads():
+    """``search_masks`` was spelled ``"hard"`` where ``mask_grad`` says ``"none"`` (one kind of mask):
+    a config from an older result or checkpoint reads as the new spelling."""
+    from swao.training.config import Config
+
+    old = {**get_config("paper").to_dict(), "search_masks": "hard"}
+    assert Config(**old).search_masks == "none" and Config(**old) == get_config("paper")
+    with pytest.raises(ValueError, match="search_masks must be one of"):
+        get_config("paper", search_masks="soft")
+
+
 def test_dead_layer_finds_a_fully_masked_layer_and_a_cut_output():
     m = torch.randn(3, H, matrix_width(2))
     m[..., -2:] = 1.0
@@ -162,7 +198,7 @@ def test_encoded_starts_decode_alive_and_straight_through_is_restored():
 def test_floors_against_a_direct_computation():
     f = diagnostics.floors("linear", 20, seed=7)
     x = input_grid()
-    from swao.evaluation import test_mlps
+    from swao.training.evaluation import test_mlps
 
     for e, (padded, depth) in enumerate(test_mlps("linear", 20, 7)):
         y = losses.target_outputs(padded, depth, x, "linear")
@@ -203,30 +239,75 @@ def test_collapse_sees_a_constant_autoencoder():
 
 
 def test_retuning_a_scale_keeps_the_code_fingerprint_and_changing_code_does_not():
-    from pathlib import Path
+    from swao.book import cache
 
-    from swao import cache
-
-    src = (Path(cache.__file__).with_name("config.py")).read_bytes()
+    name = "swao.training.config"
+    src = cache.module_file(name).read_bytes()
     assert b"# --- the table of scales: begin" in src and b"# --- the table of scales: end" in src
     retuned = src.replace(b'scale="small", train_mlps=', b'scale="small", train_mlps=1 + 0 * ', 1)
-    assert retuned != src and cache.fingerprinted("config", retuned) == cache.fingerprinted("config", src)
+    assert retuned != src and cache.fingerprinted(name, retuned) == cache.fingerprinted(name, src)
     recoded = src.replace(b"def with_overrides(config: Config, **overrides)", b"def with_overrides(config: Config, **changes)")
-    assert recoded != src and cache.fingerprinted("config", recoded) != cache.fingerprinted("config", src)
+    assert recoded != src and cache.fingerprinted(name, recoded) != cache.fingerprinted(name, src)
+
 
 def test_a_docstring_or_comment_edit_keeps_every_key_and_a_code_edit_changes_it():
-    from pathlib import Path
+    from swao.book import cache
 
-    from swao import cache
-
-    src = Path(cache.__file__).with_name("train.py").read_bytes()
+    src = cache.module_file("swao.training.train").read_bytes()
     prose = src.replace(b'"""Training the multi-scale autoencoder', b'"""Training (a reworded docstring) the multi-scale autoencoder', 1)
     prose = prose.replace(b"# ------", b"# a new comment\n# ------", 1).replace(b"    def of(cls", b"\n    def of(cls", 1)
-    assert prose != src and cache.fingerprinted("train", prose) == cache.fingerprinted("train", src)
+    assert prose != src and cache.fingerprinted("swao.training.train", prose) == cache.fingerprinted("swao.training.train", src)
     recoded = src.replace(b"WARMUP_STEPS = 100", b"WARMUP_STEPS = 101", 1)
-    assert recoded != src and cache.fingerprinted("train", recoded) != cache.fingerprinted("train", src)
-    model = Path(cache.__file__).with_name("model.py").read_bytes()
-    assert cache.fingerprinted("model", model.replace(b"SLOPE = ", b"SLOPE = 2 * ", 1)) != cache.fingerprinted("model", model)
+    assert recoded != src and cache.fingerprinted("swao.training.train", recoded) != cache.fingerprinted("swao.training.train", src)
+    model = cache.module_file("swao.method.model").read_bytes()
+    assert cache.fingerprinted("swao.method.model", model.replace(b"SLOPE = ", b"SLOPE = 2 * ", 1)) \
+        != cache.fingerprinted("swao.method.model", model)
+
+
+def _keys_with(monkeypatch, module: str, edit) -> dict[str, str]:
+    """Every kind's code fingerprint after ``edit`` (bytes -> bytes) of ``module``'s source."""
+    from swao.book import cache
+
+    path, read = cache.module_file(module), cache.Path.read_bytes
+    monkeypatch.setattr(cache.Path, "read_bytes", lambda p: edit(read(p)) if p == path else read(p))
+    cache.code_fingerprint.cache_clear()
+    try:
+        return {kind: cache.code_fingerprint(kind) for kind in cache.kind_modules()}
+    finally:
+        monkeypatch.undo()
+        cache.code_fingerprint.cache_clear()
+
+
+def test_which_edits_change_which_results_keys(monkeypatch):
+    from swao.book import cache
+
+    before = {kind: cache.code_fingerprint(kind) for kind in cache.kind_modules()}
+    assert {"autoencoder", "mpe_table", "figure2", "search", "embedding", "mask_grad", "your_data"} <= set(before)
+    # prose anywhere: no key changes
+    reworded = _keys_with(monkeypatch, "swao.training.train", lambda s: s.replace(b"* Optimiser: Adam;", b"* Optimiser: Adam (reworded);"))
+    assert reworded == before
+    # a constant of the training loop: every result read from an autoencoder changes
+    retrained = _keys_with(monkeypatch, "swao.training.train", lambda s: s.replace(b"WARMUP_STEPS = 100", b"WARMUP_STEPS = 99"))
+    assert all(retrained[k] != before[k] for k in before)
+    # a renderer or the book's facade: nothing is recomputed
+    for module in ("swao.render.tables", "swao.render.plots", "swao.render.learning_plots", "swao.book.experiments"):
+        assert _keys_with(monkeypatch, module, lambda s: s + b"\nX_ = 1\n") == before
+    # the search: its results change, the autoencoders (and their tables) do not
+    searched = _keys_with(monkeypatch, "swao.method.search", lambda s: s.replace(b"Z_LR = 0.1", b"Z_LR = 0.2"))
+    assert searched["search"] != before["search"] and searched["your_data"] != before["your_data"]
+    assert {k: searched[k] for k in ("autoencoder", "mpe_table", "figure2")} == \
+        {k: before[k] for k in ("autoencoder", "mpe_table", "figure2")}
+
+
+def test_an_autoencoders_key_reads_what_training_imports_and_nothing_else():
+    from swao.book import cache
+
+    modules = set(cache.code_modules("autoencoder"))
+    assert {"swao.training.train", "swao.method.model", "swao.training.config", "swao.book.autoencoders"} <= modules
+    assert not {m for m in modules if m.startswith(("swao.render", "swao.cli", "swao.ours"))}
+    assert not {"swao.method.search", "swao.method.optimise", "swao.book.experiments", "swao.book.cache"} & modules
+    assert modules < set(cache.code_modules("search")) and "swao.ours.baselines" in cache.code_modules("search")
+    assert cache.code_fingerprint("autoencoder") != cache.code_fingerprint("search")
 
 
 def test_relative_loss_divides_each_mlps_error_by_its_mean_squared_output():
@@ -235,27 +316,19 @@ def test_relative_loss_divides_each_mlps_error_by_its_mean_squared_output():
     y = losses.target_outputs(padded, depth, x, "sigmoid")
     decoded = MultiScaleAutoencoder()(padded, depth)
     plain, l = losses.autoencoder_loss(decoded, y, x, "sigmoid")
-    rel, lr = losses.autoencoder_loss(decoded, y, x, "sigmoid", scale="relative")
+    rel, lr = losses.autoencoder_loss(decoded, y, x, "sigmoid", loss_scale="relative")
     ref = torch.stack([(forward(g, x, "sigmoid") - y).square().mean(-1) for g in decoded], -1)
-    ref = ref / (y.square().mean(-1, keepdim=True) + losses.SCALE_EPS)
+    ref = ref / (y.square().mean(-1, keepdim=True) + losses.RELATIVE_EPS)
     assert torch.allclose(lr, ref, rtol=1e-5) and torch.allclose(rel, ref.min(-1).values.mean(), rtol=1e-5)
     assert torch.equal(l.argmin(-1), lr.argmin(-1))  # the same decoder is the best one
-    with pytest.raises(ValueError, match="scale must be one of"):
-        losses.autoencoder_loss(decoded, y, x, "sigmoid", scale="log")
-
-
-def test_an_autoencoders_key_does_not_depend_on_the_search_code():
-    from swao import cache
-
-    assert set(cache.KIND_MODULES["autoencoder"]) < set(cache.COMPUTE_MODULES)
-    assert "search" not in cache.KIND_MODULES["autoencoder"] and "train" in cache.KIND_MODULES["autoencoder"]
-    assert cache.code_fingerprint("autoencoder") != cache.code_fingerprint("search") == cache.code_fingerprint()
+    with pytest.raises(ValueError, match="loss_scale must be one of"):
+        losses.autoencoder_loss(decoded, y, x, "sigmoid", loss_scale="log")
 
 
 def test_keep_layers_never_cuts_a_whole_layer_and_hard_means_hard():
-    from swao.generation import target_dataset
-    from swao.optimise import KEEP_FRACTION
-    from swao.sparsity import layer_floor
+    from swao.method.generation import target_dataset
+    from swao.method.optimise import KEEP_FRACTION
+    from swao.method.sparsity import layer_floor
 
     torch.manual_seed(0)
     model = MultiScaleAutoencoder(mask_grad="straight_through", mask_bias=2.0)
@@ -273,7 +346,7 @@ def test_keep_layers_never_cuts_a_whole_layer_and_hard_means_hard():
             return model.decode_depth(z, j)
 
     spy = Spy()
-    free = search(spy, ds, "sigmoid", 60, restarts=2, seed=1, masks="hard")
+    free = search(spy, ds, "sigmoid", 60, restarts=2, seed=1, masks="none")
     assert set(seen) == {"none"} and spy.mask_grad == "straight_through"
     kept = search(model, ds, "sigmoid", 60, restarts=2, seed=1, keep_layers=True)
     assert not kept.dead_end.any()

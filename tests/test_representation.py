@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from swao.representation import (
+from helpers import stack_matrices
+from swao.method.representation import (
     H,
     INPUT_ROWS,
     apply_masks,
@@ -17,7 +18,6 @@ from swao.representation import (
     matrix_width,
     nonzero_count,
     split_matrix,
-    stack_matrices,
     to_sequential,
     unpad_matrix,
 )
@@ -185,8 +185,8 @@ def test_build_matrix_checks_and_keeps_its_inputs_kind():
 
 
 def test_dead_layer_and_layer_floor_on_batches_of_batches():
-    from swao.representation import dead_layer
-    from swao.sparsity import layer_floor
+    from swao.method.representation import dead_layer
+    from swao.method.sparsity import layer_floor
 
     g = torch.Generator().manual_seed(0)
     m = torch.randn(2, 3, H, matrix_width(3), generator=g) + 0.1
@@ -203,7 +203,7 @@ def test_dead_layer_and_layer_floor_on_batches_of_batches():
 
 
 def test_from_sequential_refuses_mixed_hidden_activations_and_batches_check_their_inputs():
-    from swao.representation import check_batch
+    from swao.method.representation import check_batch
 
     mixed = nn.Sequential(nn.Linear(3, 2, bias=False), nn.Sigmoid(), nn.Linear(2, 2, bias=False), nn.Identity(),
                           nn.Linear(2, 1, bias=False), nn.Identity())
@@ -221,8 +221,8 @@ def test_from_sequential_refuses_mixed_hidden_activations_and_batches_check_thei
 
 
 def test_forward_casts_the_inputs_to_the_matrixs_dtype():
-    from swao.forward import forward, forward_batch
-    from swao.losses import target_outputs
+    from swao.method.forward import forward, forward_batch
+    from swao.method.losses import target_outputs
 
     m = build_matrix([torch.randn(4, 3, generator=torch.Generator().manual_seed(0)), torch.ones(1, 4)]).double()
     x = torch.rand(20, 3, generator=torch.Generator().manual_seed(1)) * 2 - 1

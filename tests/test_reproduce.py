@@ -4,10 +4,12 @@ import json
 import pytest
 import torch
 
-from swao import reproduce as rp
-from swao.cache import provenance
-from swao.config import get_config
-from swao.tables import provenance_note
+from swao.book import plan as pl
+from swao.book import reproduce as rp
+from swao.cli import reproduce as cli
+from swao.book.cache import provenance
+from swao.training.config import get_config
+from swao.render.tables import provenance_note
 
 
 def test_paper_run_is_trimmed_unless_full_and_says_so():
@@ -29,50 +31,50 @@ def test_paper_run_is_trimmed_unless_full_and_says_so():
 def test_plan_estimates_every_stage_and_suggests_sizes_that_fit(tmp_path, monkeypatch):
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path))  # nothing cached: every autoencoder counts
     config = get_config("smoke")
-    p = rp.plan(config, "cpu", calibration_steps=1, budget_s=1e-3)
+    p = pl.plan(config, "cpu", calibration_steps=1, budget_s=1e-3)
     assert list(p["seconds"]) == list(rp.STAGES)
     assert all(t >= 0 for t in p["seconds"].values()) and p["seconds"]["autoencoders"] > 0
     assert p["total_seconds"] == pytest.approx(sum(p["seconds"].values()))
     assert p["fits"] is False and p["rates"]["train_mlps_per_s"] > 0
     assert p["suggest"] == {} and "less than 5 %" in p["cannot_fit"]  # 1 ms: nothing fits
-    assert "does NOT fit" in rp.format_plan(p) and "cannot fit:" in rp.format_plan(p)
+    assert "does NOT fit" in pl.format_plan(p) and "cannot fit:" in pl.format_plan(p)
     scalable = sum(p["seconds"][s] for s in ("autoencoders", "mask_grad", "search"))
     budget = p["total_seconds"] - 0.5 * scalable
-    p.update(zip(("suggest", "cannot_fit"), rp._suggest(config, p["seconds"], budget)))
+    p.update(zip(("suggest", "cannot_fit"), pl._suggest(config, p["seconds"], budget)))
     assert set(p["suggest"]) == {"train_mlps", "search_steps"} and p["cannot_fit"] is None
     assert p["suggest"]["train_mlps"] % config.batch_size == 0 and p["suggest"]["search_steps"] <= config.search_steps // 2
-    assert "--set train_mlps=" in rp.format_plan(p)
+    assert "--set train_mlps=" in pl.format_plan(p)
     # without a budget: no verdict; a subset of stages is estimated with the training it needs
-    q = rp.plan(config, "cpu", stages=("tables",), calibration_steps=1)
+    q = pl.plan(config, "cpu", stages=("tables",), calibration_steps=1)
     assert list(q["seconds"]) == ["autoencoders", "tables"] and q["fits"] is None and q["suggest"] == {}
     assert q["rates"]["autoencoders_to_train"] == 5
-    assert "budget" not in rp.format_plan(q)
+    assert "budget" not in pl.format_plan(q)
 
 
 def test_suggested_sizes_scale_the_variable_stages_only():
     config = get_config("paper")
     est = {"autoencoders": 500.0, "tables": 100.0, "search": 500.0}
-    s, why = rp._suggest(config, est, budget_s=600.0)  # 500 s left for 1000 s of scalable work
+    s, why = pl._suggest(config, est, budget_s=600.0)  # 500 s left for 1000 s of scalable work
     assert why is None and s["search_steps"] == config.search_steps // 2
     assert s["train_mlps"] == config.train_mlps // 2 // config.batch_size * config.batch_size  # whole batches
-    s, _ = rp._suggest(config, est, budget_s=587.0)  # f = 0.487: two significant digits, rounded down
+    s, _ = pl._suggest(config, est, budget_s=587.0)  # f = 0.487: two significant digits, rounded down
     assert s["search_steps"] == 14_000 and s["train_mlps"] == 1_500_000 // 1024 * 1024
-    assert rp._suggest(config, est, budget_s=2000.0) == ({}, None)
+    assert pl._suggest(config, est, budget_s=2000.0) == ({}, None)
     # the other stages alone overrun: no junk sizes, a reason instead
-    s, why = rp._suggest(config, {"autoencoders": 500.0, "tables": 700.0}, budget_s=600.0)
+    s, why = pl._suggest(config, {"autoencoders": 500.0, "tables": 700.0}, budget_s=600.0)
     assert s == {} and "less than 5 %" in why and "'tables': 700" in why
-    assert [rp._round_down(x) for x in (0.5, 7, 99, 1234, 98_765)] == [0, 7, 99, 1200, 98_000]
+    assert [pl._round_down(x) for x in (0.5, 7, 99, 1234, 98_765)] == [0, 7, 99, 1200, 98_000]
 
 
 def test_autoencoders_needed_follow_the_stages_and_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path))
     config = get_config("smoke")
-    assert len(rp.autoencoders_needed(config, ("tables",))) == 5
-    assert [n for n, _ in rp.autoencoders_needed(config, ("search",))] == sorted(rp.ex.MIN_LOSS.values())
-    assert rp.autoencoders_needed(config, ("mask_grad",)) == [("sigmoid-min", "none"), ("sigmoid-min", "straight_through")]
+    assert len(pl.autoencoders_needed(config, ("tables",))) == 5
+    assert [n for n, _ in pl.autoencoders_needed(config, ("search",))] == sorted(rp.ex.MIN_LOSS.values())
+    assert pl.autoencoders_needed(config, ("mask_grad",)) == [("sigmoid-min", "none"), ("sigmoid-min", "straight_through")]
     rp.ex.autoencoder(config, "sigmoid-min", "cpu")  # now cached
-    assert rp.autoencoders_needed(config, ("mask_grad",)) == [("sigmoid-min", "straight_through")]
-    assert rp.autoencoders_needed(config, ("figure2",)) == [("leaky_relu-min", "none"), ("linear-min", "none")]
+    assert pl.autoencoders_needed(config, ("mask_grad",)) == [("sigmoid-min", "straight_through")]
+    assert pl.autoencoders_needed(config, ("figure2",)) == [("leaky_relu-min", "none"), ("linear-min", "none")]
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -80,21 +82,21 @@ def test_autoencoders_needed_follow_the_stages_and_the_cache(tmp_path, monkeypat
     (["epochs=two"], "epochs must be an int"), (["lr=fast"], "lr must be a number"),
 ])
 def test_set_errors_name_the_parameter(bad, match, capsys):
-    assert rp.cli_main(["--scale", "smoke", "--plan", "--set", *bad]) == 2
+    assert cli.cli_main(["--scale", "smoke", "--plan", "--set", *bad]) == 2
     assert match in capsys.readouterr().err
 
 
 def test_cli_rejects_bad_budget_and_bad_values(capsys):
-    assert rp.cli_main(["--scale", "smoke", "--plan", "--budget-minutes", "0"]) == 2
+    assert cli.cli_main(["--scale", "smoke", "--plan", "--budget-minutes", "0"]) == 2
     assert "--budget-minutes must be > 0" in capsys.readouterr().err
-    assert rp.cli_main(["--scale", "smoke", "--budget-minutes", "5"]) == 2
+    assert cli.cli_main(["--scale", "smoke", "--budget-minutes", "5"]) == 2
     assert "--budget-minutes needs --plan or --fit" in capsys.readouterr().err
-    assert rp.cli_main(["--scale", "smoke", "--stages"]) == 2
+    assert cli.cli_main(["--scale", "smoke", "--stages"]) == 2
     assert "stages must be one or more" in capsys.readouterr().err
     # a whole float is written as the configs write it, so the cache key is the same
-    assert rp._overrides(["lr_halve_epochs=2.0", "lr=0.5"]) == {"lr_halve_epochs": 2, "lr": 0.5}
-    assert isinstance(rp._overrides(["lr_halve_epochs=2"])["lr_halve_epochs"], int)
-    assert rp.cli_main(["--scale", "smoke", "--stages", "tables", "--set", "epochs=0", "--no-export"]) == 2
+    assert cli._overrides(["lr_halve_epochs=2.0", "lr=0.5"]) == {"lr_halve_epochs": 2, "lr": 0.5}
+    assert isinstance(cli._overrides(["lr_halve_epochs=2"])["lr_halve_epochs"], int)
+    assert cli.cli_main(["--scale", "smoke", "--stages", "tables", "--set", "epochs=0", "--no-export"]) == 2
     assert "epochs must be >= 1" in capsys.readouterr().err
 
 
@@ -118,7 +120,7 @@ def test_fit_runs_smaller_sizes_when_the_plan_overruns(tmp_path, monkeypatch):
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "results"
     smoke = get_config("smoke")
-    half = 0.5 * rp.plan(smoke, "cpu", stages=("autoencoders",), calibration_steps=1)["total_seconds"]
+    half = 0.5 * pl.plan(smoke, "cpu", stages=("autoencoders",), calibration_steps=1)["total_seconds"]
     rp.reproduce("smoke", "cpu", stages=("autoencoders",), results_dir=out, fit_budget_s=half)
     run = json.loads((out / "run.json").read_text())
     assert run["plan"]["fits"] is False
@@ -163,5 +165,5 @@ def test_cuda_reproduce_and_plan_smoke(tmp_path, monkeypatch):
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["error"] is None and set(run["seconds"]) == set(rp.STAGES)
     assert "cuda" in run["provenance"]["device"]
-    p = rp.plan(get_config("smoke"), "cuda", calibration_steps=2, budget_s=600)
+    p = pl.plan(get_config("smoke"), "cuda", calibration_steps=2, budget_s=600)
     assert p["total_seconds"] >= 0 and p["fits"] is not None

@@ -1,9 +1,10 @@
-"""The scaling study's trend (swao.scaling) on made-up studies whose answer is known."""
+"""The scaling study's trend (swao.ours.scaling_law) on made-up studies whose answer is known."""
 import math
 
 import pytest
 
-from swao import reports, scaling
+from swao.render import reports
+from swao.ours import scaling_law as scaling
 
 
 def study(cells_at, passes=(25_000, 100_000, 1_600_000), paper_best=(5.84, 23.7, 24.1, 24.4)):
@@ -54,13 +55,24 @@ def test_a_trend_that_lands_on_the_paper_reaches_it_and_a_flat_one_does_not():
     assert scaling.verdict(mixed)["whole"] == "cannot tell yet"
 
 
+def fmt_cell(s, run, e):
+    return f"{scaling.view(s['runs'][run], 'best_cell')[e]:.1f}"
+
+
 def test_the_table_and_the_verdict_are_written_from_the_numbers():
     paper = (5.84, 23.7, 24.1, 24.4)
     s = study(lambda n, e: paper[e] * (12_800_000 / n) ** 0.3)
     t = reports.scaling_table(s)
-    assert t.rows[0][0] == "E1" and t.rows[0][4] == "x0.50" and t.rows[0][5] == "5.8" and t.rows[0][6] == "5.84" and t.rows[0][7] == "reaches"
+    assert t.header == ["training budget", "E1", "E2", "E3", "E4"] and len(t.rows) == 3 + 4
+    by = {row[0]: row[1:] for row in t.rows}
+    assert by["x1 (0.025 M passes)"][0] == fmt_cell(s, 0, 0)
+    assert by["per 10x compute"][0] == "x0.50" and by["the fit at 12.8 M"][0] == "5.8" and by["the paper (12.8 M)"][0] == "5.84"
+    assert by["the fit against the paper"] == ["reaches"] * 4
+    m = {row[0]: row[1:] for row in reports.scaling_median_table(s).rows}
+    assert m["per 10x compute"][0] == "x0.50" and m["constant floor (median)"] == ["50.0", "25.9", "7.0", "2.2"]
     text = reports.scaling_verdict(s)
-    assert text.startswith("**Verdict: compute explains the gap.**") and "8.0x further" in text
+    assert "**The paper's view (best cells): compute explains the gap.**" in text and "8.0x further" in text
+    assert "**The robust view (medians): falls with compute on 4 of 4 encoders.**" in text
 
 
 def budget_curve(steps=(250, 500), warm=()):
@@ -89,10 +101,16 @@ def test_the_paper_budget_summary_says_how_far_and_where_from_the_numbers():
     done = budget_curve(steps=(250, 12_500), warm=(300,))
     text = reports.paper_budget_summary(done)
     assert "(100 %)" in text and "The run is complete." in text and "at step 300" in text
+    table1 = {"steps": 12_500, "eval_mlps": 1000, "table": [[60.0, 70.0, 200.0, 2000.0], [6.0, 24.0, 30.0, 40.0]] + [[99.0] * 4] * 2,
+              "best_median": [20.0, 15.0, 10.0, 5.0], "floors": {"constant": {"median": [50.0, 26.0, 7.0, 2.0]}}}
+    text = reports.paper_budget_summary(done, table1)
+    assert "the weights of step 12,500, 1,000 test MLPs per encoder" in text
+    assert "best cells 6.0 / 24.0 / 30.0 / 40.0 % against the paper's 5.84 / 23.70 / 24.10 / 24.40 %" in text
+    assert "best-decoder median 20.0 / 15.0 / 10.0 / 5.0 % against the constant floor's 50.0 / 26.0 / 7.0 / 2.0 %" in text
 
 
 def test_the_paper_budget_figures_draw_from_the_curve():
-    from swao import plots
+    from swao.render import learning_plots as plots
 
     curve = budget_curve()
     fig = plots.plot_paper_budget(curve)

@@ -10,17 +10,18 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from swao.activations import ACTIVATIONS
-from swao.forward import forward, forward_points_last
-from swao.metrics import mpe
-from swao.representation import H, apply_masks, matrix_width
-from swao.csv_dataset import load_csv
-from swao.optimise import LAMBDA_DIVISOR, T_MAX
-from swao.search import search
-from swao.sparsity import export_matrix, soft_switch, sparsity_penalty
-from swao import tables
-from swao.table2 import cli_main, result_tables, run_search, table2_datasets
-from swao.config import get_config
+from swao.method.activations import ACTIVATIONS
+from swao.method.forward import forward, forward_points_last
+from swao.method.metrics import NEAR_CONSTANT, is_near_constant, mpe
+from swao.method.representation import H, apply_masks, matrix_width
+from swao.ours.csv_dataset import load_csv
+from swao.method.optimise import LAMBDA_DIVISOR, T_MAX
+from swao.method.search import search
+from swao.method.sparsity import export_matrix, soft_switch, sparsity_penalty
+from swao.render import tables
+from swao.cli.search import cli_main, result_tables
+from swao.ours.table2 import run_search, table2_datasets
+from swao.training.config import get_config
 
 
 class StandIn(nn.Module):
@@ -138,6 +139,23 @@ def test_batched_equals_separate():
     assert batch.trajectory["t"][2, 1, 1, -1] > 0
 
 
+def test_collapse_is_read_from_the_exported_mlps_own_test_predictions(small_search):
+    _, data, r = small_search
+    for i in range(len(r.depths)):
+        for d in range(2):
+            y = data[d]["y_test"]
+            expected = r.test_pred[i][d].std(-1) < NEAR_CONSTANT * y.std(-1)
+            assert torch.equal(r.collapsed[i, d], expected)
+    s = r.summary(["a", "b"])["a"]["D2"]
+    assert s["collapsed"] == s["collapsed_all"][s["best_restart"]] and all(isinstance(v, bool) for v in s["collapsed_all"])
+
+
+def test_near_constant_is_judged_against_the_targets_spread():
+    y = torch.linspace(-1, 1, 100)[None].repeat(3, 1)
+    pred = torch.stack([torch.full((100,), 0.3), 0.04 * y[0] + 0.3, 0.06 * y[0]])
+    assert is_near_constant(pred, y).tolist() == [True, True, False]
+
+
 def test_summary_is_json_and_spread(small_search):
     _, _, r = small_search
     s = r.summary(["a", "b"])
@@ -148,7 +166,7 @@ def test_summary_is_json_and_spread(small_search):
 
 
 def test_real_autoencoder_smoke_and_table():
-    from swao.model import MultiScaleAutoencoder
+    from swao.method.model import MultiScaleAutoencoder
 
     torch.manual_seed(0)
     config = get_config("smoke", search_points=200, search_steps=4, restarts=2)
@@ -156,9 +174,10 @@ def test_real_autoencoder_smoke_and_table():
     res = run_search({"linear": MultiScaleAutoencoder()}, data, config, "cpu", progress=False, baselines=True)
     json.dumps(res, allow_nan=False)
     t2, versus, spread = result_tables(res, {"scale": "smoke"}, baselines=True)
-    assert t2.header == ["MLP type", "decoder", "2 HL (14)", "3 HL (35)"] and [r[1] for r in t2.rows] == ["D1", "D2", "D3", "D4"]
+    assert t2.header == ["MLP type", "decoder", "ours 2 HL (14)", "paper 2 HL (14)", "ours 3 HL (35)", "paper 3 HL (35)"]
+    assert [r[1] for r in t2.rows] == ["D1", "D2", "D3", "D4"]
     d2 = res["types"]["linear"]["search"]["3hl"]["D2"]  # ours, then the paper's Table 2 cell (linear, D2, 3 HL)
-    assert t2.rows[1][3] == f"{tables.fmt(d2['mpe'])} ({d2['nonzeros']}) [paper 0.01 (12)]"
+    assert t2.rows[1][4:6] == [f"{tables.fmt(d2['mpe'])} ({d2['nonzeros']}){tables.COLLAPSED if d2['collapsed'] else ''}", "0.01 (12)"]
     assert versus.header[2:5] == ["embedding search", "direct sparse", "dense + prune"] and len(versus.rows) == 2
     assert len(spread.rows) == 4
     cell = res["types"]["linear"]["search"]["3hl"]["D2"]
@@ -210,7 +229,7 @@ def test_cli_csv_error_and_run(tmp_path, capsys):
     assert "freshly initialised" in printed and "good" in printed
     res = json.loads((out / "results.json").read_text())
     assert set(res["types"]["sigmoid"]["search"]["good"]) == {"D1", "D2", "D3", "D4"}
-    from swao.export import load_mlp
+    from swao.ours.export import load_mlp
 
     seq = load_mlp(out / "mlps" / "sigmoid-good-D2-search")  # JSON + safetensors: no pickle to execute
     assert isinstance(seq, nn.Sequential) and not list(out.rglob("*.pt")) and not list(out.rglob("*.tmp"))
@@ -222,7 +241,7 @@ def test_cli_csv_error_and_run(tmp_path, capsys):
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_fused_mse_gradient(activation, monkeypatch):
     """The fused kernel (forward + backward in chunks) == autograd, and passes gradcheck."""
-    import swao.fused_mse as fused_mse
+    import swao.method.fused_mse as fused_mse
 
     monkeypatch.setattr(fused_mse, "CHUNK", 1)
     monkeypatch.setattr(fused_mse, "MIN_CHUNK", 7)  # chunks of 7 points: several, the last one short
@@ -254,7 +273,7 @@ def test_depth_workers_do_not_change_the_result():
 
 
 def test_frames_follow_the_search(small_search):
-    from swao.optimise import N_FRAMES
+    from swao.method.optimise import N_FRAMES
 
     _, _, r = small_search
     c = r.summary(["a", "b"])["a"]["D2"]
@@ -291,7 +310,7 @@ def test_step_loop_needs_no_host_traffic(method):
     """A step of the search / baselines neither reads a value back nor builds a tensor from Python
     data (each would be a host sync per step on CUDA: 30,000 steps). Checked by counting such ops
     in runs of k and 2k steps (validation only at the first and last step): the counts agree."""
-    from swao.baselines import dense_then_prune, direct_sparse
+    from swao.ours.baselines import dense_then_prune, direct_sparse
 
     dec = StandIn()
     data = [decoded_dataset(dec, 2, "sigmoid", n=200, seed=1)]
@@ -313,9 +332,9 @@ def test_optimise_on_the_meta_device():
     """Every tensor the loop creates follows the device of its inputs, and nothing comes back to
     the CPU before :func:`finish`: the whole loop (sparse and plain MSE, decoder and direct
     weights) and the pruning run on ``meta`` tensors, with no op mixing devices."""
-    import swao.optimise as optimise
-    import swao.search as S
-    from swao.baselines import full_matrix, init_weights, prune_mask
+    import swao.method.optimise as optimise
+    import swao.method.search as S
+    from swao.ours.baselines import full_matrix, init_weights, prune_mask
 
     class Mixing(TorchDispatchMode):
         def __init__(self):
@@ -356,7 +375,7 @@ requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs 
 @requires_cuda
 def test_cuda_search_and_baselines_match_cpu():
     """A tiny search (float64) and both baselines (float32) on CUDA agree with the same runs on CPU."""
-    from swao.baselines import dense_then_prune, direct_sparse
+    from swao.ours.baselines import dense_then_prune, direct_sparse
 
     dec = StandIn().double()
     data = [decoded_dataset(dec, 2, "sigmoid", n=400, seed=s) for s in (1, 2)]
@@ -390,8 +409,8 @@ def _agree(cpu, gpu, rtol, atol):
 def test_cuda_steps_do_not_sync(decoder):
     """No step of the search or the baselines waits for the GPU (torch.cuda's sync debug mode
     raises on any synchronising call between the 2nd and the 5th step of each run)."""
-    from swao.baselines import dense_then_prune, direct_sparse
-    from swao.model import MultiScaleAutoencoder
+    from swao.ours.baselines import dense_then_prune, direct_sparse
+    from swao.method.model import MultiScaleAutoencoder
 
     torch.manual_seed(0)
     dec = (StandIn() if decoder == "stand-in" else MultiScaleAutoencoder()).cuda()
@@ -412,7 +431,7 @@ def test_cuda_steps_do_not_sync(decoder):
 
 # ---------------------------------------------------------------- what the mutation run showed missing
 def test_optimise_refuses_a_penalty_without_its_scale_and_checks_split_sizes():
-    from swao.optimise import TripleData, optimise
+    from swao.method.optimise import TripleData, optimise
 
     data = table2_datasets("sigmoid", 300, seed=0)
     d = TripleData.build([data["2hl"]], 1, "cpu")
@@ -426,9 +445,9 @@ def test_optimise_refuses_a_penalty_without_its_scale_and_checks_split_sizes():
 
 
 def test_plain_mse_is_logged_unswitched_and_the_penalty_option_reaches_the_objective():
-    from swao.fused_mse import mlp_mse
-    from swao.optimise import TripleData, objective, optimise
-    from swao.sparsity import sparsity_penalty, switched, weights_and_masks
+    from swao.method.fused_mse import mlp_mse
+    from swao.method.optimise import TripleData, objective, optimise
+    from swao.method.sparsity import sparsity_penalty, switched, weights_and_masks
 
     data = TripleData.build([table2_datasets("sigmoid", 300, seed=0)["2hl"]], 1, "cpu")
     g = torch.Generator().manual_seed(0)
@@ -452,7 +471,7 @@ def test_plain_mse_is_logged_unswitched_and_the_penalty_option_reaches_the_objec
 
 
 def test_the_default_validation_interval_is_a_two_hundredth_of_the_steps():
-    from swao.optimise import TripleData, optimise
+    from swao.method.optimise import TripleData, optimise
 
     data = TripleData.build([table2_datasets("sigmoid", 100, seed=0)["2hl"]], 1, "cpu")
     leaf = torch.zeros(1, H, matrix_width(1)).requires_grad_(True)
@@ -496,10 +515,10 @@ class Encoding(StandIn):
 
 
 def test_encoded_starts_keep_only_embeddings_that_decode_alive():
-    from swao.generation import generator, random_mlps
-    from swao.representation import dead_layer
-    from swao.search import encoded_starts
-    from swao.sparsity import export_matrix
+    from swao.method.generation import generator, random_mlps
+    from swao.method.representation import dead_layer
+    from swao.method.search import encoded_starts
+    from swao.method.sparsity import export_matrix
 
     model = Encoding(cut=1.0)
     with torch.no_grad():
@@ -535,3 +554,12 @@ def test_the_search_passes_its_penalty_option_on():
     a = search(dec, data, "sigmoid", steps=4, restarts=1, seed=0, eval_every=2, penalty="all")
     b = search(dec, data, "sigmoid", steps=4, restarts=1, seed=0, eval_every=2, penalty="active")
     assert not torch.equal(a.trajectory["loss"], b.trajectory["loss"])  # the zero rows of B_1 count only in "all"
+
+
+def test_untrained_autoencoders_are_the_scales_network():
+    """``swao search --untrained`` builds the scale's network (the small scale's is half as wide)."""
+    from swao.cli import search as cli_search
+
+    args = cli_search._parser().parse_args(["--untrained", "--scale", "small", "--activation", "linear"])
+    models = cli_search._load_autoencoders(args, ["linear"], torch.device("cpu"), get_config("small"))
+    assert models["linear"].width == get_config("small").width == 0.5

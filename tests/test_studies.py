@@ -25,7 +25,7 @@ def test_memorisation_writes_a_curve_per_run_and_skips_the_runs_it_has(tmp_path)
     assert memo["floors"]["constant"]["median"] > memo["floors"]["linear"]["median"] > 0
     again = run(*args)
     assert again.returncode == 0 and "lr 0.001" not in again.stdout  # kept, not rerun
-    from swao import plots
+    from swao.render import learning_plots as plots
 
     fig = plots.plot_memorisation(memo)
     assert len([line for line in fig.axes[0].lines if line.get_linestyle() == "-"]) == 2
@@ -54,3 +54,18 @@ def test_paper_budget_recipe_is_the_papers_method_at_the_stated_lr():
     pilot = json.loads((ROOT / "results" / "paper-budget" / "pilot.json").read_text())
     assert c.lr == paper_budget.LR == pilot["chosen_lr"]  # the recipe runs at the lr its committed pilot chose
     assert "chosen by the committed pilot" in " ".join(paper_budget.differences(c))
+
+
+def test_the_symmetry_study_trains_both_encoder_inputs_and_skips_what_it_has(tmp_path):
+    out = tmp_path / "sym.json"
+    args = ("studies/symmetry_study.py", "--scale", "smoke", "--seeds", "0", "--threads", "1", "--out", str(out))
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    study = json.loads(out.read_text())
+    assert [x["encoder_input"] for x in study["runs"]] == ["as_drawn", "canonical"]
+    assert all(len(x["best_median"]) == 4 and x["mlp_passes"] == study["runs"][0]["mlp_passes"] for x in study["runs"])
+    assert "encoder_input=canonical" in study["runs"][1]["provenance"]["sizes"]
+    again = run(*args)
+    assert again.returncode == 0 and "seed 0" not in again.stdout  # kept, not rerun
+    bad = run("studies/symmetry_study.py", "--seeds", "a", "--out", str(out))
+    assert bad.returncode != 0 and "--seeds must be comma-separated integers" in bad.stderr

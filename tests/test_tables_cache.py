@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from swao import cache
-from swao.config import get_config
-from swao.tables import paper_tables, table1, table2, table3
+from swao.book import cache
+from swao.training.config import get_config
+from swao.render.tables import paper_tables, table1, table2, table3
 
 
 def test_paper_tables_transcribed():
@@ -37,7 +37,9 @@ def test_tables_show_ours_paper_and_provenance():
     cells = {ds: {d: {"mpe": 1.0 + k, "nonzeros": 5 + k} for d in ("D1", "D2", "D3", "D4")}
              for k, ds in enumerate(("2hl", "3hl", "4hl"))}
     md2 = table2({"types": {"sigmoid": {"search": cells}}}, prov).to_markdown()
-    assert "1.00 (5) [paper 9.65 (11)]" in md2 and "| 2 HL (14) | 3 HL (35) | 4 HL (48) |" in md2
+    # ours and the paper's in separate columns, each dataset's pair side by side
+    assert "| ours 2 HL (14) | paper 2 HL (14) | ours 3 HL (35) | paper 3 HL (35) | ours 4 HL (48) | paper 4 HL (48) |" in md2
+    assert "| 1.00 (5) | 9.65 (11) |" in md2
 
 
 def test_cache_computes_once_and_keys_by_config(tmp_path, monkeypatch):
@@ -90,8 +92,9 @@ def test_with_computing_off_a_missing_result_stops_with_its_name(tmp_path, monke
 
 
 def test_one_declaration_of_what_depends_on_what(tmp_path, monkeypatch):
-    from swao import experiments as ex
-    from swao import reproduce as rp
+    from swao.book import experiments as ex
+    from swao.book import plan as pl
+    from swao.book import reproduce as rp
 
     assert rp.STAGES == tuple(ex.STAGES)
     assert ex.stages_for(["05_sparse_search"]) == ("search",)
@@ -108,4 +111,47 @@ def test_one_declaration_of_what_depends_on_what(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="stages must be one or more of"):
         ex.check_stages(["tables", "nope"])
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path))  # nothing cached: reproduce would train all the stages need
-    assert rp.autoencoders_needed(smoke, ["figure2"]) == ex.autoencoders_for(["figure2"], smoke)
+    assert pl.autoencoders_needed(smoke, ["figure2"]) == ex.autoencoders_for(["figure2"], smoke)
+
+
+def test_the_plan_times_the_scales_network(monkeypatch):
+    """``swao reproduce --plan`` measures the network of the scale's width, not the paper's."""
+    from swao.book import plan as pl
+
+    built = []
+
+    class Stop(Exception):
+        pass
+
+    def network(**kw):
+        built.append(kw)
+        raise Stop
+
+    monkeypatch.setattr(pl, "autoencoders_needed", lambda config, stages: [])  # nothing to train
+    monkeypatch.setattr(pl, "MultiScaleAutoencoder", network)
+    with pytest.raises(Stop):
+        pl.plan(get_config("small"), "cpu", stages=("tables",), calibration_steps=1)
+    assert built == [{"width": get_config("small").width}]
+
+
+def test_table_numbers_never_print_in_e_notation():
+    from swao.render.tables import fmt
+
+    assert [fmt(v) for v in (None, float("nan"), 5.8368, 1890.4, 9999.0, 5.09e21, -3e5)] == \
+        ["–", "nan", "5.84", "1,890", "9,999", "> 10,000", "< -10,000"]
+    assert fmt(12.345, 1) == "12.3"
+
+
+def test_a_page_shows_its_provenance_once_and_its_tables_name_only_their_scale(monkeypatch):
+    from swao.render import tables
+
+    monkeypatch.setattr(tables, "_PAGE", {})
+    prov = {"scale": "small", "hardware": "CPU (x)", "swao": "0.1.0", "commit": "abc", "torch": "2.13.0",
+            "date": "2026-12-03 10:00 UTC", "sizes": "some sizes"}
+    full = tables.provenance_note(prov)
+    assert "Sizes: some sizes." in full and "torch 2.13.0" in full
+    top = tables.page_provenance(prov)
+    assert top.startswith("**Provenance of this page's results.**") and full in top
+    later = {**prov, "date": "2026-12-03 11:00 UTC"}  # computed later by the same code on the same machine
+    assert tables.provenance_note(later) == "Ours: **small scale** (provenance at the top of the page)."
+    assert tables.provenance_note({**prov, "sizes": "other sizes"}).endswith("Sizes: other sizes.")

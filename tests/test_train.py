@@ -9,15 +9,15 @@ import torch
 
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from swao import losses
-from swao.config import get_config
-from swao.generation import input_grid
-from swao.model import MultiScaleAutoencoder
-from swao.checkpoint import load_autoencoder, read_checkpoint, save_checkpoint
-from swao.config import cuda_tf32
-from swao.evaluation import evaluate_mpe
-from swao.generation import train_batch
-from swao.train import NonFiniteLoss, cli_main, step_loss, train_autoencoder
+from swao.method import losses
+from swao.training.config import get_config
+from swao.method.generation import input_grid
+from swao.method.model import MultiScaleAutoencoder
+from swao.training.checkpoint import load_autoencoder, read_checkpoint, save_checkpoint
+from swao.training.config import cuda_tf32
+from swao.training.evaluation import evaluate_mpe
+from swao.cli.train import cli_main
+from swao.training.train import NonFiniteLoss, step_loss, train_autoencoder, train_batch
 
 
 def tiny(**kw):
@@ -59,8 +59,8 @@ def test_a_segment_stops_at_its_deadline_and_resumes_bit_exact(tmp_path):
 
 
 def test_a_weights_only_snapshot_warm_starts_with_fresh_moments_and_a_warm_up(tmp_path):
-    from swao.checkpoint import read_snapshot, save_snapshot
-    from swao.train import WARMUP_STEPS, warm_factor
+    from swao.training.checkpoint import read_snapshot, save_snapshot
+    from swao.training.train import WARMUP_STEPS, warm_factor
 
     cfg = tiny(train_mlps=16 * 8)  # 8 steps
     half = train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "a", device="cpu", progress=False, steps=4)
@@ -192,10 +192,10 @@ def test_cli(tmp_path, capsys):
 
 
 def test_the_cli_trains_the_scales_own_autoencoder(tmp_path, monkeypatch):
-    from swao import train
+    from swao.cli import train as cli_train
 
     seen = {}
-    monkeypatch.setattr(train, "train_autoencoder", lambda config, activation, **kw: seen.update(config=config, **kw) or
+    monkeypatch.setattr(cli_train, "train_autoencoder", lambda config, activation, **kw: seen.update(config=config, **kw) or
                         {"meta": {"steps": 0, "total_steps": 0, "val_mpe": None}, "history": {"mlps_per_s": []},
                          "checkpoint": None, "stopped": False})
     for scale in ("smoke", "small", "paper"):
@@ -205,16 +205,37 @@ def test_the_cli_trains_the_scales_own_autoencoder(tmp_path, monkeypatch):
     assert seen["mask_grad"] == "none" and seen["deadline"] > 0
 
 
+@pytest.mark.parametrize("scale", ["smoke", "small", "paper"])
+@pytest.mark.parametrize("argv, name", [([], "sigmoid-min"), (["--loss", "pnorm", "--p", "0.5"], "sigmoid-p0.5")])
+def test_swao_train_and_the_book_train_the_same_autoencoder(tmp_path, monkeypatch, scale, argv, name):
+    """``swao train --scale S`` trains what the book's autoencoder of scale S is (one cache key):
+    both describe the run with :func:`swao.training.train.autoencoder_spec`, and the CLI passes
+    every part of it on to the training."""
+    from swao.book.autoencoders import autoencoder_parts
+    from swao.book.cache import cache_key
+    from swao.cli import train as cli_train
+    from swao.training.train import autoencoder_spec
+
+    seen = {}
+    monkeypatch.setattr(cli_train, "train_autoencoder", lambda config, activation, **kw: seen.update(
+        config=config, activation=activation, **kw) or {"meta": {"steps": 0, "total_steps": 0, "val_mpe": None},
+                                                        "history": {"mlps_per_s": []}, "checkpoint": None, "stopped": False})
+    assert cli_main(["--activation", "sigmoid", "--scale", scale, *argv, "--out", str(tmp_path), "--no-progress"]) == 0
+    cli = autoencoder_spec(seen["config"], seen["activation"], seen["loss"], seen["p"], seen["mask_grad"])
+    book = autoencoder_parts(get_config(scale), name)
+    assert cli == book and cache_key("autoencoder", **cli) == cache_key("autoencoder", **book)
+
+
 def test_evaluate_mpe_is_a_4x4_table(tmp_path):
     torch.manual_seed(0)
-    from swao.model import MultiScaleAutoencoder
+    from swao.method.model import MultiScaleAutoencoder
 
     model = MultiScaleAutoencoder()
     t1 = evaluate_mpe(model, "linear", 3, seed=7)
     t2 = evaluate_mpe(model, "linear", 3, seed=7, chunk=2)
     assert len(t1) == 4 and all(len(r) == 4 for r in t1) and model.training
     assert torch.allclose(torch.tensor(t1), torch.tensor(t2), rtol=1e-4)
-    from swao.evaluation import mpe_per_mlp
+    from swao.training.evaluation import mpe_per_mlp
 
     per = mpe_per_mlp(model, "linear", 2, seed=7)  # default device: the model's
     assert per.shape == (4, 4, 2) and per.dtype == torch.float64 and not per.requires_grad  # no autograd graph
@@ -451,7 +472,7 @@ def test_cuda_evaluate_mpe_matches_cpu_and_fits_at_paper_size():
 
 @cuda
 def test_cuda_embedding_quality_matches_cpu_and_fits_at_paper_size():
-    from swao.metrics import embedding_quality
+    from swao.ours.embedding import embedding_quality
 
     cpu, gpu = _cpu_and_gpu_copies()
     with cuda_tf32("cuda", False):
@@ -469,7 +490,7 @@ def test_cuda_embedding_quality_matches_cpu_and_fits_at_paper_size():
 def test_mpe_summary_matches_a_loop_reference():
     import statistics
 
-    from swao.evaluation import mpe_summary
+    from swao.training.evaluation import mpe_summary
 
     g = torch.Generator().manual_seed(0)
     per = torch.rand(4, 4, 6, generator=g, dtype=torch.float64) * 100

@@ -1,0 +1,85 @@
+"""Beyond the paper (issue 23): does the embedding learn once the encoders see one matrix per
+function? The sigmoid-based min-loss autoencoder of a scale's recipe, trained twice per seed at
+the same MLP passes: with each MLP's matrix as drawn (the paper) and with its canonical matrix
+(``encoder_input="canonical"``: hidden neurons sorted, :mod:`swao.method.symmetry`). Both are
+scored on the book's Table 1 test MLPs (``eval_mlps`` per encoder, seed ``10,000 + seed`` of the
+scale) as the book scores them (:func:`swao.training.diagnostics.table1_view`: the cells, the
+best decoder's median and mean, near-constant decodings, correlation with the target, dead
+decoders), beside the floors on the same MLPs. Wall time is recorded, so a comparison at equal
+time can be read from it. The result goes to ``--out`` (JSON, written after every run: a
+stopped study keeps what it finished; a rerun skips the runs it has).
+
+    python studies/symmetry_study.py --scale small --seeds 0 --out results/symmetry/sigmoid-min.json
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
+
+import torch  # noqa: E402
+
+from swao.book.cache import provenance, read_json, write_json  # noqa: E402
+from swao.method.options import ENCODER_INPUTS  # noqa: E402
+from swao.training import diagnostics  # noqa: E402
+from swao.training.config import SCALES, get_config  # noqa: E402
+from swao.training.train import train_autoencoder  # noqa: E402
+
+
+def run(scale: str, variant: str, seed: int, threads: int) -> dict:
+    """One training and its scores."""
+    config = get_config(scale, encoder_input=variant, seed=seed)
+    base = get_config(scale)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        out = train_autoencoder(config, "sigmoid", "min", out_dir=tmp, device="cpu", threads=threads)
+        seconds = time.perf_counter() - t0
+    model = out["model"].eval()
+    view = diagnostics.table1_view(model, "sigmoid", base.eval_mlps, 10_000 + base.seed)
+    return {"encoder_input": variant, "seed": seed, "train_seconds": seconds,
+            "mlp_passes": config.total_steps * config.batch_size, "final_loss": out["history"]["loss"][-1],
+            **view, "provenance": provenance("cpu", config)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default="small", choices=SCALES)
+    ap.add_argument("--seeds", default="0", help="comma-separated training seeds")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    try:
+        seeds = [int(s) for s in a.seeds.split(",")]
+    except ValueError:
+        raise SystemExit(f"--seeds must be comma-separated integers, got {a.seeds!r}") from None
+    if a.threads < 1 or any(s < 0 for s in seeds):
+        raise SystemExit(f"--threads must be >= 1 and --seeds >= 0, got {a.threads}, {a.seeds!r}")
+    torch.set_num_threads(a.threads)
+    out = Path(a.out)
+    base = get_config(a.scale)
+    study = read_json(out) if out.exists() else {"scale": a.scale, "runs": []}
+    if study["scale"] != a.scale:
+        raise SystemExit(f"{out} holds a study at scale {study['scale']!r}, not {a.scale!r}: choose another --out")
+    study.update(command="python studies/symmetry_study.py " + " ".join(sys.argv[1:] if argv is None else argv),
+                 eval_mlps=base.eval_mlps, floors=diagnostics.floors("sigmoid", base.eval_mlps, 10_000 + base.seed))
+    for seed in seeds:
+        for variant in ENCODER_INPUTS:
+            if any(r["encoder_input"] == variant and r["seed"] == seed for r in study["runs"]):
+                continue
+            r = run(a.scale, variant, seed, a.threads)
+            study["runs"].append(r)
+            write_json(out, study)
+            print(f"{variant} seed {seed}: best-decoder median {' / '.join(f'{v:.1f}' for v in r['best_median'])} %, "
+                  f"near-constant {' / '.join(f'{100 * v:.0f}' for v in r['near_constant_share'])} %, "
+                  f"median corr {' / '.join(f'{v:+.2f}' for v in r['median_correlation'])} ({r['train_seconds']:.0f} s)",
+                  flush=True)
+    write_json(out, study)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

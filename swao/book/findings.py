@@ -1,0 +1,260 @@
+"""The paper's claims, one by one, against our results: the book's findings page.
+
+Each claim is checked by a rule written here, before any number is looked at, on the results of
+one scale (``evidence``: the ``tables``, ``search`` and ``embedding`` results and the floors of
+the search datasets). A claim *holds* only where the method beats the trivial floors of
+:mod:`swao.training.diagnostics` (a constant, a linear fit): a comparison between autoencoders that all
+sit at the constant floor is *not testable at this scale*. "Beats" means at least 2 % below
+(:data:`MARGIN`). Nothing here is typed by hand: the
+numbers come from the results, the paper's from ``swao/data/paper_tables.json``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from swao.book.paper import paper_tables, paper_tradeoff_points
+from swao.book.searches import dataset_floors
+from swao.method.generation import TARGET_NONZEROS as NONZEROS_BY_DEPTH
+from swao.ours.embedding import rank_correlation
+from swao.ours.table2 import DATASET_DEPTHS, best_decoder, tradeoff_points
+from swao.training.config import get_config
+from swao.training.evaluation import best_cells
+
+HELD, NOT_HELD, NOT_TESTABLE = "held", "not held", "not testable at this scale"
+MARKS = (HELD, NOT_HELD, NOT_TESTABLE)
+TARGET_NONZEROS = {ds: NONZEROS_BY_DEPTH[L] for ds, L in DATASET_DEPTHS.items()}  # Table 2's input MLPs: 14, 35, 48
+MOST_ENCODERS = 3  # of 4: "works" means on at least this many encoders
+MOST_DATASETS = 5  # of 9
+TRADEOFF_RHO = -0.3  # Figure 4's trade-off: Spearman's rho of (non-zeros, MPE) at most this
+EMBEDDING_RHO = 0.3  # the central claim: trained rank correlation at least this, and
+EMBEDDING_GAIN = 0.1  # this much above the untrained network's
+MARGIN = 0.98  # "beats a floor": at least 2 % below it (a tie at a floor, e.g. 49.9 against 50.0 %, is not a win)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper: what it says, where, the paper's own number, the rule, the page
+    with our evidence, and the check (``evidence -> (our number, mark)``)."""
+
+    text: str
+    source: str
+    paper: Callable[[], str]
+    rule: str
+    page: str
+    check: Callable[[dict], tuple[str, str]]
+
+
+def _slash(values, digits: int = 1) -> str:
+    return " / ".join(f"{v:.{digits}f}" for v in values)
+
+
+def beats_constant(result: dict) -> list[bool]:
+    """Per encoder: does each MLP's best decoder's median beat the oracle constant's?"""
+    return [m < MARGIN * c for m, c in zip(result["best_median"], result["floors"]["constant"]["median"])]
+
+
+spearman = rank_correlation  # Spearman's rho, ties at their average rank (non-zero counts tie often)
+
+
+def chosen(search: dict) -> list[tuple[str, str, str, dict]]:
+    """Per MLP type and Table 2 dataset, the search's depth chosen by validation loss:
+    ``(activation, dataset, decoder, cell)``."""
+    out = []
+    for act, entry in search["types"].items():
+        for ds, cells in entry["search"].items():
+            dec, cell = best_decoder(cells)
+            out.append((act, ds, dec, cell))
+    return out
+
+
+def _beats_floors(cell: dict, floors: dict) -> bool:
+    return cell["mpe"] is not None and all(cell["mpe"] < MARGIN * f["mpe"] for f in floors.values())
+
+
+# ---------------------------------------------------------------- the claims' checks
+def _decodes_like_input(ev: dict) -> tuple[str, str]:
+    r = ev["tables"]["sigmoid-min"]
+    wins = beats_constant(r)
+    value = (f"best cell {_slash(best_cells(r['table']))} %; each MLP's best decoder: median {_slash(r['best_median'])} % "
+             f"against the constant's {_slash(r['floors']['constant']['median'])} % (beats it on {sum(wins)} of 4 encoders)")
+    return value, HELD if sum(wins) >= MOST_ENCODERS else NOT_HELD
+
+
+def _min_loss_best(ev: dict) -> tuple[str, str]:
+    names = [n for n in ("sigmoid-min", "sigmoid-p0.5", "sigmoid-p1") if n in ev["tables"]]
+    score = {n: sum(ev["tables"][n]["best_median"]) / 4 for n in names}
+    value = "mean over encoders of each MLP's best decoder's median: " + ", ".join(f"{n.split('-')[1]} {score[n]:.1f} %" for n in names)
+    if not any(any(beats_constant(ev["tables"][n])) for n in names):
+        return value + " (none beats the constant floor on any encoder)", NOT_TESTABLE
+    return value, HELD if min(score, key=score.get) == "sigmoid-min" else NOT_HELD
+
+
+def _d3_best(ev: dict) -> tuple[str, str]:
+    r = ev["tables"]["sigmoid-min"]
+    best = [min(range(4), key=lambda j: r["table"][j][e]) for e in range(4)]
+    value = "best decoder (lowest mean) per encoder: " + " / ".join(f"D{j + 1}" for j in best)
+    if not any(beats_constant(r)):
+        return value + " (the autoencoder does not beat the constant floor on any encoder)", NOT_TESTABLE
+    return value, HELD if sum(j == 2 for j in best) >= MOST_ENCODERS else NOT_HELD
+
+
+def _other_types(ev: dict) -> tuple[str, str]:
+    parts, ok = [], True
+    for n in ("leaky_relu-min", "linear-min"):
+        r = ev["tables"][n]
+        wins = beats_constant(r)
+        ok &= sum(wins) >= MOST_ENCODERS
+        parts.append(f"{n.split('-')[0]}: median {_slash(r['best_median'])} % against the constant's "
+                     f"{_slash(r['floors']['constant']['median'])} % ({sum(wins)} of 4)")
+    return "; ".join(parts), HELD if ok else NOT_HELD
+
+
+def _search_low_mpe(ev: dict) -> tuple[str, str]:
+    rows = chosen(ev["search"])
+    floors = ev["dataset_floors"]
+    wins = sum(_beats_floors(c, floors[a][ds]) for a, ds, _, c in rows)
+    direct = sum(c["mpe"] is not None and c["mpe"] <= best_decoder(ev["search"]["types"][a]["direct"][ds])[1]["mpe"]
+                 for a, ds, _, c in rows if "direct" in ev["search"]["types"][a])
+    mpes = sorted(c["mpe"] for *_, c in rows if c["mpe"] is not None)
+    med = mpes[len(mpes) // 2] if mpes else float("nan")
+    value = (f"the depth chosen by validation beats both floors on {wins} of {len(rows)} datasets and direct sparse "
+             f"training on {direct}; median test MPE {med:.1f} %")
+    return value, HELD if wins >= MOST_DATASETS else NOT_HELD
+
+
+def _fewer_nonzeros(ev: dict) -> tuple[str, str]:
+    rows = chosen(ev["search"])
+    floors = ev["dataset_floors"]
+    smaller = [c["nonzeros"] < TARGET_NONZEROS[ds] for a, ds, _, c in rows]
+    flat = [bool(c.get("collapsed")) for *_, c in rows]  # a near-constant MLP's count describes no working network
+    useful = [s and not f and _beats_floors(c, floors[a][ds]) for s, f, (a, ds, _, c) in zip(smaller, flat, rows)]
+    value = (f"fewer non-zeros than the input MLP on {sum(smaller)} of {len(rows)} datasets "
+             f"({sum(s and f for s, f in zip(smaller, flat))} of them collapsed to a near-constant), "
+             f"{sum(useful)} while computing a non-constant function that beats both floors")
+    return value, HELD if sum(useful) >= MOST_DATASETS else NOT_HELD
+
+
+def _tradeoff(ev: dict) -> tuple[str, str]:
+    every = [p for p in tradeoff_points(ev["search"]) if p["mpe"] is not None]
+    pts = [p for p in every if not p.get("collapsed")]  # collapsed MLPs left out: their counts describe no working network
+    if len(pts) < 3:
+        return (f"{len(every) - len(pts)} of {len(every)} searched MLPs collapsed to a near-constant: too few others "
+                "for a rank correlation", NOT_TESTABLE)
+    rho = spearman([p["nonzeros"] for p in pts], [p["mpe"] for p in pts])
+    left = f", {len(every) - len(pts)} collapsed to a near-constant left out" if len(pts) < len(every) else ""
+    return (f"Spearman's rho (non-zeros, test MPE) over {len(pts)} searched MLPs{left}: {rho:+.2f}",
+            HELD if rho <= TRADEOFF_RHO else NOT_HELD)
+
+
+def _embedding(ev: dict) -> tuple[str, str]:
+    types = ev["embedding"]["types"]
+    ok = all(q["trained"]["spearman"] >= EMBEDDING_RHO and q["trained"]["spearman"] >= q["untrained"]["spearman"] + EMBEDDING_GAIN
+             for q in types.values())
+    value = "; ".join(f"{a}: {q['trained']['spearman']:+.2f} (untrained {q['untrained']['spearman']:+.2f})" for a, q in types.items())
+    return "rank correlation of embedding and functional distance: " + value, HELD if ok else NOT_HELD
+
+
+# ---------------------------------------------------------------- the paper's numbers
+def _paper_best_cells() -> str:
+    return f"best cell {_slash(best_cells(paper_tables()['table1']['blocks']['min']), 2)} % (E1-E4)"
+
+
+def _paper_losses() -> str:
+    blocks = paper_tables()["table1"]["blocks"]
+    return "mean of the best cells: " + ", ".join(f"{k} {sum(best_cells(v)) / 4:.1f} %" for k, v in blocks.items())
+
+
+def _paper_d3() -> str:
+    t = paper_tables()["table1"]["blocks"]["min"]
+    return "best decoder per encoder: " + " / ".join(f"D{min(range(4), key=lambda j: t[j][e]) + 1}" for e in range(4))
+
+
+def _paper_other_types() -> str:
+    blocks = paper_tables()["table3"]["blocks"]
+    return "; ".join(f"{k}: best cell {_slash(best_cells(v), 2)} %" for k, v in blocks.items())
+
+
+def _paper_table2() -> tuple[list[float], list[int]]:
+    t = paper_tables()["table2"]
+    mpes, nzs = [], []
+    for act in t["mpe"]:
+        for k in range(3):
+            j = min(range(4), key=lambda j: t["mpe"][act][j][k])
+            mpes.append(t["mpe"][act][j][k])
+            nzs.append(t["nonzeros"][act][j][k] < list(TARGET_NONZEROS.values())[k])
+    return mpes, nzs
+
+
+def _paper_search() -> str:
+    mpes = sorted(_paper_table2()[0])
+    return f"median over the 9 datasets of the best decoder's test MPE: {mpes[len(mpes) // 2]:.2f} %"
+
+
+def _paper_nonzeros() -> str:
+    return f"the best decoder has fewer non-zeros than the input MLP on {sum(_paper_table2()[1])} of 9 datasets"
+
+
+def _paper_tradeoff() -> str:
+    pts = paper_tradeoff_points()
+    return f"Spearman's rho over Table 2's {len(pts)} cells: {spearman([p['nonzeros'] for p in pts], [p['mpe'] for p in pts]):+.2f}"
+
+
+CLAIMS = (
+    Claim("The min-loss autoencoder decodes MLPs that compute like their inputs", "Table 1", _paper_best_cells,
+          f"each MLP's best decoder beats the oracle constant (median) on >= {MOST_ENCODERS} of 4 encoders",
+          "04_mpe_evaluation", _decodes_like_input),
+    Claim("The min loss trains the best autoencoder (better than the p-norm losses)", "Section 4.1, Table 1", _paper_losses,
+          "min has the lowest mean best-decoder median; testable where one of the three beats the constant floor",
+          "04_mpe_evaluation", _min_loss_best),
+    Claim("For sigmoid MLPs, the 3-hidden-layer decoder D3 is typically best", "Section 4.1, Table 1", _paper_d3,
+          f"D3 has the lowest mean on >= {MOST_ENCODERS} of 4 encoders; testable where the autoencoder beats the constant floor",
+          "04_mpe_evaluation", _d3_best),
+    Claim("Min-loss autoencoders work for leaky-ReLU and linear MLPs too", "Appendix, Table 3", _paper_other_types,
+          f"each type's best decoder beats the oracle constant on >= {MOST_ENCODERS} of 4 encoders", "04_mpe_evaluation",
+          _other_types),
+    Claim("The search finds MLPs with low test MPE", "Section 4.2, Table 2", _paper_search,
+          f"the depth chosen by validation beats the constant and the linear fit on >= {MOST_DATASETS} of 9 datasets",
+          "05_sparse_search", _search_low_mpe),
+    Claim("The searched MLPs have fewer non-zeros than the input MLP", "Section 4.2, Table 2", _paper_nonzeros,
+          f"fewer non-zeros than 14 / 35 / 48 while beating both floors, on >= {MOST_DATASETS} of 9 datasets",
+          "05_sparse_search", _fewer_nonzeros),
+    Claim("More non-zeros, lower MPE: a trade-off", "Figure 4", _paper_tradeoff,
+          f"Spearman's rho of (non-zeros, test MPE) over the searched MLPs <= {TRADEOFF_RHO}", "05_sparse_search", _tradeoff),
+    Claim("The embedding puts MLPs that compute alike close together", "abstract, Section 3.1", lambda: "no number given",
+          f"rank correlation of embedding and functional distances >= {EMBEDDING_RHO} and >= the untrained network's "
+          f"+ {EMBEDDING_GAIN}, for every type", "06_beyond_the_paper", _embedding),
+)
+
+
+def check(evidence: dict) -> list[dict]:
+    """Every claim of :data:`CLAIMS` on one scale's results: ``[{"claim", "source", "paper",
+    "rule", "page", "ours", "mark"}]``."""
+    out = []
+    for c in CLAIMS:
+        ours, mark = c.check(evidence)
+        assert mark in MARKS, mark
+        out.append({"claim": c.text, "source": c.source, "paper": c.paper(), "rule": c.rule, "page": c.page,
+                    "ours": ours, "mark": mark})
+    return out
+
+
+def compute_used(config, autoencoders: dict, search_result: dict) -> dict:
+    """Seconds of training per autoencoder and of the search (with its baselines), and the
+    hardware, from the results' own records; each autoencoder's MLP passes and network width
+    beside the paper's, from ``config`` (the scale the results were made at)."""
+    paper = get_config("paper")
+    return {"train_seconds": {n: r["train_seconds"] for n, r in autoencoders.items()},
+            "search_seconds": search_result["seconds"], "hardware": search_result["provenance"]["hardware"],
+            "sizes": search_result["provenance"].get("sizes"), "train_passes": config.train_mlps * config.epochs,
+            "paper_passes": paper.train_mlps * paper.epochs, "width": config.width}
+
+
+def evidence(config, tables_result: dict, search_result: dict, embedding_result: dict) -> dict:
+    """The results :func:`check` reads, with the floors of the search datasets at ``config``."""
+    return {"tables": tables_result, "search": search_result, "embedding": embedding_result,
+            "dataset_floors": dataset_floors(config, tuple(search_result["types"]))}
+
+
+__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "MARKS", "Claim", "CLAIMS", "check", "evidence", "compute_used",
+           "beats_constant", "spearman", "chosen"]

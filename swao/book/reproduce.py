@@ -1,0 +1,130 @@
+"""``swao reproduce``: every result of the book at one scale, timed, and exported with provenance.
+
+The results are the cached ones of :mod:`swao.book.experiments` (six autoencoders, Tables 1-3, Figure
+2, the search with its three baselines, the embedding and mask-gradient studies). Each stage is
+exported as soon as it is done to ``results/<scale>/<stage>.json``, with ``run.json`` naming the
+sizes, the device and each stage's time: committed, they appear in the book beside the CPU-scale
+results.
+
+**Sized for one GPU.** The paper's sizes (3.2 M MLPs x 4 epochs per autoencoder, 30,000 search
+steps) would need at least 64 M training MLPs for the five autoencoders alone: over 10 minutes at
+the 100,000 MLPs/s an H100 is asked for. ``swao reproduce --scale paper`` therefore runs the
+paper's config with :data:`PAPER_TRIM` (1 epoch, lr halved at its middle as the paper's halving at
+2 of 4 epochs; 6,000 search steps), and every table it makes says so (``provenance["sizes"]``).
+``--full`` runs the paper's sizes unchanged; ``--set key=value`` changes any size.
+
+**Plan before spending** (:mod:`swao.book.plan`). ``--plan`` measures a few steps of each stage on the device (training
+steps, search and baseline steps, one MPE table, one embedding study) and prints the estimated
+time of the whole run against ``--budget-minutes``, with the sizes that would fit, then stops.
+``--fit`` plans, then runs, with those smaller sizes if the planned run would not fit.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from swao.book import experiments as ex
+from swao.book.cache import provenance, write_json
+from swao.book.plan import format_plan, plan
+from swao.book.stages import STAGES as _STAGES
+from swao.training.config import Config, get_config, resolve_device
+
+STAGES = tuple(_STAGES)  # declared once, with what each is computed from, in swao.book.stages
+# `swao reproduce --scale paper` without --full: sized to fit 10 minutes on one H100 (see above)
+PAPER_TRIM = {"epochs": 1, "lr_halve_epochs": 0.5, "search_steps": 6_000}
+BUDGET_MINUTES = 10.0
+
+
+def run_config(scale: str, full: bool = False, **overrides) -> Config:
+    """The config ``swao reproduce`` runs: the scale's, trimmed at paper scale unless ``full``."""
+    trim = PAPER_TRIM if scale == "paper" and not full else {}
+    return get_config(scale, **{**trim, **overrides})
+
+
+def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool = True, full: bool = False,
+              results_dir: str | Path | None = None, fit_budget_s: float | None = None, progress: bool = True,
+              **overrides) -> dict:
+    """Compute every cached result of the book at ``scale`` (printing each stage's time) and
+    export each stage, as it ends, to ``results/<scale>/`` with its provenance.
+
+    ``fit_budget_s``: first :func:`plan` the run; if it does not fit that many seconds, run it
+    with the plan's smaller training set and search steps instead (the tables then say so)."""
+    config = run_config(scale, full, **overrides)
+    dev = resolve_device(device)
+    stages = ex.check_stages(stages)
+    estimate = None
+    if fit_budget_s is not None:
+        estimate = plan(config, dev, stages, fit_budget_s)
+        print(format_plan(estimate), flush=True)
+        if estimate["cannot_fit"]:
+            raise ValueError(estimate["cannot_fit"])
+        if not estimate["fits"]:
+            config = run_config(scale, full, **{**overrides, **estimate["suggest"]})
+    folder = Path(results_dir) if results_dir is not None else ex.results_root() / config.scale
+    prov = provenance(dev, config)  # of the whole run: its start
+    print(f"[reproduce] {config.scale} scale on {prov['hardware']}: {config.describe()}", flush=True)
+    timings, summary = {}, {}
+
+    def run_json(error: str | None = None) -> None:
+        write_json(folder / "run.json", {"config": config.to_dict(), "full": full, "seconds": timings, "plan": estimate,
+                                         "error": error, "provenance": prov})
+
+    def save(name: str, data: dict) -> None:
+        if export:
+            write_json(folder / f"{name}.json", data)
+            run_json()
+
+    def trained(stage: str) -> dict:
+        """Train (or find in the cache) the autoencoders ``stage`` is computed from, each with
+        its progress bar, so that no training happens unseen inside a later computation. The
+        autoencoders stage is exactly this, exported one by one: a run stopped midway keeps
+        what it trained."""
+        done = {}
+        for n, mg in ex.STAGES[stage]:
+            done[n] = ex.autoencoder_result(config, n, dev, mask_grad=mg, progress=progress)
+            if stage == "autoencoders":
+                save(stage, done)
+        return done
+
+    def tables() -> dict:
+        done = {}
+        for n, mg in ex.STAGES["tables"]:
+            begin = time.perf_counter()
+            done[n] = ex.mpe_table(config, n, dev, mask_grad=mg)
+            if progress:
+                print(f"[reproduce]   table of {n}: {time.perf_counter() - begin:.1f} s", flush=True)
+        return done
+
+    after_training = {  # what each stage computes once its autoencoders are trained
+        "autoencoders": lambda done: done,
+        "tables": lambda done: tables(),
+        "figure2": lambda done: ex.figure2(config, dev),
+        "search": lambda done: ex.search_results(config, dev, progress=progress),
+        "embedding": lambda done: ex.embedding_study(config, dev),
+        "mask_grad": lambda done: ex.mask_grad_study(config, dev),
+        "your_data": lambda done: ex.your_data_results(config, dev, progress=progress),
+    }
+    assert set(after_training) == set(STAGES), "every declared stage has its computation"
+    begin_run = time.perf_counter()
+    for name in stages:
+        start = time.perf_counter()
+        try:
+            summary[name] = after_training[name](trained(name))
+        except Exception as err:  # say in run.json where the run stopped and why, then stop
+            timings[name] = time.perf_counter() - start
+            if export:
+                run_json(f"{name}: {type(err).__name__}: {err}")
+            raise
+        timings[name] = time.perf_counter() - start
+        print(f"[reproduce] {name}: {timings[name]:.1f} s", flush=True)
+        save(name, summary[name])
+    print(format_timings(timings, time.perf_counter() - begin_run), flush=True)
+    if export:
+        print(f"[reproduce] results written to {folder}")
+    return summary
+
+
+def format_timings(timings: dict, total: float) -> str:
+    """The stage times of a run as a short table (a stage found in the cache takes ~0 s)."""
+    lines = ["[reproduce] stage times:"] + [f"[reproduce]   {s:<13}{t:>9.1f} s" for s, t in timings.items()]
+    return "\n".join(lines + [f"[reproduce]   {'total':<13}{total:>9.1f} s"])

@@ -1,0 +1,156 @@
+"""``swao search``: search MLPs in the embedding space (Section 3.2) for the Table 2 datasets or
+a user's CSV file (:mod:`swao.ours.csv_dataset`), optionally beside the three baselines
+(:func:`swao.ours.table2.run_search`), with the book's autoencoders (from its cache), trained
+ones or untrained ones; prints the book's Table 2 renderers (:func:`result_tables`) and writes the
+found MLPs with ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from swao.book.autoencoders import book_autoencoders
+from swao.book.cache import provenance
+from swao.method.activations import ACTIVATIONS
+from swao.method.model import MultiScaleAutoencoder
+from swao.ours.csv_dataset import load_csv
+from swao.ours.export import fit_units, save_mlp
+from swao.ours.table2 import DATASET_DEPTHS, METHODS, run_search, table2_datasets
+from swao.render import tables
+from swao.training.checkpoint import load_autoencoder, write_json
+from swao.training.config import Config, get_config, resolve_device
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="swao search",
+        description="Search MLPs in the embedding space (Section 3.2, eq. 4-6), batched over datasets, "
+        "decoders D1..D4 and restarts; optionally beside three baselines (direct sparse training, dense+prune, "
+        "L0 gates).",
+        epilog="After `make book`: swao search --dataset PATH.csv --scale small --out found  (the book's autoencoders "
+        "from its cache; Table 2 at small scale: swao search --dataset all --scale small --baselines)",
+    )
+    p.add_argument("--activation", choices=ACTIVATIONS, help="MLP type (default: from the checkpoint, or all 3)")
+    p.add_argument("--dataset", default="all", help="2hl, 3hl, 4hl, all (the Table 2 datasets) or PATH.csv "
+                   "(3 input columns, 1 output column, header optional)")
+    src = p.add_mutually_exclusive_group()  # none given: the book's autoencoders of --scale, from its cache
+    src.add_argument("--autoencoder", action="append", metavar="CKPT",
+                     help="a trained autoencoder (its MLP type is read from it); repeat for several types")
+    src.add_argument("--autoencoder-dir", metavar="DIR", help="use DIR/ae-<activation>-min-<scale> for each MLP type")
+    src.add_argument("--untrained", action="store_true",
+                     help="freshly initialised autoencoders (a demonstration of the pipeline, not of the method)")
+    p.add_argument("--scale", default="small", help="smoke, small or paper: points, steps, restarts (default small)")
+    p.add_argument("--steps", type=int, help="search steps (default: the scale's)")
+    p.add_argument("--restarts", type=int, help="restarts per (dataset, decoder) (default: the scale's)")
+    p.add_argument("--points", type=int, help="points per generated dataset before the 5:3:2 split (default: the scale's)")
+    p.add_argument("--eval-every", type=int, help="steps between validation checks (default: steps/200)")
+    p.add_argument("--baselines", action="store_true", help="also run direct sparse training, dense+prune and the L0 gates")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, help="CPU threads (default: torch's; 1 is faster on a busy machine)")
+    p.add_argument("--out", metavar="DIR", help="write results.json, table2.txt and the found MLPs (mlps/NAME.json + "
+                   ".safetensors; swao.ours.export.load_mlp rebuilds each as an nn.Sequential) here")
+    return p
+
+
+def _load_autoencoders(args, activations: list[str], device, config: Config) -> dict:
+    if not (args.untrained or args.autoencoder_dir or args.autoencoder):
+        found = book_autoencoders(config, activations, device)
+        for a, (_, folder) in found.items():
+            print(f"{a}: the book's autoencoder {folder}")
+        return {a: m for a, (m, _) in found.items()}
+    if args.untrained:  # the scale's network (its width), freshly initialised
+        torch.manual_seed(args.seed)
+        return {a: MultiScaleAutoencoder(width=config.width).to(device) for a in activations}
+    if args.autoencoder_dir:
+        root = Path(args.autoencoder_dir)
+        paths = {a: root / f"ae-{a}-min-{args.scale}" for a in activations}
+        for a, path in paths.items():
+            if not path.exists():
+                have = sorted(q.name for q in root.iterdir()) if root.is_dir() else []
+                raise ValueError(f"no autoencoder for {a!r}: {path} does not exist (found: {have or 'nothing'}); "
+                                 f"train one with 'swao train --activation {a} --scale {args.scale}' or pass --autoencoder")
+        return {a: load_autoencoder(str(path), device=device)[0] for a, path in paths.items()}
+    models = {}
+    for path in args.autoencoder:
+        model, meta = load_autoencoder(path, device=device)
+        a = meta["activation"]
+        if args.activation and a != args.activation:
+            raise ValueError(f"{path} is a {a!r} autoencoder, but --activation {args.activation} was given")
+        if a in models:
+            raise ValueError(f"two autoencoders for {a!r}; give one per MLP type")
+        models[a] = model
+    return models
+
+
+def cli_main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        overrides = {k: v for k, v in (("search_steps", args.steps), ("restarts", args.restarts),
+                                         ("search_points", args.points), ("seed", args.seed)) if v is not None}
+        config = get_config(args.scale, **overrides)
+        device = resolve_device(args.device)
+        activations = [args.activation] if args.activation else list(ACTIVATIONS)
+        is_csv = args.dataset.lower().endswith(".csv")
+        if not (is_csv or args.dataset == "all" or args.dataset in DATASET_DEPTHS):
+            raise ValueError(f"--dataset must be 2hl, 3hl, 4hl, all or a .csv file, got {args.dataset!r}")
+        data = load_csv(args.dataset, args.seed) if is_csv else None  # a bad file stops before any model loads
+        models = _load_autoencoders(args, activations, device, config)
+        units = {}
+        if is_csv:  # the search's units: inputs in [-1, 1]^3, outputs in the type's range (swao.ours.export)
+            units = {a: fit_units(data, a) for a in models}
+            datasets = {a: {Path(args.dataset).stem: units[a].dataset(data)} for a in models}
+        else:
+            names = list(DATASET_DEPTHS) if args.dataset == "all" else [args.dataset]
+            datasets = {a: {k: v for k, v in table2_datasets(a, config.search_points, args.seed).items() if k in names} for a in models}
+    except ValueError as e:
+        print(f"swao search: error: {e}", file=sys.stderr)
+        return 2
+    if args.untrained:
+        print("NOTE: freshly initialised (untrained) autoencoders: this demonstrates the pipeline, not the method.")
+    results = run_search(models, datasets, config, device, args.seed, progress=True, baselines=args.baselines,
+                         eval_every=args.eval_every)
+    results["autoencoders"] = "untrained" if args.untrained else (args.autoencoder_dir or args.autoencoder or "the book's cache")
+    results["units"] = {a: u.to_dict() for a, u in units.items()}
+    prov = provenance(device, config)
+    table = "\n\n".join(t.to_markdown() for t in result_tables(results, prov, args.baselines))
+    print(table)
+    if args.out:
+        write_results(Path(args.out), results, table, units)
+    return 0
+
+
+def write_results(out: Path, results: dict, table: str, units: dict) -> None:
+    """``results.json``, ``table2.txt`` and every found MLP as ``mlps/<type>-<dataset>-<D>-<method>``
+    (:func:`swao.ours.export.save_mlp`, in the user's units for a CSV), each file written whole."""
+    write_json(out / "results.json", results)
+    tmp = out / f".table2.txt.{os.getpid()}.tmp"
+    tmp.write_text(table + "\n")
+    os.replace(tmp, out / "table2.txt")
+    first = None
+    for act, entry in results["types"].items():
+        for method in METHODS:
+            for ds, cells in entry.get(method, {}).items():
+                for dec, c in cells.items():
+                    path = save_mlp(out / "mlps" / f"{act}-{ds}-{dec}-{method}", torch.tensor(c["matrix"]), act,
+                                    units.get(act), meta={"dataset": ds, "decoder": dec, "method": method,
+                                                          "test_mpe": c["mpe"], "nonzeros": c["nonzeros"]})
+                    first = first or path.with_suffix("")
+    print(f"wrote {out}/results.json, table2.txt and mlps/*.json + *.safetensors (no pickles). Load one:")
+    print(f'  from swao.ours.export import load_mlp; net = load_mlp("{first}"); y = net(torch.tensor([[x1, x2, x3]]))'
+          + ("  # in your units" if units else ""))
+
+
+def result_tables(results: dict, prov: dict, baselines: bool) -> list:
+    """What ``swao search`` prints: Table 2, the search against the baselines, the spread."""
+    return [tables.table2(results, prov), *([tables.baselines_table(results, prov)] if baselines else []),
+            tables.spread_table(results, prov)]
+
+
+__all__ = ["cli_main", "result_tables", "write_results"]

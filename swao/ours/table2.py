@@ -1,0 +1,139 @@
+"""The Table 2 experiment (Section 4.2), beside three baselines: its datasets, the runs, and
+the choices read from a result.
+
+Section 4.2 searches, for each MLP type, the three datasets made by a sparse target MLP with 2,
+3 and 4 hidden layers (14, 35 and 48 non-zeros) with every decoder ``D1..D4``, and reports the
+test MPE (eq. 7) and non-zero count of the found MLPs (Table 2). Here, beside the search
+(:func:`swao.method.search.search`, eq. 4-6), the same datasets also go through the three
+baselines of :mod:`swao.ours.baselines` (:func:`run_search`). The book caches the result
+(:mod:`swao.book.searches`); ``swao search`` runs it on the Table 2 datasets or a user's CSV
+file (:mod:`swao.cli.search`).
+"""
+from __future__ import annotations
+
+from swao.method.activations import ACTIVATIONS, TYPE_NAMES, check_activation
+from swao.method.generation import TARGET_NONZEROS, target_dataset
+from swao.method.search import search
+from swao.ours.baselines import dense_then_prune, direct_sparse, l0_gates
+from swao.training.config import Config, resolve_device
+
+DATASET_DEPTHS = {f"{L}hl": L for L in TARGET_NONZEROS}  # "2hl": 2, "3hl": 3, "4hl": 4
+DATASETS = {name: f"{L} HL ({TARGET_NONZEROS[L]})" for name, L in DATASET_DEPTHS.items()}  # their titles: "2 HL (14)"
+# What a result holds per MLP type, each a method's MLPs: Table 2's search and the three baselines.
+METHODS = {"search": "embedding search", "direct": "direct sparse", "pruned": "dense + prune", "l0": "L0 gates"}
+
+
+# ---------------------------------------------------------------- the datasets of Table 2
+def dataset_seed(activation: str, depth: int, seed: int) -> int:
+    """Seed of the target MLP behind the ``depth``-hidden-layer dataset of one MLP type."""
+    return 1000 * seed + 10 * ACTIVATIONS.index(check_activation(activation)) + depth
+
+
+def table2_datasets(activation: str, n_points: int, seed: int = 0) -> dict[str, dict]:
+    """The 3 search datasets of one MLP type (Section 4.2): ``{"2hl": ..., "3hl": ..., "4hl": ...}``."""
+    return {name: target_dataset(L, activation, dataset_seed(activation, L, seed), n_points) for name, L in DATASET_DEPTHS.items()}
+
+
+# ---------------------------------------------------------------- Table 2, beside the baselines
+
+
+def run_search(
+    autoencoders: dict, datasets: dict[str, dict[str, dict]], config: Config, device="cpu", seed: int = 0,
+    progress: bool = True, baselines: bool = True, eval_every: int | None = None,
+) -> dict:
+    """Search (and the baselines) for ``datasets[activation][name]`` with ``autoencoders[activation]``.
+
+    Returns plain, JSON-ready data: ``results["types"][activation][method][dataset]["D<j>"]`` with
+    method in ``search``, ``direct``, ``pruned``, ``l0`` (see :meth:`swao.method.optimise.Result.summary`
+    for a cell). ``l0`` holds, per cell, the swept strength whose non-zero count is nearest the
+    search's (:func:`l0_choice`); ``l0_sweep`` every strength's MPE and counts.
+    """
+    device = resolve_device(device)
+    steps, R = config.search_steps, config.restarts
+    results: dict = {"config": config.to_dict(), "seed": seed, "device": str(device), "steps": steps,
+                     "restarts": R, "baselines": baselines, "types": {}}
+    for act, model in autoencoders.items():
+        names = list(datasets[act])
+        data = [datasets[act][k] for k in names]
+        say = (lambda m: f"{act} {m}") if progress else (lambda m: False)
+        if progress:
+            print(f"{TYPE_NAMES[act]}: {len(names)} dataset(s) x 4 decoders x {R} restart(s), {steps} steps", flush=True)
+        s = search(model.to(device), data, act, steps, R, seed=seed, eval_every=eval_every, progress=say("search"),
+                   start=config.search_start, masks=config.search_masks, penalty=config.search_penalty,
+                   keep_layers=config.search_keep_layers)
+        entry = {"search": s.summary(names), "seconds": {"search": s.seconds}}
+        if baselines:
+            a = direct_sparse(data, act, steps, R, seed=seed + 1, eval_every=eval_every, device=device, progress=say("direct sparse"))
+            targets = s.nonzeros.gather(-1, s.best_restart()[..., None]).squeeze(-1)
+            b = dense_then_prune(data, act, steps, targets, R, seed=seed + 2, eval_every=eval_every, device=device,
+                                 progress=say("dense+prune"))
+            # one run per strength: the sweep's strengths take the place of the restarts (the book's budget)
+            c = l0_gates(data, act, steps, restarts=1, seed=seed + 3, eval_every=eval_every, device=device,
+                         progress=say("L0 gates"))
+            entry.update(direct=a.summary(names), pruned=b.summary(names), **l0_choice(c, names, entry["search"]))
+            entry["seconds"].update(direct=a.seconds, pruned=b.seconds, l0=next(iter(c.values())).seconds)
+        results["types"][act] = entry
+    return results
+
+
+SWEEP_FIELDS = ("mpe", "nonzeros", "mpe_all", "nonzeros_all", "best_restart")
+
+
+def l0_choice(sweep: dict, names: list[str], searched: dict) -> dict:
+    """``{"l0": cells, "l0_sweep": {strength: slim cells}}`` from :func:`swao.ours.baselines.l0_gates`'s
+    ``{s: Result}``: per dataset and depth, the strength whose best restart's non-zero count is
+    nearest the search's there (the sparser on a tie), chosen on counts only, never on MPE."""
+    full = {s: r.summary(names) for s, r in sweep.items()}
+    chosen: dict = {}
+    for ds in names:
+        chosen[ds] = {}
+        for dec, target in searched[ds].items():
+            s = min(full, key=lambda s: (abs(full[s][ds][dec]["nonzeros"] - target["nonzeros"]), -s))
+            chosen[ds][dec] = {**full[s][ds][dec], "strength": s}
+    slim = {f"{s:g}": {ds: {dec: {k: c[k] for k in SWEEP_FIELDS} for dec, c in cells.items()} for ds, cells in f.items()}
+            for s, f in full.items()}
+    return {"l0": chosen, "l0_sweep": slim}
+
+
+def run_table2(autoencoders: dict, config: Config, device="cpu", seed: int = 0, progress: bool = True,
+               baselines: bool = True) -> dict:
+    """Table 2 (Section 4.2) with the three baselines: the 3 datasets of each MLP type in
+    ``autoencoders`` (``{activation: model}``), ``config.search_points`` points each,
+    ``config.search_steps`` steps, ``config.restarts`` restarts. Plain data (JSON-ready)."""
+    datasets = {act: table2_datasets(act, config.search_points, seed) for act in autoencoders}
+    return run_search(autoencoders, datasets, config, device, seed, progress, baselines)
+
+
+# ---------------------------------------------------------------- reading a result
+def best_decoder(cells: dict) -> tuple[str, dict]:
+    """The decoder whose best restart has the lowest *validation* loss (chosen without the test
+    set; a diverged one, ``None``, counts as worst)."""
+    key = lambda kv: float("inf") if kv[1].get("val_loss") is None else kv[1]["val_loss"]  # noqa: E731
+    return min(cells.items(), key=key)
+
+
+def _restart_points(act: str, cells_by_dataset: dict, **extra) -> list[dict]:
+    """Every restart of every cell ``{dataset: {decoder: cell}}`` as a point ``{activation, dataset,
+    decoder, mpe, nonzeros, collapsed, **extra}`` (``collapsed``: the MLP computes a near-constant,
+    :func:`swao.method.metrics.is_near_constant`; ``None`` for results made before it was recorded)."""
+    return [{"activation": act, "dataset": ds, "decoder": dec, **extra, "mpe": m, "nonzeros": n, "collapsed": k}
+            for ds, cells in cells_by_dataset.items() for dec, c in cells.items()
+            for m, n, k in zip(c["mpe_all"], c["nonzeros_all"], c.get("collapsed_all") or [None] * len(c["mpe_all"]))]
+
+
+def tradeoff_points(results: dict, method: str = "search") -> list[dict]:
+    """Every searched MLP (all decoders and restarts) as ``{activation, mpe, nonzeros, collapsed, ...}``."""
+    return [p for act, entry in results["types"].items() for p in _restart_points(act, entry[method])]
+
+
+def l0_tradeoff_points(results: dict) -> list[dict]:
+    """Every MLP of the L0 sweep (all strengths, decoders and restarts) as ``{activation, strength,
+    mpe, nonzeros}``; empty for results made without it."""
+    return [p for act, entry in results["types"].items() for s, sweep in entry.get("l0_sweep", {}).items()
+            for p in _restart_points(act, sweep, strength=float(s))]
+
+
+__all__ = [
+    "DATASET_DEPTHS", "DATASETS", "METHODS", "dataset_seed", "table2_datasets", "run_search", "l0_choice", "SWEEP_FIELDS",
+    "run_table2", "best_decoder", "tradeoff_points", "l0_tradeoff_points",
+]

@@ -1,0 +1,133 @@
+"""Figures of the "Does it learn?" page: the studies of whether, and how fast, the autoencoder
+learns (the depth-1 diagnostic, the training-scaling study, the memorisation pre-flight and the
+paper-budget run), drawn from their committed results (never from a live computation).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from swao.render.plots import legible
+
+
+def plot_depth1(runs: dict[str, dict]):
+    """The depth-1 diagnostic (``studies/depth1_diagnostic.py``): D1's median MPE on held-out
+    depth-1 MLPs along training, beside the constant and linear floors, and its median
+    correlation with the target and active neurons, per run."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    for label, run in runs.items():
+        c = run["curve"]
+        passes = [p["mlp_passes"] / 1e6 for p in c]
+        line = axes[0].plot(passes, [p["d1_median"] for p in c], label=label)[0]
+        axes[1].plot(passes, [p["corr_median"] for p in c], color=line.get_color())
+        axes[2].plot(passes, [p["active_neurons"] for p in c], color=line.get_color())
+    floors = next(iter(runs.values()))["floors"]
+    for name, style in (("constant", "--"), ("linear", ":")):
+        axes[0].axhline(floors[name]["median"], color="grey", ls=style, label=f"{name} floor ({floors[name]['median']:.1f} %)")
+    axes[0].axhline(next(iter(runs.values()))["paper_d1_e1"], color="black", ls="-.", lw=0.8, label="paper D1/E1 (a mean)")
+    axes[0].set(xlabel="depth-1 MLPs seen (millions)", ylabel="D1 median MPE (%)", ylim=(0, 105))
+    axes[1].set(xlabel="depth-1 MLPs seen (millions)", ylabel="median correlation with the target", ylim=(-0.2, 1))
+    axes[2].set(xlabel="depth-1 MLPs seen (millions)", ylabel="active neurons of D1 (of 7)", ylim=(0, 7))
+    axes[0].legend(fontsize=9)
+    fig.tight_layout()
+    return legible(fig)
+
+
+def plot_scaling(study: dict, paper_budget: dict | None = None):
+    """The scaling study (``studies/training_scaling.py``, :mod:`swao.ours.scaling_law`), per encoder
+    against the MLP passes of training: Table 1's best cell (top; the fitted power law to the
+    paper's 12.8 M passes, the paper's values as stars), each MLP's best decoder's median (middle;
+    dashed: the constant floor) and mean (bottom). Filled markers: budget
+    runs (each with its own schedule); hollow: one long run's points on the way (not in the fit)."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    from swao.ours import scaling_law as scaling
+
+    runs = sorted(study["runs"], key=lambda r: r["mlp_passes"])
+    on_way = [p for p in study.get("curve", {}).get("points", []) if p["steps"] != study["curve"]["steps"]]
+    x, xw = [r["mlp_passes"] for r in runs], [p["mlp_passes"] for p in on_way]
+    paper_x = study["paper_mlp_passes"]
+    fig, axes = plt.subplots(3, 1, figsize=(7.5, 11), sharex=True)  # one panel per row: full width in the book
+    for k, (ax, name) in enumerate(zip(axes, ("best_cell", "best_median", "best_mean"))):
+        fits = scaling.trend(study, name)
+        for e in range(4):
+            c = f"C{e}"
+            ax.plot(x, [scaling.view(r, name)[e] for r in runs], marker="o", color=c, label=f"E{e + 1}")
+            if on_way:
+                ax.plot(xw, [scaling.view(p, name)[e] for p in on_way], marker="o", mfc="none", ls="none", color=c)
+            xs = np.geomspace(min(x), paper_x, 50)
+            ax.plot(xs, fits[e]["a"] * xs ** fits[e]["b"], color=c, ls=(0, (1, 2)) if name != "best_cell" else "--", lw=0.9)
+            if name == "best_cell":  # spread a little in x: three of the paper's four values are ~24 %
+                ax.plot([paper_x * 10 ** (0.06 * (e - 1.5))], [fits[e]["paper"]], marker="*", ms=12, color=c, ls="none",
+                        mec="k", mew=0.4)
+            if name == "best_median":
+                ax.axhline(study["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.6, alpha=0.7)
+            if paper_budget and paper_budget.get("scored"):
+                pts = paper_budget["scored"]
+                ax.plot([p["mlp_passes"] for p in pts], [scaling.view(p, name)[e] for p in pts], marker="s", ms=6, color=c,
+                        mec="k", mew=0.8, ls=":", lw=0.8)
+        ax.axvline(paper_x, color="0.5", lw=0.6)
+        ax.set(xscale="log", yscale="log", xlabel="MLP passes of training (paper: 12.8 M)" if k == 2 else "")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+    axes[0].set(ylabel="MPE (%)", title="Table 1's best cell (mean over MLPs): the fit to 12.8 M; stars: the paper")
+    axes[1].set(ylabel="MPE (%)", title="each MLP's best decoder: median (dashed: the constant floor)")
+    axes[2].set(ylabel="MPE (%)", title="each MLP's best decoder: mean")
+    axes[0].legend(fontsize=9, title="filled: budget runs\nhollow: on the way"
+                   + ("\nsquares: the paper's recipe,\n12.8 M-pass run so far" if paper_budget and paper_budget.get("scored") else ""),
+                   title_fontsize=9)
+    fig.tight_layout()
+    return legible(fig)
+
+def plot_memorisation(study: dict):
+    """The memorisation pre-flight (``studies/memorisation.py``): on the one fixed batch it trains
+    on, the median over its MLPs of the best decoder's MPE (left; grey: the floors on the same
+    MLPs) and the training loss (right), per learning rate (colour) and mask kind (solid: the
+    authors' hard masks; dashed: straight-through)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
+    lrs = sorted({r["lr"] for r in study["runs"]})
+    for r in sorted(study["runs"], key=lambda r: (r["mask_grad"], r["lr"])):
+        c = r["curve"]
+        color, ls = f"C{lrs.index(r['lr'])}", "-" if r["mask_grad"] == "none" else "--"
+        label = f"lr {r['lr']:g}, {'hard' if r['mask_grad'] == 'none' else 'straight-through'}"
+        axes[0].plot([p["step"] for p in c], [p["best_median"] for p in c], color=color, ls=ls, label=label)
+        axes[1].plot([p["step"] for p in c[1:]], [p["loss"] for p in c[1:]], color=color, ls=ls)
+    for name, style in (("constant", "--"), ("linear", ":")):
+        v = study["floors"][name]["median"]
+        axes[0].axhline(v, color="0.4", ls=style, lw=1, label=f"{name} floor ({v:.1f} %)")
+    axes[0].set(xlabel="steps on the same batch", ylabel="best-decoder median MPE (%)", yscale="log",
+                title=f"the same {study['mlps']} {study['activation']} MLPs, scored")
+    late = [p["loss"] for r in study["runs"] for p in r["curve"] if p["step"] >= 100]
+    axes[1].set(xlabel="steps on the same batch", ylabel="min loss (eq. 3), mean of the last steps", yscale="log",
+                title="training loss", ylim=(0.8 * min(late), 1.5 * max(late)) if late else None)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    return legible(fig)
+
+
+def plot_paper_budget(curve: dict):
+    """The paper-budget CPU run (``studies/paper_budget.py``) on its validation MLPs, per encoder
+    against the MLP passes so far (the x-axis ends at the paper's 12.8 M): each MLP's best decoder's
+    median MPE (top; dashed: the constant floor of the same MLPs) and the median correlation of
+    that decoding with its target (bottom)."""
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.4), sharex=True)
+    v = curve["val"]
+    x = [p["mlp_passes"] / 1e6 for p in v]
+    for e in range(4):
+        c = f"C{e}"
+        axes[0].plot(x, [p["best_decoder_median"][e] for p in v], marker="o", ms=3, color=c, label=f"E{e + 1}")
+        axes[0].axhline(curve["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.7)
+        axes[1].plot(x, [p["median_correlation"][e] for p in v], marker="o", ms=3, color=c, label=f"E{e + 1}")
+    paper = curve["paper_mlp_passes"] / 1e6
+    for ax in axes:
+        ax.axvline(paper, color="0.5", lw=0.8)
+        ax.set_xlim(0, paper * 1.02)
+    axes[0].set(yscale="log", ylabel="best-decoder median MPE (%)",
+                title=f"validation ({curve['validation_mlps_per_encoder']} MLPs per encoder); dashed: constant floor")
+    axes[1].set(ylim=(-0.2, 1), xlabel="MLP passes of training (millions; grey line: the paper's 12.8 M)",
+                ylabel="median correlation with the target")
+    axes[0].legend(fontsize=9, ncol=4)
+    fig.tight_layout()
+    return legible(fig)

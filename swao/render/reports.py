@@ -1,0 +1,283 @@
+"""The tables of our own studies, beside the paper's (:mod:`swao.render.tables` renders the paper's
+Tables 1-3 and the baselines): the floors, the recipe and search studies, the scaling study and
+its verdict, and the findings page. Each is drawn from a result, never computed here.
+"""
+from __future__ import annotations
+
+from swao.method.activations import TYPE_NAMES
+from swao.method.metrics import NEAR_CONSTANT
+from swao.book.paper import PAPER_TRAINING, paper_tables
+from swao.ours import scaling_law
+from swao.render.tables import ENCODERS, Table, fmt, provenance_note
+
+
+def floors_table(results: dict, prov: dict | None) -> Table:
+    """Does the autoencoder beat a predictor that ignores it? Per autoencoder and encoder, the
+    median over the test MLPs of each MLP's best decoder's MPE beside, on the same MLPs, the
+    oracle constant's and the linear fit's (:mod:`swao.training.diagnostics`); then the share of
+    near-constant best decodings and the median correlation with the target. Seven narrow
+    columns (the page's width): a cell that beats a floor is marked, the dead decoders go beside
+    the autoencoder's name."""
+    rows, beats = [], 0
+    for name, r in results.items():
+        f, c = r["floors"], r["collapse"]
+        dead = ", ".join(c["dead_decoders"])
+        for e, enc in enumerate(ENCODERS):
+            ours, const, lin = r["best_median"][e], f["constant"]["median"][e], f["linear"]["median"][e]
+            mark = " ✓✓" if ours < lin and ours < const else (" ✓" if ours < const else "")
+            beats += ours < const
+            label = (f"{name} (dead: {dead})" if dead else name) if e == 0 else ""
+            rows.append([label, enc, fmt(ours, 1) + mark, fmt(const, 1), fmt(lin, 1),
+                         f"{100 * c['near_constant_share'][e]:.0f} %", f"{c['median_correlation'][e]:+.2f}"])
+    caption = (f"Floors: the best decoder's median MPE (%) against a constant and a linear fit on the same test MLPs "
+               f"(ours beats the constant in {beats} of {len(rows)} cases)")
+    header = ["autoencoder", "encoder", "best decoder", "constant (oracle)", "linear fit", "near-constant", "median corr."]
+    note = (f"Medians over the test MLPs, the floors' as the decoders'. ✓: below the constant; ✓✓: below both floors. The "
+            "constant is each MLP's own median output over the grid (an oracle), the linear fit a least-squares plane on "
+            f"the grid. Near-constant: the best decoding's standard deviation over the grid is under {NEAR_CONSTANT:.0%} of "
+            "the target's. Dead: a decoder that decodes most MLPs with a layer that passes nothing. " + provenance_note(prov))
+    return Table(caption, header, rows, note)
+
+
+def _slash(values, digits: int = 1) -> str:
+    return " / ".join(fmt(v, digits) for v in values)
+
+
+def recipe_table(study: dict) -> Table:
+    """The autoencoder recipe study (``studies/recipe_study.py``): per recipe, its steps in the
+    budget, the held-out best-decoder median and mean per encoder; then the floors.
+    :func:`recipe_collapse_table` gives the collapse views."""
+    f = study["floors"]
+    rows = [[r["name"], f"{r['steps']:,} x {r['mlp_passes'] // r['steps']}", f"{r['train_seconds']:.0f}",
+             fmt(r["final_loss"]), _slash(r["best_median"]), _slash(r["best_mean"])] for r in study["recipes"]]
+    for name in ("constant", "linear"):
+        rows.append([f"floor: {'oracle constant' if name == 'constant' else 'linear fit'}", "", "", "",
+                     _slash(f[name]["median"]), _slash(f[name]["mean"])])
+    header = ["recipe", "steps x batch", "train s", "final loss", "best decoder: median MPE % (E1-E4)", "mean (E1-E4)"]
+    note = (f"The sigmoid-based min-loss autoencoder, `small` sizes otherwise, {study['budget_s']:.0f} s of training steps per "
+            f"recipe (steps set from each recipe's measured MLPs/s); {study['eval_mlps']} held-out MLPs per encoder "
+            f"(the book's Table 1 MLPs). Command: `{study['command']}`. " + provenance_note(study.get("provenance")))
+    return Table("The recipe study: what learns in the CPU budget", header, rows, note)
+
+
+def recipe_collapse_table(study: dict) -> Table:
+    """The recipe study's collapse views, per recipe: near-constant best decodings and their
+    median correlation with the target per encoder, the dead decoders and the active neurons."""
+    rows = [[r["name"], _slash([100 * v for v in r["near_constant_share"]], 0), _slash(r["median_correlation"], 2),
+             ", ".join(r["dead_decoders"]) or "none",
+             _slash([sum(d["active_per_layer"]) / len(d["active_per_layer"]) for d in r["decoders"]])]
+            for r in study["recipes"]]
+    header = ["recipe", "near-constant % (E1-E4)", "median corr. (E1-E4)", "dead decoders", "active neurons per layer (D1-D4)"]
+    return Table("The recipe study: do the decodings follow the shape?", header, rows,
+                 "The same runs and held-out MLPs as the table above.")
+
+
+def search_study_table(study: dict) -> Table:
+    """The search study (``studies/search_study.py``): per MLP type and variant, dead starts and
+    ends, the threshold and non-zeros along the search, the chosen depth's test MPE per dataset."""
+    rows = []
+    for act, entry in study["types"].items():
+        direct = "; ".join("–" if c["mpe"] is None else f"{fmt(c['mpe'], 1)} ({c['nonzeros']})" for c in entry["direct"]["cells"].values())
+        first = True
+        for name, v in entry.items():
+            if name == "direct":
+                continue
+            best = "; ".join("–" if c["mpe"] is None else f"{fmt(c['mpe'], 1)} ({c['nonzeros']}, {c['decoder']})" for c in v["cells"].values())
+            rows.append([TYPE_NAMES.get(act, act) if first else "", name, f"{v['dead_start']} / {v['triples']}",
+                         f"{v['dead_end']} / {v['triples']}", _slash(v["t"], 2), _slash(v["nonzeros"], 0), best,
+                         direct if first else ""])
+            first = False
+    header = ["MLP type", "variant", "dead starts", "dead ends", "t at 0/25/50/75/100 %", "non-zeros along",
+              "test MPE % (non-zeros, depth) 2 / 3 / 4 HL", "direct sparse, same objective"]
+    note = (f"Variants: start uniform (the paper) or encoded (embeddings of real MLPs that decode alive); masks hard (the "
+            f"paper) or straight-through (st); penalty over all decoded weights (the paper) or the non-zero ones (active); "
+            f"keep: the threshold held below every layer's largest weight, so that it never cuts a whole layer. "
+            f"Command: `{study['command']}`. " + provenance_note(study.get("provenance")))
+    return Table("The search study: what makes the search collapse, and what stops it", header, rows, note)
+
+
+def scaling_table(study: dict) -> Table:
+    """The scaling study (``studies/training_scaling.py``, :mod:`swao.ours.scaling_law`), the
+    paper's view: Table 1's best cell per encoder (columns) at each training budget (rows), the
+    fitted power law's factor per 10x of compute and its prediction at the paper's passes beside
+    the paper's Table 1. :func:`scaling_median_table` gives the robust view."""
+    runs = sorted(study["runs"], key=lambda r: r["mlp_passes"])
+    cell = scaling_law.trend(study, "best_cell")
+    verdict = scaling_law.verdict(study)["per_encoder"]
+    rows = [[_budget(r), *[fmt(v, 1) for v in scaling_law.view(r, "best_cell")]] for r in runs]
+    rows += [["per 10x compute", *[f"x{t['per_decade']:.2f}" for t in cell]],
+             ["the fit at 12.8 M", *[fmt(t["predicted"], 1) for t in cell]],
+             ["the paper (12.8 M)", *[fmt(t["paper"], 2) for t in cell]],
+             ["the fit against the paper", *verdict]]
+    prov = runs[-1].get("provenance")
+    made = [r.get("provenance") or {} for r in runs] + [p.get("provenance") or {} for p in study.get("curve", {}).get("points", [])]
+    commands = "; ".join(f"`python studies/{c}`" for c in dict.fromkeys(m["command"] for m in made if m.get("command")))
+    note = (f"The sigmoid-based min-loss autoencoder with the small recipe, trained with x times small's MLPs per epoch "
+            f"(MLP passes = steps x batch 64); {study['eval_mlps']} test MLPs per encoder. Best cell: the lowest decoder "
+            f"mean MPE % in Table 1's layout, like the paper's numbers; per 10x compute: the fitted power law's factor. "
+            f"'reaches': the fit at 12.8 M is within {scaling_law.REACHES:g}x of the paper; 'far': over {scaling_law.FAR:g}x, or "
+            f"no fall with compute. Commands: {commands}. " + provenance_note(prov))
+    return Table("Scaling, the paper's view: Table 1's best cell (mean MPE %) against training compute, and its trend "
+                 "to the paper's 12.8 M passes", ["training budget", *ENCODERS], rows, note)
+
+
+def scaling_median_table(study: dict) -> Table:
+    """The scaling study's robust view: each MLP's best decoder, the median over the test MLPs,
+    per encoder (columns) at each budget (rows), its factor per 10x and its fit at the paper's
+    passes, beside the constant floor on the same MLPs (the paper reports no median)."""
+    runs = sorted(study["runs"], key=lambda r: r["mlp_passes"])
+    med = scaling_law.trend(study, "best_median")
+    rows = [[_budget(r), *[fmt(v, 1) for v in scaling_law.view(r, "best_median")]] for r in runs]
+    rows += [["per 10x compute", *[f"x{t['per_decade']:.2f}" for t in med]],
+             ["the fit at 12.8 M", *[fmt(t["predicted"], 1) for t in med]],
+             ["constant floor (median)", *[fmt(v, 1) for v in study["floors"]["constant"]["median"]]]]
+    return Table("Scaling, the robust view: each MLP's best decoder (median MPE % over the test MLPs) against "
+                 "training compute", ["training budget", *ENCODERS], rows,
+                 "The same runs and test MLPs as the table above. " + provenance_note(runs[-1].get("provenance")))
+
+
+def _budget(run: dict) -> str:
+    return f"x{run['factor']:g} ({run['mlp_passes'] / 1e6:.2g} M passes)"
+
+
+def scaling_verdict(study: dict) -> str:
+    """What the scaling study supports, view by view, written from its numbers: the paper's view
+    (each encoder's best table cell, a mean over MLPs) against the paper's cells, and the robust
+    view (each MLP's best decoder, the median over MLPs) against the oracle constant; each with
+    its fit and how far it is extrapolated."""
+    v, cell = scaling_law.verdict(study), scaling_law.trend(study, "best_cell")
+    med = scaling_law.trend(study, "best_median")
+    last = max(study["runs"], key=lambda r: r["mlp_passes"])
+    floor = study["floors"]["constant"]["median"]
+    beats = sum(m < f for m, f in zip(last["best_median"], floor))
+    predicted_beats = sum(t["predicted"] < f for t, f in zip(med, floor))
+    falling = sum(t["per_decade"] < 1 for t in med)
+    counts = {k: v["per_encoder"].count(k) for k in ("reaches", "between", "far")}
+    hardware = (last.get("provenance") or {}).get("hardware", "?")
+    return (f"The sigmoid-based min-loss autoencoder with the small recipe, trained on {hardware} at "
+            f"{len(study['runs'])} budgets up to {last['mlp_passes'] / 1e6:.2g} M MLP passes. Each view's power law is "
+            f"extrapolated {v['extrapolation']:.1f}x further ({v['decades']:.1f} decades) to the paper's 12.8 M: a hint, "
+            "not a measurement.\n\n"
+            f"- **The paper's view (best cells): {v['whole']}.** Each encoder's best table cell, a mean over MLPs, is "
+            f"multiplied by {_slash([t['per_decade'] for t in cell], 2)} per 10x of compute; its fit predicts "
+            f"{_slash([t['predicted'] for t in cell])} % (E1-E4) at 12.8 M against the paper's "
+            f"{_slash([t['paper'] for t in cell])} %: {counts['reaches']} encoder(s) reach the paper, {counts['between']} "
+            f"fall between, {counts['far']} stay far. A mean moves with the few MLPs whose outputs come near zero, so "
+            "this view is the noisier one.\n"
+            f"- **The robust view (medians): falls with compute on {falling} of 4 encoders.** Each MLP's best-decoder "
+            f"MPE, the median over MLPs, is multiplied by {_slash([t['per_decade'] for t in med], 2)} per 10x; its fit "
+            f"predicts {_slash([t['predicted'] for t in med])} % at 12.8 M, below the oracle constant's "
+            f"{_slash(floor)} % on {predicted_beats} of 4 encoders. At the largest budget it beats the constant on "
+            f"{beats} of 4 ({_slash(last['best_median'])} %). The paper reports no median to set beside it.\n\n"
+            "The test of both is the paper-budget run (one autoencoder trained for the paper's 12.8 M passes on a CPU; "
+            "\"Does it learn at this scale?\"), and a paper-scale run on a GPU (`results/paper/`).")
+
+
+FINDING_MARKS = {"held": "✓ held", "not held": "✗ not held", "not testable at this scale": "– not testable at this scale"}
+
+
+def findings_table(checks: dict[str, list[dict]]) -> Table:
+    """The findings page (:mod:`swao.book.findings`): per claim of the paper, the paper's number, then
+    ours and the mark at each scale present (``checks``: scale -> :func:`swao.book.findings.check`),
+    and the page with the evidence."""
+    scales = list(checks)
+    first = checks[scales[0]]
+    rows = []
+    for k, c in enumerate(first):
+        row = [f"**{c['claim']}** ({c['source']})", c["paper"]]
+        for sc in scales:
+            ours = checks[sc][k]
+            row += [ours["ours"], FINDING_MARKS[ours["mark"]]]
+        rows.append(row + [f"[{c['page'].split('_', 1)[1].replace('_', ' ')}]({c['page']}.ipynb)"])
+    header = ["the paper's claim", "the paper's number"]
+    for sc in scales:
+        header += [f"ours, {sc} scale", f"at {sc} scale"]
+    counts = "; ".join(f"{sc} scale: " + ", ".join(f"{sum(c['mark'] == m for c in checks[sc])} {m}" for m in FINDING_MARKS)
+                       for sc in scales)
+    note = ("The rule of each claim: " + " ".join(f"({k + 1}) {c['rule']}." for k, c in enumerate(first)) + f" Counts: {counts}.")
+    return Table("What held: the paper's claims against our results", header + ["evidence"], rows, note)
+
+
+def compute_sentence(used: dict) -> str:
+    """What one scale's findings cost, in one sentence (:func:`swao.book.findings.compute_used`):
+    minutes of training and of search on which hardware, each autoencoder's share of the
+    paper's MLP passes and its width."""
+    train = sum(used["train_seconds"].values())
+    share = 100 * used["train_passes"] / used["paper_passes"]
+    width = "" if used.get("width", 1) == 1 else f" at {used['width']:g} x the paper's width"
+    return (f"Made with {train / 60:.0f} minutes of autoencoder training ({len(used['train_seconds'])} autoencoders, "
+            f"each on {share:.2g} % of the paper's {used['paper_passes'] / 1e6:.1f} M MLP passes{width}; the paper: about "
+            f"{PAPER_TRAINING['hours_per_autoencoder']} h per autoencoder on {PAPER_TRAINING['hardware']}) and "
+            f"{used['search_seconds'] / 60:.0f} minutes of search and baselines, on {used['hardware']}.")
+
+
+def findings_summary(checks: dict[str, list[dict]], used: dict[str, dict] | None = None, config=None) -> str:
+    """The findings in a few lines (the top of the book's intro): per scale, the count of each
+    mark and what the scale cost (``used``: :func:`swao.book.findings.compute_used` per scale),
+    then each claim with its mark at every scale, then the options beyond the paper that
+    ``config`` (the book's scale) turns on."""
+    lines = []
+    for sc, cs in checks.items():
+        counts = ", ".join(f"{sum(c['mark'] == m for c in cs)} {m}" for m in FINDING_MARKS)
+        cost = f" {compute_sentence(used[sc])}" if used and sc in used else ""
+        lines += [f"**At {sc} scale, of the paper's {len(cs)} claims: {counts}.**{cost}", ""]
+    for k, c in enumerate(next(iter(checks.values()))):
+        marks = "; ".join(f"**{checks[sc][k]['mark'].replace('this scale', 'the ' + sc + ' scale')}**"
+                          + ("" if len(checks) == 1 or "this scale" in checks[sc][k]["mark"] else f" ({sc})") for sc in checks)
+        lines.append(f"- {c['claim']} ({c['source']}): {marks}")
+    options = config.options() if config is not None else {}
+    if options:
+        lines += ["", f"The {config.scale} scale runs the paper's method with {len(options)} options beyond the paper, each "
+                      f"explained on the deviations page: " + ", ".join(f"`{k}={v}`" for k, v in options.items()) + "."]
+    return "\n".join(lines)
+
+
+def compute_table(used: dict[str, dict]) -> Table:
+    """The compute behind each scale's findings (:func:`swao.book.findings.compute_used`)."""
+    rows = []
+    for sc, u in used.items():
+        train = sum(u["train_seconds"].values())
+        rows.append([sc, u["hardware"], f"{len(u['train_seconds'])} autoencoders, {train / 60:.1f} min",
+                     f"{u['search_seconds'] / 60:.1f} min", u["sizes"] or ""])
+    return Table("The compute used", ["scale", "hardware", "training", "search and baselines", "sizes"], rows)
+
+
+__all__ = ["floors_table", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
+           "scaling_median_table", "scaling_verdict", "FINDING_MARKS",
+           "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary"]
+
+
+def paper_budget_summary(curve: dict, table1: dict | None = None) -> str:
+    """The paper-budget CPU run so far (``studies/paper_budget.py``), in words: how far it is, on
+    which CPUs and in how many hours, how its recipe differs from the authors', its last
+    validation beside the floors of the same MLPs and, with ``table1`` (its ``table1`` command's
+    result), its snapshot scored as the paper's Table 1 beside the paper's best cells."""
+    done = curve["mlp_passes"] / curve["paper_mlp_passes"]
+    cpus = sorted({s["cpu"] for s in curve["segments"]})
+    lines = [f"**The paper's recipe on a CPU, so far: {curve['mlp_passes'] / 1e6:.2f} M of "
+             f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes ({100 * done:.0f} %), step {curve['steps']:,} of "
+             f"{curve['total_steps']:,}, {curve['hours']:.1f} h of training over {len(curve['segments'])} segment(s)** "
+             f"on {'; '.join(cpus)} (2 threads)."
+             + ("" if done < 1 else " The run is complete.")]
+    if curve["val"]:
+        v = curve["val"][-1]
+        const = curve["floors"]["constant"]["median"]
+        lines.append(f"Last validation (step {v['step']:,}; {curve['validation_mlps_per_encoder']} MLPs per encoder), "
+                     f"E1 / E2 / E3 / E4: best-decoder median {_slash(v['best_decoder_median'])} % against the constant "
+                     f"floor's {_slash(const)} %; near-constant best decodings "
+                     + " / ".join(f"{100 * s:.0f} %" for s in v["near_constant_share"])
+                     + f"; median correlation with the target {' / '.join(f'{c:+.2f}' for c in v['median_correlation'])}"
+                     + (f"; dead decoders: {', '.join(v['dead_decoders'])}" if v.get("dead_decoders") else "") + ".")
+    if table1:
+        paper = paper_tables()["table1"]["blocks"]["min"]
+        lines.append(f"Scored as the paper's Table 1 (the weights of step {table1['steps']:,}, {table1['eval_mlps']:,} test "
+                     f"MLPs per encoder; the block is on the MPE page), E1 / E2 / E3 / E4: best cells "
+                     f"{_slash([min(col) for col in zip(*table1['table'])])} % against the paper's "
+                     f"{_slash([min(col) for col in zip(*paper)], 2)} %; best-decoder median {_slash(table1['best_median'])} % "
+                     f"against the constant floor's {_slash(table1['floors']['constant']['median'])} %.")
+    if curve.get("warm_starts"):
+        lines.append("Warm starts from a weights-only bf16 snapshot (fresh Adam moments, a linear warm-up): "
+                     + ", ".join(f"at step {w['step']:,}" for w in curve["warm_starts"]) + ".")
+    lines.append("How the recipe differs from the authors' code: " + "; ".join(curve["recipe_differences"]) + ".")
+    lines.append(provenance_note(curve["provenance"]))
+    return "\n\n".join(lines)

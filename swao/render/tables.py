@@ -1,0 +1,268 @@
+"""The paper's Tables 1-3 as data, and our tables set beside them.
+
+The paper's numbers are transcribed once into ``swao/data/paper_tables.json``
+(:func:`swao.book.paper.paper_tables`). A regenerated
+table shows, per cell, our value, the paper's and the difference, and says which scale and
+hardware produced ours. Tables render as Markdown in the book and as the same text in plain
+output (so nbval checks every digit).
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from swao.book.paper import paper_tables
+from swao.method.activations import TYPE_NAMES
+from swao.method.metrics import NEAR_CONSTANT
+from swao.ours.table2 import DATASETS, METHODS, best_decoder
+
+DECODERS = ("D1", "D2", "D3", "D4")
+ENCODERS = ("E1", "E2", "E3", "E4")
+
+
+@dataclass
+class Table:
+    """A Markdown table with a caption and a provenance note."""
+
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str = ""
+    align: list[str] = field(default_factory=list)
+
+    def to_markdown(self) -> str:
+        align = self.align or ["---"] * len(self.header)
+        lines = [f"**{self.caption}**", "", "| " + " | ".join(self.header) + " |", "| " + " | ".join(align) + " |"]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        if self.note:
+            lines += ["", self.note]
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __repr__(self) -> str:
+        return self.to_markdown()
+
+
+ABSURD = 10_000  # a value (an MPE, in %) at or above this is shown as "> 10,000": no e-notation
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    """A number as the tables print it: ``digits`` decimals below 1,000, thousands separated
+    and no decimals up to :data:`ABSURD`, ``"> 10,000"`` above (a mean MPE there is driven by a
+    few MLPs whose outputs come near zero; its digits mean nothing), ``–`` for none."""
+    if value is None:
+        return "–"
+    if value != value:
+        return "nan"
+    if abs(value) >= ABSURD:
+        return f"{'> ' if value > 0 else '< -'}{ABSURD:,}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+_PAGE: dict = {}  # the provenance a page has already shown in full (page_provenance), in this kernel
+_SAME = ("scale", "hardware", "swao", "commit", "torch", "sizes")  # what makes two provenances one
+
+
+def page_provenance(prov: dict | None) -> str:
+    """The provenance of a page's results, in full, once at its top; the tables after it whose
+    results share it (same scale, hardware, code and sizes) then name only their scale
+    (:func:`provenance_note`). Markdown."""
+    _PAGE["key"] = tuple((prov or {}).get(k) for k in _SAME)
+    return "**Provenance of this page's results.** " + _full_note(prov)
+
+
+def provenance_note(prov: dict | None) -> str:
+    """One line naming the scale and hardware that produced a result; after
+    :func:`page_provenance` showed the same provenance, only the scale and a pointer to it."""
+    if prov and _PAGE.get("key") == tuple(prov.get(k) for k in _SAME):
+        return f"Ours: **{prov['scale']} scale** (provenance at the top of the page)."
+    return _full_note(prov)
+
+
+def _full_note(prov: dict | None) -> str:
+    if not prov:
+        return "Ours: provenance unknown."
+    return (
+        (f"Ours: **{prov['scale']} scale** on " if prov.get("scale") else "Ours: on ")
+        + f"{prov.get('hardware', prov.get('device', '?'))}, "
+        f"swao {prov.get('swao', '?')} @ {prov.get('commit', '?')}"
+        + (f", torch {prov['torch']}" if prov.get("torch") else "") + f", {prov.get('date', '?')}."
+        + (f" Sizes: {prov['sizes']}." if prov.get("sizes") else "")
+    )
+
+
+def _bold_best(values: list[float | None], digits: int) -> list[str]:
+    """The values as text, the lowest in bold."""
+    known = [v for v in values if v is not None]
+    low = min(known) if known else None
+    return [fmt(v, digits) if v is None or v != low else f"**{fmt(v, digits)}**" for v in values]
+
+
+def mpe_block(ours: list[list[float]], paper: list[list[float]] | None, caption: str, prov: dict | None,
+              floors: dict | None = None) -> Table:
+    """A Table 1/3 block, ours and the paper's side by side: rows decoders D1..D4, columns
+    encoders E1..E4, the best decoder per encoder in bold in each block; ``floors``
+    (:func:`swao.training.diagnostics.floors` on the same test MLPs) adds the mean MPE of the oracle
+    constant and of the linear fit per encoder, which the paper does not report."""
+    n = len(ENCODERS)
+    ours_cols = [_bold_best([ours[j][e] for j in range(4)], 1) for e in range(n)]
+    paper_cols = [_bold_best([paper[j][e] for j in range(4)], 2) if paper else ["–"] * 4 for e in range(n)]
+    rows = [[d] + [ours_cols[e][j] for e in range(n)] + [paper_cols[e][j] for e in range(n)] for j, d in enumerate(DECODERS)]
+    for name, label in (("constant", "floor: oracle constant"), ("linear", "floor: linear fit")):
+        if floors:
+            rows.append([f"*{label}*"] + [f"*{fmt(v, 1)}*" for v in floors[name]["mean"]] + ["–"] * n)
+    best = [min(range(4), key=lambda j: ours[j][e]) for e in range(n)]
+    paper_best = [min(range(4), key=lambda j: paper[j][e]) for e in range(n)] if paper else None
+    rows.append(["best decoder"] + [f"D{b + 1}" for b in best] + ([f"D{b + 1}" for b in paper_best] if paper_best else ["–"] * n))
+    header = ["decoder"] + [f"ours {e}" for e in ENCODERS] + [f"paper {e}" for e in ENCODERS]
+    note = ("Mean MPE % over the test MLPs of each encoder, ours and the paper's side by side; the lowest per encoder in bold"
+            + ("; the floors: a predictor that ignores the autoencoder, on the same test MLPs (lower than a decoder: "
+               "that decoder has learned nothing the MLP's level does not give). " if floors else ". ") + provenance_note(prov))
+    return Table(caption, header, rows, note)
+
+
+def table1(ours_by_loss: dict[str, list[list[float]]], prov: dict | None, floors: dict | None = None) -> list[Table]:
+    """Table 1: sigmoid-based AE MPE (%), one block per loss (``min``, ``p=0.5``, ``p=1``);
+    ``floors``: the sigmoid test MLPs' (the same for every loss)."""
+    paper = paper_tables()["table1"]["blocks"]
+    return [
+        mpe_block(ours, paper.get(loss), f"Table 1 ({loss} loss): AE MPE (%) of sigmoid-based MLPs", prov, floors)
+        for loss, ours in ours_by_loss.items()
+    ]
+
+
+def table3(ours_by_type: dict[str, list[list[float]]], prov: dict | None, floors: dict | None = None) -> list[Table]:
+    """Table 3: leaky-ReLU- and linear-based AE MPE (%) with the min loss; ``floors``: per type."""
+    paper = paper_tables()["table3"]["blocks"]
+    return [
+        mpe_block(ours, paper.get(act), f"Table 3 ({TYPE_NAMES[act]}, min loss): AE MPE (%)", prov,
+                  (floors or {}).get(act))
+        for act, ours in ours_by_type.items()
+    ]
+
+
+def robust_table(results: dict[str, dict], prov: dict | None) -> Table:
+    """Per autoencoder and encoder: the MPE of each test MLP's best decoder, median (mean) over
+    the MLPs (:func:`swao.book.experiments.mpe_table`'s ``best_median`` / ``best_mean``). The paper
+    reports only means per decoder, so there is nothing of its to set beside."""
+    rows = [[name] + [f"{fmt(m)} ({fmt(a)})" for m, a in zip(r["best_median"], r["best_mean"])]
+            for name, r in results.items() if "best_median" in r]
+    return Table("Each test MLP's best decoder: median (mean) MPE % over the test MLPs, per encoder",
+                 ["autoencoder"] + list(ENCODERS), rows, provenance_note(prov))
+
+
+COLLAPSED = " †"  # marks a found MLP that computes a near-constant function (swao.method.metrics.is_near_constant)
+COLLAPSED_NOTE = (f"†: the found MLP has collapsed, it computes a near-constant function (its output's spread on the "
+                  f"test set under {NEAR_CONSTANT:.0%} of the target's), whatever its non-zero count.")
+
+
+def table2(results: dict, prov: dict | None, caption: str = "Table 2: searched MLPs, test MPE % (non-zeros)",
+           floors: dict | None = None) -> Table:
+    """Table 2: per MLP type x decoder (rows) and dataset (columns), the search's ``MPE (nz)``
+    (the best restart by validation loss) beside the paper's, where the paper has the dataset;
+    ``floors`` (:func:`swao.book.experiments.dataset_floors`) adds, per type, the constant's and the
+    linear fit's test MPE on each dataset, with their parameter count."""
+    paper = paper_tables()["table2"]
+    names = list(next(iter(results["types"].values()))["search"])
+    with_paper = [ds in DATASETS for ds in names]  # a column of the paper's beside each of its datasets
+    rows = []
+    for act, entry in results["types"].items():
+        cells = entry["search"]
+        for j, d in enumerate(cells[names[0]]):
+            row = [TYPE_NAMES.get(act, act) if j == 0 else "", d]
+            for ds, shown in zip(names, with_paper):
+                c = cells[ds][d]
+                row.append(f"{fmt(c['mpe'])} ({int(round(c['nonzeros']))}){COLLAPSED if c.get('collapsed') else ''}")
+                if shown:
+                    has = act in paper["mpe"] and d in DECODERS
+                    j_, k = (DECODERS.index(d), list(DATASETS).index(ds)) if has else (0, 0)
+                    row.append(f"{fmt(paper['mpe'][act][j_][k])} ({paper['nonzeros'][act][j_][k]})" if has else "–")
+            rows.append(row)
+        for name, label in (("constant", "floor: constant"), ("linear", "floor: linear fit")):
+            if floors and act in floors:
+                row = ["", f"*{label}*"]
+                for ds, shown in zip(names, with_paper):
+                    row += [f"*{fmt(floors[act][ds][name]['mpe'])} ({floors[act][ds][name]['parameters']})*"] + (["–"] if shown else [])
+                rows.append(row)
+    note = provenance_note(prov) + (" Floors: fitted on each dataset's training split, scored on its test split (in "
+                                    "parentheses: their parameters, beside the searched MLPs' non-zero weights)." if floors else "")
+    collapsed = [c.get("collapsed") for e in results["types"].values() for cs in e["search"].values() for c in cs.values()]
+    if any(collapsed):
+        note += f" {COLLAPSED_NOTE} {sum(map(bool, collapsed))} of {len(collapsed)} cells."
+    header = ["MLP type", "decoder"]
+    for ds, shown in zip(names, with_paper):
+        header += [f"ours {DATASETS.get(ds, ds)}"] + ([f"paper {DATASETS[ds]}"] if shown else [])
+    return Table(caption, header, rows, note)
+
+
+def baselines_table(results: dict, prov: dict | None) -> Table:
+    """Does the embedding help? Per MLP type and dataset, each method's depth with the lowest
+    validation loss: the search, direct sparse training, dense training + magnitude pruning."""
+    methods = [m for m in METHODS if all(m in e for e in results["types"].values())]
+    rows, wins = [], 0
+    for act, entry in results["types"].items():
+        for ds in entry["search"]:
+            cells, best = [], {}
+            for m in methods:
+                dec, c = best_decoder(entry[m][ds])
+                if m == "pruned" and c["nonzeros"] == 0:  # pruned to the search's 0: not a comparison
+                    best[m] = None
+                    cells.append(f"– (the search kept 0 weights at {dec})")
+                    continue
+                best[m] = c["mpe"]
+                strength = f", s={c['strength']:g}" if "strength" in c else ""
+                cells.append(f"{fmt(c['mpe'])} ({c['nonzeros']}, {dec}{strength}){COLLAPSED if c.get('collapsed') else ''}")
+            ok = [v for m, v in best.items() if v is not None and m != "search"]
+            if best["search"] is not None and ok and best["search"] <= min(ok):
+                wins += 1
+            dead = [d for c in entry["search"][ds].values() for d in (c.get("dead_end_all") or [])]
+            flat = [k for c in entry["search"][ds].values() for k in (c.get("collapsed_all") or [])]
+            rows.append([TYPE_NAMES[act], DATASETS.get(ds, ds)] + cells
+                        + [f"{sum(flat)} / {len(flat)}" if flat else "–", f"{sum(dead)} / {len(dead)}" if dead else "–"])
+    total = len(rows)
+    note = (provenance_note(prov) + f" The search is best on {wins} of {total} datasets. {COLLAPSED_NOTE} Collapsed: of "
+            "the searched MLPs (every depth and restart), those that compute a near-constant function; dead ends: those "
+            "whose exported MLP has a layer that passes nothing (a constant by construction, a subset of the collapsed)."
+            + (" L0 gates: the swept strength s whose non-zero count is nearest the search's at that depth."
+               if "l0" in methods else ""))
+    return Table("Search against baselines: test MPE % (non-zeros, depth) of the depth chosen by validation loss",
+                 ["MLP type", "dataset"] + [METHODS[m] for m in methods] + ["search: collapsed", "search: dead ends"], rows, note)
+
+
+TRADEOFF_BINS = ((0, 10), (10, 20), (20, 40), (40, 400))
+
+
+def tradeoff_table(points: list[dict], prov: dict | None) -> Table:
+    """Figure 4 in numbers: the searched MLPs binned by non-zero count, median test MPE per bin."""
+    rows = []
+    for lo, hi in TRADEOFF_BINS:
+        inside = [p for p in points if lo <= p["nonzeros"] < hi and p["mpe"] is not None]
+        live = [p["mpe"] for p in inside if not p.get("collapsed")]
+        if inside:
+            rows.append([f"{lo} to {hi - 1}", str(len(inside)), str(len(inside) - len(live)),
+                         fmt(statistics.median(live)) if live else "–"])
+    return Table("Compactness against error: searched MLPs by non-zero count",
+                 ["non-zeros", "MLPs", "of them collapsed", "median test MPE % of the others"], rows,
+                 provenance_note(prov) + f" Collapsed: the MLP computes a near-constant function (its output's spread "
+                 f"on the test set under {NEAR_CONSTANT:.0%} of the target's); its non-zero count describes no working network.")
+
+
+def spread_table(results: dict, prov: dict | None) -> Table:
+    """Spread over restarts: per type x decoder x dataset, test MPE mean ± std (best)."""
+    rows = []
+    for act, entry in results["types"].items():
+        decs = list(next(iter(entry["search"].values())))
+        for k, dec in enumerate(decs):
+            row = [TYPE_NAMES[act] if k == 0 else "", dec]
+            for ds in entry["search"]:
+                c = entry["search"][ds][dec]
+                row.append(f"{fmt(c['mpe_mean'])} ± {fmt(c['mpe_std'])} (best {fmt(c['mpe'])})")
+            rows.append(row)
+    R = results.get("restarts", "?")
+    return Table(f"Spread over {R} restarts: test MPE % mean ± std (best by validation)",
+                 ["MLP type", "decoder"] + [DATASETS.get(d, d) for d in next(iter(results["types"].values()))["search"]], rows,
+                 provenance_note(prov))
