@@ -103,3 +103,30 @@ def test_collapsed_mlps_are_marked_and_their_counts_do_not_support_the_non_zero_
     from swao.ours.table2 import tradeoff_points
     tt = tables.tradeoff_table(tradeoff_points(ev["search"]), prov)
     assert all(row[1] == row[2] and row[3] == "–" for row in tt.rows)
+
+
+def test_the_paper_budget_run_is_checked_on_the_claims_its_table_1_block_can_test_and_not_run_on_the_rest():
+    from swao.render import reports
+
+    const = [50.0, 25.0, 7.0, 2.0]
+    table1 = {**mpe_result([c * 0.5 for c in const], const), "autoencoder": "sigmoid-min", "train_hours": 2.5,
+              "mlp_passes": 3_200_000, "paper_mlp_passes": 12_800_000, "provenance": {"sizes": "step 3,125 of 12,500"}}
+    checks = findings.check(findings.budget_evidence(table1))
+    by_claim = {c["claim"]: c["mark"] for c in checks}
+    assert by_claim["The min-loss autoencoder decodes MLPs that compute like their inputs"] == findings.HELD
+    assert by_claim["For sigmoid MLPs, the 3-hidden-layer decoder D3 is typically best"] == findings.HELD
+    assert [c["mark"] for c in checks].count(findings.NOT_RUN) == len(findings.CLAIMS) - 2
+    assert all(c["ours"] == "–" for c in checks if c["mark"] == findings.NOT_RUN)
+    # beside a scale that ran everything: "not run" is counted only where it occurs
+    small = findings.check(evidence(ae_beats=False, search_mpe=60.0, nonzeros=30))
+    curve = {"segments": [{"cpu": "CPU A"}, {"cpu": "CPU B"}, {"cpu": "CPU A"}], "config": {"width": 1.0}}
+    used = findings.budget_used(table1, curve)
+    assert used["hardware"] == "CPU A; CPU B" and used["train_passes"] == 3_200_000 and used["search_seconds"] == 0
+    text = reports.findings_summary({"small": small, "paper-budget": checks}, {"paper-budget": used})
+    assert "At small scale, of the paper's 8 claims: 1 held, 5 not held, 2 not testable at this scale.**" in text
+    assert "At paper-budget scale, of the paper's 8 claims: 2 held, 0 not held, 0 not testable at this scale, 6 not run at this scale.**" in text
+    assert ("Made with 2.5 hours of autoencoder training (1 autoencoder, on 25 % of the paper's 12.8 M MLP passes; the paper: "
+            "about 48 h per autoencoder on an NVIDIA RTX A5000 GPU) (no search), on CPU A; CPU B.") in text
+    table = reports.findings_table({"small": small, "paper-budget": checks})
+    assert table.header[-3:] == ["ours, paper-budget scale", "at paper-budget scale", "evidence"]
+    assert "paper-budget scale: 2 held" in table.note and "small scale: 1 held, 5 not held, 2 not testable at this scale;" in table.note

@@ -210,6 +210,21 @@ def test_floors_against_a_direct_computation():
         assert f["linear"]["mean"][e] == pytest.approx(float(mpe(lin, y).double().mean()), rel=1e-4)
 
 
+def test_the_linear_floor_gives_the_same_bits_on_every_call():
+    """The floors' least squares is deterministic at a fixed thread count (the CPU's default
+    driver was not: its last digit changed from call to call in one process)."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(1000, 3, generator=g) * 2 - 1
+    y = torch.sigmoid(x @ torch.tensor([2.0, -1.0, 0.5]) + 0.3 * torch.sin(5 * x[:, 0])) + 0.01
+    data = {"x_train": x[:800], "y_train": y[:800], "x_test": x[800:], "y_test": y[800:]}
+    first = diagnostics.dataset_floors(data)
+    assert all(diagnostics.dataset_floors(data) == first for _ in range(5))
+    batch = torch.stack([y, y.flip(0)])
+    preds = diagnostics.floor_predictions(batch, x)["linear"]
+    assert all(torch.equal(diagnostics.floor_predictions(batch, x)["linear"], preds) for _ in range(5))
+    assert diagnostics.LSTSQ_DRIVER == "gels"
+
+
 class Constant(nn.Module):
     """Decodes every MLP to the same matrix: a collapsed autoencoder."""
 

@@ -22,7 +22,8 @@ from swao.training.config import get_config
 from swao.training.evaluation import best_cells
 
 HELD, NOT_HELD, NOT_TESTABLE = "held", "not held", "not testable at this scale"
-MARKS = (HELD, NOT_HELD, NOT_TESTABLE)
+NOT_RUN = "not run at this scale"  # the scale's results hold nothing the claim's rule reads (e.g. the paper-budget run: no search)
+MARKS = (HELD, NOT_HELD, NOT_TESTABLE, NOT_RUN)
 TARGET_NONZEROS = {ds: NONZEROS_BY_DEPTH[L] for ds, L in DATASET_DEPTHS.items()}  # Table 2's input MLPs: 14, 35, 48
 MOST_ENCODERS = 3  # of 4: "works" means on at least this many encoders
 MOST_DATASETS = 5  # of 9
@@ -35,7 +36,8 @@ MARGIN = 0.98  # "beats a floor": at least 2 % below it (a tie at a floor, e.g. 
 @dataclass(frozen=True)
 class Claim:
     """One claim of the paper: what it says, where, the paper's own number, the rule, the page
-    with our evidence, and the check (``evidence -> (our number, mark)``)."""
+    with our evidence, the check (``evidence -> (our number, mark)``) and the results the check
+    reads (``needs``: ``"tables:NAME"`` for an autoencoder's Table 1/3 block, or an evidence key)."""
 
     text: str
     source: str
@@ -43,6 +45,12 @@ class Claim:
     rule: str
     page: str
     check: Callable[[dict], tuple[str, str]]
+    needs: tuple[str, ...]
+
+    def runnable(self, evidence: dict) -> bool:
+        """Does ``evidence`` hold every result the check reads?"""
+        return all(n.split(":", 1)[1] in evidence.get("tables", {}) if n.startswith("tables:") else evidence.get(n) is not None
+                   for n in self.needs)
 
 
 def _slash(values, digits: int = 1) -> str:
@@ -203,36 +211,36 @@ def _paper_tradeoff() -> str:
 CLAIMS = (
     Claim("The min-loss autoencoder decodes MLPs that compute like their inputs", "Table 1", _paper_best_cells,
           f"each MLP's best decoder beats the oracle constant (median) on >= {MOST_ENCODERS} of 4 encoders",
-          "04_mpe_evaluation", _decodes_like_input),
+          "04_mpe_evaluation", _decodes_like_input, ("tables:sigmoid-min",)),
     Claim("The min loss trains the best autoencoder (better than the p-norm losses)", "Section 4.1, Table 1", _paper_losses,
           "min has the lowest mean best-decoder median; testable where one of the three beats the constant floor",
-          "04_mpe_evaluation", _min_loss_best),
+          "04_mpe_evaluation", _min_loss_best, ("tables:sigmoid-min", "tables:sigmoid-p0.5", "tables:sigmoid-p1")),
     Claim("For sigmoid MLPs, the 3-hidden-layer decoder D3 is typically best", "Section 4.1, Table 1", _paper_d3,
           f"D3 has the lowest mean on >= {MOST_ENCODERS} of 4 encoders; testable where the autoencoder beats the constant floor",
-          "04_mpe_evaluation", _d3_best),
+          "04_mpe_evaluation", _d3_best, ("tables:sigmoid-min",)),
     Claim("Min-loss autoencoders work for leaky-ReLU and linear MLPs too", "Appendix, Table 3", _paper_other_types,
           f"each type's best decoder beats the oracle constant on >= {MOST_ENCODERS} of 4 encoders", "04_mpe_evaluation",
-          _other_types),
+          _other_types, ("tables:leaky_relu-min", "tables:linear-min")),
     Claim("The search finds MLPs with low test MPE", "Section 4.2, Table 2", _paper_search,
           f"the depth chosen by validation beats the constant and the linear fit on >= {MOST_DATASETS} of 9 datasets",
-          "05_sparse_search", _search_low_mpe),
+          "05_sparse_search", _search_low_mpe, ("search", "dataset_floors")),
     Claim("The searched MLPs have fewer non-zeros than the input MLP", "Section 4.2, Table 2", _paper_nonzeros,
           f"fewer non-zeros than 14 / 35 / 48 while beating both floors, on >= {MOST_DATASETS} of 9 datasets",
-          "05_sparse_search", _fewer_nonzeros),
+          "05_sparse_search", _fewer_nonzeros, ("search", "dataset_floors")),
     Claim("More non-zeros, lower MPE: a trade-off", "Figure 4", _paper_tradeoff,
-          f"Spearman's rho of (non-zeros, test MPE) over the searched MLPs <= {TRADEOFF_RHO}", "05_sparse_search", _tradeoff),
+          f"Spearman's rho of (non-zeros, test MPE) over the searched MLPs <= {TRADEOFF_RHO}", "05_sparse_search", _tradeoff, ("search",)),
     Claim("The embedding puts MLPs that compute alike close together", "abstract, Section 3.1", lambda: "no number given",
           f"rank correlation of embedding and functional distances >= {EMBEDDING_RHO} and >= the untrained network's "
-          f"+ {EMBEDDING_GAIN}, for every type", "06_beyond_the_paper", _embedding),
+          f"+ {EMBEDDING_GAIN}, for every type", "06_beyond_the_paper", _embedding, ("embedding",)),
 )
 
 
 def check(evidence: dict) -> list[dict]:
     """Every claim of :data:`CLAIMS` on one scale's results: ``[{"claim", "source", "paper",
-    "rule", "page", "ours", "mark"}]``."""
+    "rule", "page", "ours", "mark"}]``; a claim whose results the scale lacks is :data:`NOT_RUN`."""
     out = []
     for c in CLAIMS:
-        ours, mark = c.check(evidence)
+        ours, mark = c.check(evidence) if c.runnable(evidence) else ("–", NOT_RUN)
         assert mark in MARKS, mark
         out.append({"claim": c.text, "source": c.source, "paper": c.paper(), "rule": c.rule, "page": c.page,
                     "ours": ours, "mark": mark})
@@ -256,5 +264,21 @@ def evidence(config, tables_result: dict, search_result: dict, embedding_result:
             "dataset_floors": dataset_floors(config, tuple(search_result["types"]))}
 
 
-__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "MARKS", "Claim", "CLAIMS", "check", "evidence", "compute_used",
+def budget_evidence(table1: dict) -> dict:
+    """The evidence of the paper-budget CPU run (``studies/paper_budget.py table1``): its one
+    autoencoder's Table 1 block (sigmoid-based MLPs, min loss) at its last stop; no search, no
+    embedding study, so the claims that read those are :data:`NOT_RUN`."""
+    return {"tables": {"sigmoid-min": table1}, "search": None, "embedding": None, "dataset_floors": None}
+
+
+def budget_used(table1: dict, curve: dict) -> dict:
+    """:func:`compute_used` for the paper-budget run: its hours of training so far on the CPUs of
+    its segments (``curve``: its exported ``curve.json``), the MLP passes of the scored weights."""
+    cpus = sorted({s["cpu"] for s in curve["segments"]})
+    return {"train_seconds": {table1["autoencoder"]: 3600 * table1["train_hours"]}, "search_seconds": 0.0,
+            "hardware": "; ".join(cpus), "sizes": table1["provenance"].get("sizes"), "train_passes": table1["mlp_passes"],
+            "paper_passes": table1["paper_mlp_passes"], "width": curve["config"]["width"]}
+
+
+__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "budget_evidence", "budget_used", "Claim", "CLAIMS", "check", "evidence", "compute_used",
            "beats_constant", "spearman", "chosen"]

@@ -173,7 +173,8 @@ def scaling_verdict(study: dict) -> str:
             "\"Does it learn at this scale?\"), and a paper-scale run on a GPU (`results/paper/`).")
 
 
-FINDING_MARKS = {"held": "✓ held", "not held": "✗ not held", "not testable at this scale": "– not testable at this scale"}
+FINDING_MARKS = {"held": "✓ held", "not held": "✗ not held", "not testable at this scale": "– not testable at this scale",
+                 "not run at this scale": "· not run at this scale"}
 
 
 def findings_table(checks: dict[str, list[dict]]) -> Table:
@@ -192,23 +193,34 @@ def findings_table(checks: dict[str, list[dict]]) -> Table:
     header = ["the paper's claim", "the paper's number"]
     for sc in scales:
         header += [f"ours, {sc} scale", f"at {sc} scale"]
-    counts = "; ".join(f"{sc} scale: " + ", ".join(f"{sum(c['mark'] == m for c in checks[sc])} {m}" for m in FINDING_MARKS)
-                       for sc in scales)
+    counts = "; ".join(f"{sc} scale: " + _counts([c["mark"] for c in checks[sc]]) for sc in scales)
     note = ("The rule of each claim: " + " ".join(f"({k + 1}) {c['rule']}." for k, c in enumerate(first)) + f" Counts: {counts}.")
     return Table("What held: the paper's claims against our results", header + ["evidence"], rows, note)
 
 
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} hours" if seconds >= 7200 else f"{seconds / 60:.0f} minutes"
+
+
 def compute_sentence(used: dict) -> str:
     """What one scale's findings cost, in one sentence (:func:`swao.book.findings.compute_used`):
-    minutes of training and of search on which hardware, each autoencoder's share of the
+    the time of training and of search on which hardware, each autoencoder's share of the
     paper's MLP passes and its width."""
     train = sum(used["train_seconds"].values())
     share = 100 * used["train_passes"] / used["paper_passes"]
     width = "" if used.get("width", 1) == 1 else f" at {used['width']:g} x the paper's width"
-    return (f"Made with {train / 60:.0f} minutes of autoencoder training ({len(used['train_seconds'])} autoencoders, "
-            f"each on {share:.2g} % of the paper's {used['paper_passes'] / 1e6:.1f} M MLP passes{width}; the paper: about "
-            f"{PAPER_TRAINING['hours_per_autoencoder']} h per autoencoder on {PAPER_TRAINING['hardware']}) and "
-            f"{used['search_seconds'] / 60:.0f} minutes of search and baselines, on {used['hardware']}.")
+    n = len(used["train_seconds"])
+    search = (f" and {_minutes(used['search_seconds'])} of search and baselines" if used["search_seconds"] else
+              " (no search)")
+    return (f"Made with {_minutes(train)} of autoencoder training ({n} autoencoder{'s' if n > 1 else ''}, "
+            f"{'each ' if n > 1 else ''}on {share:.2g} % of the paper's {used['paper_passes'] / 1e6:.1f} M MLP passes{width}; "
+            f"the paper: about {PAPER_TRAINING['hours_per_autoencoder']} h per autoencoder on {PAPER_TRAINING['hardware']})"
+            f"{search}, on {used['hardware']}.")
+
+
+def _counts(marks: list[str]) -> str:
+    """``"0 held, 6 not held, ..."``: every mark, but "not run" only where some claim has it."""
+    return ", ".join(f"{marks.count(m)} {m}" for m in FINDING_MARKS if marks.count(m) or m != "not run at this scale")
 
 
 def findings_summary(checks: dict[str, list[dict]], used: dict[str, dict] | None = None, config=None) -> str:
@@ -218,7 +230,7 @@ def findings_summary(checks: dict[str, list[dict]], used: dict[str, dict] | None
     ``config`` (the book's scale) turns on."""
     lines = []
     for sc, cs in checks.items():
-        counts = ", ".join(f"{sum(c['mark'] == m for c in cs)} {m}" for m in FINDING_MARKS)
+        counts = _counts([c["mark"] for c in cs])
         cost = f" {compute_sentence(used[sc])}" if used and sc in used else ""
         lines += [f"**At {sc} scale, of the paper's {len(cs)} claims: {counts}.**{cost}", ""]
     for k, c in enumerate(next(iter(checks.values()))):
@@ -237,8 +249,9 @@ def compute_table(used: dict[str, dict]) -> Table:
     rows = []
     for sc, u in used.items():
         train = sum(u["train_seconds"].values())
-        rows.append([sc, u["hardware"], f"{len(u['train_seconds'])} autoencoders, {train / 60:.1f} min",
-                     f"{u['search_seconds'] / 60:.1f} min", u["sizes"] or ""])
+        n = len(u["train_seconds"])
+        rows.append([sc, u["hardware"], f"{n} autoencoder{'s' if n > 1 else ''}, {train / 60:,.1f} min",
+                     f"{u['search_seconds'] / 60:.1f} min" if u["search_seconds"] else "none", u["sizes"] or ""])
     return Table("The compute used", ["scale", "hardware", "training", "search and baselines", "sizes"], rows)
 
 

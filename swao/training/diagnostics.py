@@ -22,17 +22,21 @@ from swao.method.generation import input_grid
 from swao.method.metrics import is_near_constant, median, mpe
 from swao.method.representation import DEPTHS, MAX_DEPTH
 
-
-
 def _stats(per_mlp: torch.Tensor) -> dict:
     """``{"median", "mean"}`` over the last dim, as lists over encoders."""
     return {"median": median(per_mlp.double()).tolist(), "mean": per_mlp.double().mean(-1).tolist()}
 
 
+# The least-squares driver of the linear floor: QR ("gels"; the design matrix, the inputs and an
+# intercept, has full rank). The CPU default, "gelsy", returned a different last digit from one
+# call to the next in one process at a fixed thread count (benchmarks/RESULTS.md, issue 22).
+LSTSQ_DRIVER = "gels"
+
+
 def floor_predictions(y: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """The two floors' outputs for targets ``y (n, P)`` on inputs ``x (P, 3)``."""
     X = torch.cat([x, torch.ones(x.shape[0], 1, dtype=x.dtype)], 1).double()
-    coef = torch.linalg.lstsq(X.expand(y.shape[0], -1, -1), y.double()[..., None]).solution
+    coef = torch.linalg.lstsq(X.expand(y.shape[0], -1, -1), y.double()[..., None], driver=LSTSQ_DRIVER).solution
     return {"constant": median(y)[:, None].expand_as(y), "linear": (X @ coef).squeeze(-1).to(y.dtype)}
 
 
@@ -41,7 +45,7 @@ def dataset_floors(data: dict) -> dict:
     eq. 7) on its test split: the training outputs' median (1 parameter) and the least-squares
     linear fit in ``x`` with an intercept (4 parameters). ``{name: {"mpe", "parameters"}}``."""
     X = torch.cat([data["x_train"], torch.ones(len(data["x_train"]), 1)], 1).double()
-    coef = torch.linalg.lstsq(X, data["y_train"].double()[:, None]).solution
+    coef = torch.linalg.lstsq(X, data["y_train"].double()[:, None], driver=LSTSQ_DRIVER).solution
     Xt = torch.cat([data["x_test"], torch.ones(len(data["x_test"]), 1)], 1).double()
     y = data["y_test"].double()
     preds = {"constant": median(data["y_train"].double()).expand_as(y), "linear": (Xt @ coef).squeeze(-1)}
