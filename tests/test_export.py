@@ -137,6 +137,22 @@ def test_with_data_the_formula_folds_neurons_that_do_not_vary_and_still_computes
     assert "the MLP has collapsed" in flat and "·u" not in flat  # no term reads an input
 
 
+def test_the_formula_of_an_mlp_with_a_layer_left_empty_warns_nothing(recwarn):
+    """A layer whose mask keeps no neuron (a collapsed search's end) has no output to spread over
+    the data: the formula says the MLP is a constant, and prints no warning (a warning lands in
+    the notebook's output, with this machine's path in it)."""
+    from swao.method.representation import split_matrix, join_matrix
+
+    x, y = user_data(n=16)
+    u = Units.fit(x, y, "sigmoid")
+    m = next(m for m in mlp(seed=7) if m.shape[-1] >= 17)
+    blocks, out, masks = split_matrix(m.clone().double())
+    masks[0] = 0  # layer 1 keeps no neuron
+    text = formula(join_matrix(blocks, out, masks), "sigmoid", u, x=x)
+    assert "the MLP has collapsed" in text
+    assert not [w for w in recwarn.list if issubclass(w.category, UserWarning)], [str(w.message) for w in recwarn.list]
+
+
 def test_feynman_equations_by_hand():
     e = EQUATIONS
     assert all(len(q.variables) == 3 == len(q.ranges) for q in e.values())

@@ -61,3 +61,13 @@ def test_notebooks_pass_nbval_under_cpu_code_path(code_path):
     cells = sum(c["cell_type"] == "code" for p in COPIES for c in json.loads(p.read_text())["cells"])
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed and int(passed.group(1)) == cells, f"every code cell of the {len(COPIES)} copies is checked: {result.stdout[-500:]}"
+
+
+@pytest.mark.parametrize("copy", COPIES, ids=lambda p: p.stem)
+def test_no_copy_prints_what_only_the_machine_that_made_it_has(copy):
+    """nbval compares every output text, stderr included: a warning that names this checkout's
+    path (``/work/main/swao/...``) passes where the copy was made and fails in any other clone."""
+    outputs = [o for c in json.loads(copy.read_text())["cells"] for o in c.get("outputs", [])]
+    texts = ["".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", "")) for o in outputs]
+    assert not [o for o in outputs if o.get("name") == "stderr"], f"{copy.name} has stderr output"
+    assert not [t for t in texts if str(ROOT) in t], f"{copy.name} prints the path of the checkout that made it"

@@ -176,7 +176,7 @@ def formula(matrix: torch.Tensor, activation: str, units: Units | None = None, d
     phi(...)`` over the inputs ``x1..x3`` (with ``units``: their scaled ``u1..u3``), then ``y``.
 
     With ``x`` (inputs ``(n, 3)``, in the user's units when ``units`` is given): a neuron whose
-    output does not vary over them (a spread under ``1e-6`` of its level: e.g. ``σ(0)`` of a
+    output does not vary over them (a spread, max - min, under ``1e-6`` of its level: e.g. ``σ(0)`` of a
     neuron cut from its inputs, or a saturated one) is not written out; it is listed once with its
     value, and its contribution folded into the next layer's constant term. A collapsed MLP then
     reads as what it is: ``out`` a constant."""
@@ -201,7 +201,7 @@ def formula(matrix: torch.Tensor, activation: str, units: Units | None = None, d
             module = kind.output_module() if last else kind.hidden_module()
             with torch.no_grad():
                 h = module(h @ w.T)
-            spread, mean = h.std(0), h.mean(0)
+            spread, mean = h.amax(0) - h.amin(0), h.mean(0)  # max - min: defined for a layer left with no neuron too
             const = [float(m) if float(sd) <= 1e-6 * max(1.0, abs(float(m))) else None for sd, m in zip(spread, mean)]
         else:
             const = [None] * w.shape[0]
