@@ -31,6 +31,7 @@ import torch  # noqa: E402
 from swao.training import diagnostics  # noqa: E402
 from swao.book.cache import git_commit, machine_name, provenance, read_json, write_json  # noqa: E402
 from swao.book.autoencoders import figure2_panel, table1_block  # noqa: E402
+from swao.book.findings import budget_cpus  # noqa: E402
 from swao.training.checkpoint import CHECKPOINT, load_autoencoder, read_checkpoint, save_snapshot  # noqa: E402
 from swao.training.config import Config, get_config  # noqa: E402
 from swao.method.generation import mix_seed  # noqa: E402
@@ -156,7 +157,7 @@ def table1(snapshot: Path, out: Path) -> int:
     block = table1_block(model, ACTIVATION, paper)
     panel = figure2_panel(model, ACTIVATION, paper)
     passes, total = meta["steps"] * curve["config"]["batch_size"], curve["paper_mlp_passes"]
-    cpus = sorted({s["cpu"] for s in curve["segments"]})
+    cpus = budget_cpus(curve)
     prov = {**provenance("cpu", "paper-budget"),
             "sizes": f"the paper's network and recipe but batch {curve['config']['batch_size']} and lr {curve['config']['lr']:g}; "
                      f"weights of step {meta['steps']:,} of {meta['total_steps']:,} ({passes / 1e6:.2f} M of the paper's "

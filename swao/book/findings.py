@@ -271,14 +271,18 @@ def budget_evidence(table1: dict) -> dict:
     return {"tables": {"sigmoid-min": table1}, "search": None, "embedding": None, "dataset_floors": None}
 
 
+def budget_cpus(curve: dict) -> list[str]:
+    """The CPUs the paper-budget run's segments trained on (its ``curve.json``), each once, sorted."""
+    return sorted({s["cpu"] for s in curve["segments"]})
+
+
 def budget_used(table1: dict, curve: dict) -> dict:
     """:func:`compute_used` for the paper-budget run: its hours of training so far on the CPUs of
     its segments (``curve``: its exported ``curve.json``), the MLP passes of the scored weights."""
-    cpus = sorted({s["cpu"] for s in curve["segments"]})
     return {"train_seconds": {table1["autoencoder"]: 3600 * table1["train_hours"]}, "search_seconds": 0.0,
-            "hardware": "; ".join(cpus), "sizes": table1["provenance"].get("sizes"), "train_passes": table1["mlp_passes"],
+            "hardware": "; ".join(budget_cpus(curve)), "sizes": table1["provenance"].get("sizes"), "train_passes": table1["mlp_passes"],
             "paper_passes": table1["paper_mlp_passes"], "width": curve["config"]["width"]}
 
 
-__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "budget_evidence", "budget_used", "Claim", "CLAIMS", "check", "evidence", "compute_used",
+__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "budget_evidence", "budget_cpus", "budget_used", "Claim", "CLAIMS", "check", "evidence", "compute_used",
            "beats_constant", "spearman", "chosen"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from swao.method.activations import TYPE_NAMES
 from swao.method.metrics import NEAR_CONSTANT
+from swao.book.findings import budget_cpus
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
 from swao.render.tables import ENCODERS, Table, fmt, provenance_note
@@ -266,7 +267,7 @@ def paper_budget_summary(curve: dict, table1: dict | None = None) -> str:
     validation beside the floors of the same MLPs and, with ``table1`` (its ``table1`` command's
     result), its snapshot scored as the paper's Table 1 beside the paper's best cells."""
     done = curve["mlp_passes"] / curve["paper_mlp_passes"]
-    cpus = sorted({s["cpu"] for s in curve["segments"]})
+    cpus = budget_cpus(curve)
     lines = [f"**The paper's recipe on a CPU, so far: {curve['mlp_passes'] / 1e6:.2f} M of "
              f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes ({100 * done:.0f} %), step {curve['steps']:,} of "
              f"{curve['total_steps']:,}, {curve['hours']:.1f} h of training over {len(curve['segments'])} segment(s)** "
