@@ -5,7 +5,9 @@ the same MLP passes: with each MLP's matrix as drawn (the paper) and with its ca
 scored on the book's Table 1 test MLPs (``eval_mlps`` per encoder, seed ``10,000 + seed`` of the
 scale) as the book scores them (:func:`swao.training.diagnostics.table1_view`: the cells, the
 best decoder's median and mean, near-constant decodings, correlation with the target, dead
-decoders), beside the floors on the same MLPs. Wall time is recorded, so a comparison at equal
+decoders), beside the floors on the same MLPs. The learning curve is kept too: the training loss
+and, :data:`CURVE_POINTS` times per run, the same view on the run's own validation MLPs (with the
+floors on those MLPs), for the page's figure. Wall time is recorded, so a comparison at equal
 time can be read from it. The result goes to ``--out`` (JSON, written after every run: a
 stopped study keeps what it finished; a rerun skips the runs it has).
 
@@ -17,6 +19,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
@@ -26,13 +29,18 @@ import torch  # noqa: E402
 from swao.book.cache import provenance, read_json, write_json  # noqa: E402
 from swao.method.options import ENCODER_INPUTS  # noqa: E402
 from swao.training import diagnostics  # noqa: E402
+from swao.method.generation import mix_seed  # noqa: E402
+from swao.method.representation import MAX_DEPTH  # noqa: E402
 from swao.training.config import SCALES, get_config  # noqa: E402
 from swao.training.train import train_autoencoder  # noqa: E402
+
+CURVE_POINTS = 12  # validations per run (the scale's own val_every gives 3 at small scale; it does not change the training)
 
 
 def run(scale: str, variant: str, seed: int, threads: int) -> dict:
     """One training and its scores."""
     config = get_config(scale, encoder_input=variant, seed=seed)
+    config = replace(config, val_every=max(1, config.total_steps // CURVE_POINTS))
     base = get_config(scale)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -40,9 +48,15 @@ def run(scale: str, variant: str, seed: int, threads: int) -> dict:
         seconds = time.perf_counter() - t0
     model = out["model"].eval()
     view = diagnostics.table1_view(model, "sigmoid", base.eval_mlps, 10_000 + base.seed)
+    h = out["history"]
+    keys = ("best_decoder_median", "best_decoder_mean", "near_constant_share", "median_correlation")
+    curve = {"step": [v["step"] for v in h["val"]], **{k: [v[k] for v in h["val"]] for k in keys},
+             "loss_step": h["step"], "loss": h["loss"],
+             # the floors on the run's validation MLPs, drawn as train.validation_record draws them
+             "floors": diagnostics.floors("sigmoid", max(1, config.val_mlps // MAX_DEPTH), mix_seed(config.seed, "validation"))}
     return {"encoder_input": variant, "seed": seed, "train_seconds": seconds,
             "mlp_passes": config.total_steps * config.batch_size, "final_loss": out["history"]["loss"][-1],
-            **view, "provenance": provenance("cpu", config)}
+            **view, "curve": curve, "provenance": provenance("cpu", config)}
 
 
 def main(argv=None) -> int:
