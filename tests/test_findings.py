@@ -2,6 +2,7 @@
 import pytest
 
 from swao.book import findings
+from swao.method.options import ENCODER_INPUTS
 
 
 def mpe_result(best_median, constant, d3_best=True):
@@ -130,3 +131,44 @@ def test_the_paper_budget_run_is_checked_on_the_claims_its_table_1_block_can_tes
     table = reports.findings_table({"small": small, "paper-budget": checks})
     assert table.header[-3:] == ["ours, paper-budget scale", "at paper-budget scale", "evidence"]
     assert "paper-budget scale: 2 held" in table.note and "small scale: 1 held, 5 not held, 2 not testable at this scale;" in table.note
+
+
+def symmetry_study(raw: list[list[float]], canon: list[list[float]], corr: float = 0.0):
+    """A made-up symmetry study: one run per seed and input, ``raw``/``canon`` their best-decoder medians."""
+    def run(inp, seed, med):
+        return {"encoder_input": inp, "seed": seed, "train_seconds": 10.0, "best_median": med, "best_mean": med,
+                "near_constant_share": [0.5] * 4, "median_correlation": [corr] * 4, "dead_decoders": []}
+    runs = [run("as_drawn", s, m) for s, m in enumerate(raw)] + [run("canonical", s, m) for s, m in enumerate(canon)]
+    return {"scale": "small", "runs": runs, "floors": {"constant": {"median": [50.0, 25.0, 7.0, 2.0]}}}
+
+
+RAW = [[50.0, 30.0, 10.0, 5.0], [52.0, 31.0, 11.0, 6.0], [51.0, 29.0, 10.5, 5.5]]  # spread 2 / 2 / 1 / 1
+
+
+def test_the_symmetry_rule_needs_a_fall_past_the_seed_spread_on_three_encoders():
+    assert findings.ENCODER_INPUT_NAMES.keys() == set(ENCODER_INPUTS)
+    within = [[m - 1.5, e2 - 1.5, e3 - 0.5, e4 - 0.5] for m, e2, e3, e4 in RAW]  # below the mean, inside the spread
+    assert findings.symmetry_verdict(symmetry_study(RAW, within))["effect"] == "no measurable difference"
+    past = [[m - 10, e2 - 10, e3 - 5, e4] for m, e2, e3, e4 in RAW]  # past the spread on E1-E3
+    v = findings.symmetry_verdict(symmetry_study(RAW, past))
+    assert v["effect"] == "helps" and v["lower"] == [True, True, True, False] and v["complete"]
+    worse = [[m + 10, e2 + 10, e3 + 5, e4 + 5] for m, e2, e3, e4 in RAW]
+    assert findings.symmetry_verdict(symmetry_study(RAW, worse))["effect"] == "hurts"
+    assert not findings.symmetry_verdict(symmetry_study(RAW[:1], past[:1]))["complete"]
+
+
+def test_learning_shape_needs_the_constant_beaten_and_the_correlation_reached():
+    good = [[20.0, 10.0, 3.0, 1.0]] * 3  # every encoder beats 0.98 x the constant
+    assert findings.symmetry_verdict(symmetry_study(RAW, good, corr=0.6))["learns_shape"]
+    assert not findings.symmetry_verdict(symmetry_study(RAW, good, corr=0.4))["learns_shape"]  # flat decodings that fit the level
+    tie = [[49.5, 24.8, 6.95, 1.99]] * 3  # within 2 % of the constant: not beaten
+    assert not findings.symmetry_verdict(symmetry_study(RAW, tie, corr=0.9))["learns_shape"]
+
+
+def test_our_own_claims_are_marked_from_the_study_and_not_run_without_it():
+    assert [c["mark"] for c in findings.own_claims(None)] == [findings.NOT_RUN] * 2
+    good = [[20.0, 10.0, 3.0, 1.0]] * 3
+    assert [c["mark"] for c in findings.own_claims(symmetry_study(RAW, good, corr=0.6))] == [findings.HELD] * 2
+    assert [c["mark"] for c in findings.own_claims(symmetry_study(RAW, RAW))] == [findings.NOT_HELD] * 2
+    with pytest.raises(ValueError, match="encoder_input 'canonical'"):
+        findings.symmetry_verdict(symmetry_study(RAW, []))

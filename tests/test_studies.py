@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from swao.training.config import get_config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -65,6 +67,11 @@ def test_the_symmetry_study_trains_both_encoder_inputs_and_skips_what_it_has(tmp
     assert [x["encoder_input"] for x in study["runs"]] == ["as_drawn", "canonical"]
     assert all(len(x["best_median"]) == 4 and x["mlp_passes"] == study["runs"][0]["mlp_passes"] for x in study["runs"])
     assert "encoder_input=canonical" in study["runs"][1]["provenance"]["sizes"]
+    curve = study["runs"][0]["curve"]  # the page's learning curves: validations along the run, the loss, the floors
+    assert len(curve["step"]) >= 4 and curve["step"] == sorted(curve["step"])
+    assert curve["step"][-1] * get_config("smoke").batch_size == study["runs"][0]["mlp_passes"]  # scored at the end too
+    assert len(curve["best_decoder_median"][-1]) == 4 and len(curve["loss"]) == len(curve["loss_step"])
+    assert len(curve["floors"]["constant"]["median"]) == 4
     again = run(*args)
     assert again.returncode == 0 and "seed 0" not in again.stdout  # kept, not rerun
     bad = run("studies/symmetry_study.py", "--seeds", "a", "--out", str(out))

@@ -284,5 +284,79 @@ def budget_used(table1: dict, curve: dict) -> dict:
             "paper_passes": table1["paper_mlp_passes"], "width": curve["config"]["width"]}
 
 
+# ---------------------------------------------------------------- our own claims, beyond the paper
+SHAPE_CORRELATION = 0.5  # issue 23's rule 2: "learns shape" also needs a median correlation with the target of at least this
+SYMMETRY_SEEDS = 3  # the rule's seeds per encoder input (results/symmetry/RULE.md)
+ENCODER_INPUT_NAMES = {"as_drawn": "as drawn (the paper)", "canonical": "canonical (ours)"}
+
+
+def _seed_mean(runs: list[dict], key: str) -> list[float]:
+    return [sum(r[key][e] for r in runs) / len(runs) for e in range(4)]
+
+
+def _seed_spread(runs: list[dict], key: str) -> list[float]:
+    return [max(r[key][e] for r in runs) - min(r[key][e] for r in runs) for e in range(4)]
+
+
+def symmetry_verdict(study: dict) -> dict:
+    """Issue 23's rule (``results/symmetry/RULE.md``, committed before its numbers) on the symmetry
+    study (``studies/symmetry_study.py``). Per encoder input, over its seeds, per encoder: the mean
+    and spread (max - min) of the best-decoder median and mean, the near-constant share and the
+    median correlation. Then rule 1, ``effect``: the canonical input ``"helps"`` where its mean
+    median is below the as-drawn input's by more than the as-drawn seed spread on at least
+    :data:`MOST_ENCODERS` encoders, ``"hurts"`` the other way round, else ``"no measurable
+    difference"``; and rule 2, ``learns_shape``: on at least :data:`MOST_ENCODERS` encoders the
+    canonical input's mean median beats the constant floor (:data:`MARGIN`) and its mean median
+    correlation is at least :data:`SHAPE_CORRELATION`. ``complete``: every input has the rule's
+    :data:`SYMMETRY_SEEDS` seeds."""
+    runs = {v: sorted((r for r in study["runs"] if r["encoder_input"] == v), key=lambda r: r["seed"]) for v in ENCODER_INPUT_NAMES}
+    missing = [v for v, rs in runs.items() if not rs]
+    if missing:
+        raise ValueError(f"the symmetry study has no run with encoder_input {missing[0]!r}: run studies/symmetry_study.py")
+    keys = ("best_median", "best_mean", "near_constant_share", "median_correlation")
+    per = {v: {"seeds": [r["seed"] for r in rs], "train_seconds": sum(r["train_seconds"] for r in rs) / len(rs),
+               **{k: _seed_mean(rs, k) for k in keys}, **{k + "_spread": _seed_spread(rs, k) for k in keys},
+               "dead_decoders": sorted({d for r in rs for d in r["dead_decoders"]})} for v, rs in runs.items()}
+    raw, canon = per["as_drawn"], per["canonical"]
+    lower = [c < a - s for c, a, s in zip(canon["best_median"], raw["best_median"], raw["best_median_spread"])]
+    higher = [c > a + s for c, a, s in zip(canon["best_median"], raw["best_median"], raw["best_median_spread"])]
+    effect = "helps" if sum(lower) >= MOST_ENCODERS else "hurts" if sum(higher) >= MOST_ENCODERS else "no measurable difference"
+    const = study["floors"]["constant"]["median"]
+    shape = [m < MARGIN * f and r >= SHAPE_CORRELATION for m, f, r in zip(canon["best_median"], const, canon["median_correlation"])]
+    return {"inputs": per, "effect": effect, "lower": lower, "higher": higher, "shape_per_encoder": shape,
+            "learns_shape": sum(shape) >= MOST_ENCODERS, "paper_mlp_passes": get_config("paper").train_mlps * get_config("paper").epochs,
+            "complete": all(len(rs) >= SYMMETRY_SEEDS for rs in runs.values())}
+
+
+def own_claims(symmetry: dict | None) -> list[dict]:
+    """Our own claims beyond the paper, checked like the paper's (:func:`check`'s rows), from the
+    committed symmetry study (``None``: not run, every claim :data:`NOT_RUN`)."""
+    v = symmetry_verdict(symmetry) if symmetry else None
+    canon = v["inputs"]["canonical"] if v else None
+    raw = v["inputs"]["as_drawn"] if v else None
+    rows = [
+        ("Sorting each hidden layer's neurons before encoding (the MLP's permutation symmetry respected) lowers the "
+         "held-out error of the small sigmoid-based min-loss autoencoder",
+         f"the canonical input's best-decoder median (mean of {SYMMETRY_SEEDS} seeds) below the paper's input's by more than "
+         f"the latter's seed spread on >= {MOST_ENCODERS} of 4 encoders, at equal MLP passes",
+         (lambda: (f"best-decoder median {_slash(canon['best_median'])} % against {_slash(raw['best_median'])} % "
+                   f"(spread {_slash(raw['best_median_spread'])})", HELD if v["effect"] == "helps" else NOT_HELD))),
+        ("With the symmetry respected, the small autoencoder's embedding learns the functions' shape",
+         f"the canonical input's best-decoder median beats the constant floor and its median correlation is >= "
+         f"{SHAPE_CORRELATION} on >= {MOST_ENCODERS} of 4 encoders",
+         (lambda: (f"median {_slash(canon['best_median'])} % (constant {_slash(symmetry['floors']['constant']['median'])}), "
+                   f"correlation {_slash(canon['median_correlation'], 2)}", HELD if v["learns_shape"] else NOT_HELD))),
+    ]
+    out = []
+    for text, rule, run in rows:
+        ours, mark = run() if v else ("–", NOT_RUN)
+        if v and not v["complete"]:
+            ours += f" (only seeds {', '.join(map(str, canon['seeds']))} so far)"
+        out.append({"claim": text, "source": "ours, beyond the paper", "paper": "–", "rule": rule, "page": "10_symmetry",
+                    "ours": ours, "mark": mark, "scale": symmetry["scale"] if symmetry else None})
+    return out
+
+
 __all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "budget_evidence", "budget_cpus", "budget_used", "Claim", "CLAIMS", "check", "evidence", "compute_used",
-           "beats_constant", "spearman", "chosen"]
+           "beats_constant", "spearman", "chosen",
+           "SHAPE_CORRELATION", "SYMMETRY_SEEDS", "ENCODER_INPUT_NAMES", "symmetry_verdict", "own_claims"]

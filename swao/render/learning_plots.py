@@ -7,6 +7,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from swao.book.findings import ENCODER_INPUT_NAMES
 from swao.render.plots import legible
 
 
@@ -130,4 +131,62 @@ def plot_paper_budget(curve: dict):
                 ylabel="median correlation with the target")
     axes[0].legend(fontsize=9, ncol=4)
     fig.tight_layout()
+    return legible(fig)
+
+
+def plot_symmetry(study: dict):
+    """The symmetry study (``studies/symmetry_study.py``) along training, on each run's validation
+    MLPs: per encoder (one panel each), each MLP's best decoder's median MPE for the paper's input
+    (as drawn) and the canonical one, the seed mean as a line and the seeds' range as a band, beside
+    the constant (dashed) and linear (dotted) floors on the same MLPs (seed means); and below, the
+    training loss and the median correlation with the target, per input (seed means)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    def mean_band(runs, get):
+        ys = np.array([[get(r, i) for i in range(len(r["curve"]["step"]))] for r in runs])
+        return ys.mean(0), ys.min(0), ys.max(0)
+
+    fig = plt.figure(figsize=(9, 9.6))
+    grid = fig.add_gridspec(3, 2, height_ratios=(1, 1, 1.05))
+    panels = [fig.add_subplot(grid[e // 2, e % 2]) for e in range(4)]
+    loss_ax, corr_ax = fig.add_subplot(grid[2, 0]), fig.add_subplot(grid[2, 1])
+    for k, name in enumerate(ENCODER_INPUT_NAMES):
+        runs = [r for r in study["runs"] if r["encoder_input"] == name]
+        if not runs:
+            continue
+        color = f"C{k}"
+        x = np.array(runs[0]["curve"]["step"]) * runs[0]["mlp_passes"] / runs[0]["curve"]["step"][-1] / 1e3
+        for e, ax in enumerate(panels):
+            m, lo, hi = mean_band(runs, lambda r, i: r["curve"]["best_decoder_median"][i][e])
+            ax.plot(x, m, color=color, marker="o", ms=3, label=f"{ENCODER_INPUT_NAMES[name]}, {len(runs)} seed{'s' * (len(runs) > 1)}")
+            ax.fill_between(x, lo, hi, color=color, alpha=0.2, lw=0)
+            if k == 0:
+                for f, style in (("constant", "--"), ("linear", ":")):
+                    level = np.mean([r["curve"]["floors"][f]["median"][e] for r in runs])
+                    ax.axhline(level, color="0.35", ls=style, lw=1, label=f"{f} floor" if e == 0 else None)
+            ax.set(title=f"E{e + 1}: MLPs with {e + 1} hidden layer{'s' * (e > 0)}", yscale="log",
+                   ylabel="best-decoder median MPE (%)" if e % 2 == 0 else "")
+        lx = np.array(runs[0]["curve"]["loss_step"]) * runs[0]["mlp_passes"] / runs[0]["curve"]["step"][-1] / 1e3
+        lm = np.mean([r["curve"]["loss"] for r in runs], axis=0)
+        w = max(1, len(lm) // 40)  # a running mean over 1/40 of the run: the per-batch loss is noisy
+        loss_ax.plot(lx[w - 1:], np.convolve(lm, np.ones(w) / w, mode="valid"), color=color, lw=1.2, label=ENCODER_INPUT_NAMES[name])
+        for e in range(4):
+            cm, _, _ = mean_band(runs, lambda r, i: r["curve"]["median_correlation"][i][e])
+            corr_ax.plot(x, cm, color=color, ls=("-", "--", "-.", ":")[e], lw=1.2)
+    loss_ax.set(yscale="log", xlabel="MLP passes of training (thousands)", ylabel="min loss (eq. 3)", title="training loss (seed mean, running mean)")
+    corr_ax.set(ylim=(-0.3, 1), xlabel="MLP passes of training (thousands)", ylabel="median correlation with the target",
+                title="shape: median correlation (seed mean)")
+    corr_ax.axhline(0, color="0.6", lw=0.6)
+    corr_ax.legend([Line2D([], [], color="0.3", ls=ls) for ls in ("-", "--", "-.", ":")], [f"E{e + 1}" for e in range(4)],
+                   fontsize=9, ncol=2, title="line style: encoder", title_fontsize=9)
+    for ax in (*panels, loss_ax):
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+    handles, labels = panels[0].get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: "floor" in labels[i])
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return legible(fig)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from swao.method.activations import TYPE_NAMES
 from swao.method.metrics import NEAR_CONSTANT
-from swao.book.findings import budget_cpus
+from swao.book.findings import ENCODER_INPUT_NAMES, SHAPE_CORRELATION, budget_cpus, symmetry_verdict
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
 from swao.render.tables import ENCODERS, Table, fmt, provenance_note
@@ -256,9 +256,98 @@ def compute_table(used: dict[str, dict]) -> Table:
     return Table("The compute used", ["scale", "hardware", "training", "search and baselines", "sizes"], rows)
 
 
+def own_claims_table(rows: list[dict]) -> Table:
+    """Our own claims beyond the paper (:func:`swao.book.findings.own_claims`), as the paper's are
+    shown: the claim, our number, the mark, the page with the evidence; the rules under it."""
+    body = [[f"**{c['claim']}**", c["ours"], FINDING_MARKS[c["mark"]],
+             f"[{c['page'].split('_', 1)[1].replace('_', ' ')}]({c['page']}.ipynb)"] for c in rows]
+    note = "The rule of each claim, fixed before its numbers: " + " ".join(f"({k + 1}) {c['rule']}." for k, c in enumerate(rows))
+    scale = rows[0].get("scale") or "small"
+    return Table("What held: our own claims against rules fixed before their numbers", ["our claim", f"ours, {scale} scale", "mark", "evidence"], body, note)
+
+
+def _seed_cell(mean: float, spread: float, n: int) -> str:
+    return fmt(mean, 1) + (f" ({fmt(spread, 1)})" if n > 1 else "")
+
+
+def symmetry_table(study: dict, inputs: tuple[str, ...] = tuple(ENCODER_INPUT_NAMES), scaling: dict | None = None) -> Table:
+    """The symmetry study (``studies/symmetry_study.py``): per encoder input and training seed,
+    its training seconds and the held-out best-decoder median MPE per encoder (columns), then
+    per input the seed mean with the spread (max - min), the x16-compute run of the scaling
+    study where given (``scaling``: its committed result, the same test MLPs), and the floors.
+    ``inputs``: the encoder inputs shown (``("as_drawn",)``: the seed variance of the book's
+    small sigmoid-based min-loss autoencoder). :func:`symmetry_collapse_table` gives the rest."""
+    v = symmetry_verdict(study)
+    rows = []
+    for name in inputs:
+        runs = sorted((r for r in study["runs"] if r["encoder_input"] == name), key=lambda r: r["seed"])
+        for r in runs:
+            rows.append([ENCODER_INPUT_NAMES[name], str(r["seed"]), f"{r['train_seconds']:.0f}", *[fmt(x, 1) for x in r["best_median"]]])
+        p = v["inputs"][name]
+        rows.append([f"**{ENCODER_INPUT_NAMES[name]}: mean (spread)**", f"{len(runs)} seed{'s' * (len(runs) > 1)}", f"{p['train_seconds']:.0f}",
+                     *[_seed_cell(m, s, len(runs)) for m, s in zip(p["best_median"], p["best_median_spread"])]])
+    big = max(scaling["runs"], key=lambda r: r["mlp_passes"]) if scaling else None
+    if big:
+        rows.append([f"as drawn, x{big['factor']:g} the passes (scaling study)", "0",
+                     f"{big['train_seconds']:.0f}" if big.get("train_seconds") else "–", *[fmt(x, 1) for x in big["best_median"]]])
+    for f in ("constant", "linear"):
+        rows.append([f"floor: {'oracle constant' if f == 'constant' else 'linear fit'}", "", "",
+                     *[fmt(x, 1) for x in study["floors"][f]["median"]]])
+    passes, paper = study["runs"][0]["mlp_passes"], v["paper_mlp_passes"]
+    canonical = "; the canonical rows add `encoder_input=canonical`" if "canonical" in inputs else ""
+    note = (f"Each MLP's best decoder, the median over the {study['eval_mlps']} held-out test MLPs per encoder of the "
+            f"book's Table 1 (the floors: medians over the same MLPs); every training {passes:,} MLP passes "
+            f"({100 * passes / paper:.2g} % of the paper's {paper / 1e6:.1f} M), the {study['scale']} recipe{canonical}. Spread: max - min over the seeds. "
+            f"Command: `{study['command']}`. " + provenance_note(study["runs"][0].get("provenance")))
+    title = ("The symmetry study: best-decoder median MPE (%), the paper's input against the canonical one" if len(inputs) > 1
+             else "Seed variance: the small sigmoid-based min-loss autoencoder trained with three seeds, best-decoder median MPE (%)")
+    return Table(title, ["encoder input", "seed", "seconds", *ENCODERS], rows, note)
+
+
+def symmetry_collapse_table(study: dict) -> Table:
+    """The symmetry study's other views, per encoder input (seed means; spread in brackets where
+    it matters): the best-decoder mean MPE, the near-constant share and the median correlation
+    per encoder, and the dead decoders of any seed."""
+    v = symmetry_verdict(study)
+    rows = []
+    for name, p in v["inputs"].items():
+        rows.append([ENCODER_INPUT_NAMES[name], _slash(p["best_mean"]), _slash([100 * x for x in p["near_constant_share"]], 0),
+                     _slash(p["median_correlation"], 2), ", ".join(p["dead_decoders"]) or "none"])
+    header = ["encoder input", "best-decoder mean MPE % (E1-E4)", "near-constant % (E1-E4)", "median corr. (E1-E4)", "dead decoders"]
+    return Table("The symmetry study: the mean, collapse and shape (seed means)", header, rows,
+                 f"The same runs and test MLPs as the table above; near-constant: a best decoding whose standard deviation over "
+                 f"the grid is under {NEAR_CONSTANT:.0%} of the target's.")
+
+
+def symmetry_summary(study: dict) -> str:
+    """The symmetry study's two verdicts in words, by the rule of ``results/symmetry/RULE.md``
+    (:func:`swao.book.findings.symmetry_verdict`)."""
+    v = symmetry_verdict(study)
+    raw, canon = v["inputs"]["as_drawn"], v["inputs"]["canonical"]
+    effect = {"helps": "it lowers the held-out error", "hurts": "it raises the held-out error",
+              "no measurable difference": "no measurable difference"}[v["effect"]]
+    seeds = f"{len(canon['seeds'])} seed{'s' if len(canon['seeds']) > 1 else ''} each"
+    cost = canon["train_seconds"] / raw["train_seconds"]
+    lines = [f"**Rule 1, does sorting the neurons help? {effect[0].upper() + effect[1:]}.** Best-decoder medians "
+             f"{_slash(canon['best_median'])} % (canonical) against {_slash(raw['best_median'])} % (as drawn), {seeds}; "
+             f"lower by more than the as-drawn seed spread on {sum(v['lower'])} of 4 encoders, higher by more on "
+             f"{sum(v['higher'])}.",
+             f"**Rule 2, does the embedding then learn the functions' shape? {'Yes' if v['learns_shape'] else 'No'}.** "
+             f"{sum(v['shape_per_encoder'])} of 4 encoders beat the constant floor with a median correlation of at least "
+             f"{SHAPE_CORRELATION}; the canonical input's median correlation is {_slash(canon['median_correlation'], 2)}.",
+             f"At equal MLP passes a canonical training took {canon['train_seconds']:.0f} s against {raw['train_seconds']:.0f} s"
+             + (f" (x{cost:.2f}: within timing noise, so the comparison at equal passes is also one at equal wall time)."
+                if abs(cost - 1) < 0.05 else f" (x{cost:.2f}: the sort's cost on the same CPU; at equal wall time the "
+                f"{'as-drawn' if cost > 1 else 'canonical'} input would have had {abs(cost - 1):.0%} more steps).")]
+    if not v["complete"]:
+        lines.append("The rule asks for three seeds per input; this result has fewer, so both verdicts are provisional.")
+    return "\n\n".join(lines)
+
+
 __all__ = ["floors_table", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
            "scaling_median_table", "scaling_verdict", "FINDING_MARKS",
-           "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary"]
+           "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary",
+           "own_claims_table", "symmetry_table", "symmetry_collapse_table", "symmetry_summary"]
 
 
 def paper_budget_summary(curve: dict, table1: dict | None = None) -> str:
