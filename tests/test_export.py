@@ -135,6 +135,17 @@ def test_with_data_the_formula_folds_neurons_that_do_not_vary_and_still_computes
     blocks[0] = 0
     flat = formula(join_matrix(blocks, out, masks), "sigmoid", u, x=x)
     assert "the MLP has collapsed" in flat and "·u" not in flat  # no term reads an input
+    # a neuron that still varies, but whose layer-2 successors are cut: nothing reaches the output, no neuron is listed
+    blocks = split_matrix(m.clone().double())[0].clone()
+    blocks[1] = 0
+    dead = join_matrix(blocks, out, masks)
+    text = formula(dead, "sigmoid", u, x=x)
+    with torch.no_grad():
+        level = exported_sequential(dead, "sigmoid", u)(x.double()).squeeze(-1)
+    assert float(level.max() - level.min()) < 1e-9
+    assert "h1_" not in text and "h2_" not in text and "constant on the data (folded" not in text
+    out_line = next(line for line in text.splitlines() if line.startswith("out = "))
+    assert "the MLP has collapsed" in out_line and f"none of its {int(nonzero_count(dead))} non-zero weights" in out_line
 
 
 def test_the_formula_of_an_mlp_with_a_layer_left_empty_warns_nothing(recwarn):

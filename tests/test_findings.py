@@ -129,7 +129,9 @@ def test_the_paper_budget_run_is_checked_on_the_claims_its_table_1_block_can_tes
     assert ("Made with 2.5 hours of autoencoder training (1 autoencoder, on 25 % of the paper's 12.8 M MLP passes; the paper: "
             "about 48 h per autoencoder on an NVIDIA RTX A5000 GPU) (no search), on CPU A; CPU B.") in text
     table = reports.findings_table({"small": small, "paper-budget": checks})
-    assert table.header[-3:] == ["ours, paper-budget scale", "at paper-budget scale", "evidence"]
+    assert table.header == ["the paper's claim", "the paper's number", "ours, small scale", "ours, paper-budget scale"]
+    assert all(row[-1].startswith(f"**{reports.FINDING_MARKS[c['mark']]}**") for row, c in zip(table.rows, checks))
+    assert all("evidence: [" in row[0] for row in table.rows)
     assert "paper-budget scale: 2 held" in table.note and "small scale: 1 held, 5 not held, 2 not testable at this scale;" in table.note
 
 

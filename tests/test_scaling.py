@@ -109,6 +109,19 @@ def test_the_paper_budget_summary_says_how_far_and_where_from_the_numbers():
     assert "best-decoder median 20.0 / 15.0 / 10.0 / 5.0 % against the constant floor's 50.0 / 26.0 / 7.0 / 2.0 %" in text
 
 
+def test_the_paper_budget_run_is_set_against_the_scaling_fit_at_its_own_passes():
+    # the fit: D2's cell = 1e8 / passes (x0.1 per 10x), the median half of it; at 512,000 passes: 195.3 / 97.7
+    s = study(lambda n, e: 1e8 / n)
+    curve = budget_curve()  # last scored stop: step 500 = 512,000 passes, medians 40 on every encoder
+    curve["scored"][-1]["table"] = [[500.0, 60.0, 60.0, 60.0]] * 4  # E1 above the fit's best cell, E2-E4 below
+    text = reports.paper_budget_against_fit(curve, s)
+    assert "at this run's 0.51 M passes, 0.3x its largest budget" in text and "step 500" in text and "200 test MLPs" in text
+    assert "best-decoder median 40.0 / 40.0 / 40.0 / 40.0 % against the fit's 97.7 / 97.7 / 97.7 / 97.7 % (below it on 4 of 4" in text
+    assert "best cell (mean) 500.0 / 60.0 / 60.0 / 60.0 % against the fit's 195.3 / 195.3 / 195.3 / 195.3 % (below it on 3 of 4" in text
+    assert text in reports.paper_budget_summary(curve, scaling=s)
+    assert "scaling study's prediction" not in reports.paper_budget_summary(curve)
+
+
 def test_the_paper_budget_figures_draw_from_the_curve():
     from swao.render import learning_plots as plots
 

@@ -154,4 +154,23 @@ def test_a_page_shows_its_provenance_once_and_its_tables_name_only_their_scale(m
     assert top.startswith("**Provenance of this page's results.**") and full in top
     later = {**prov, "date": "2026-12-03 11:00 UTC"}  # computed later by the same code on the same machine
     assert tables.provenance_note(later) == "Ours: **small scale** (provenance at the top of the page)."
-    assert tables.provenance_note({**prov, "sizes": "other sizes"}).endswith("Sizes: other sizes.")
+    other = {**prov, "sizes": "other sizes"}  # another study's results on the same page
+    assert tables.provenance_note(other).endswith("Sizes: other sizes.")
+    assert tables.provenance_note({**other, "date": "later"}) == "Ours: **small scale** (provenance as above)."
+    assert tables.provenance_note(later) == "Ours: **small scale** (provenance at the top of the page)."
+    assert tables.provenance_note(other).endswith("Sizes: other sizes."), "after another note: in full again"
+    tables.page_provenance(prov)  # a new page forgets the note before it
+    assert tables.provenance_note({**prov, "sizes": "third"}).endswith("Sizes: third.")
+
+
+def test_a_mean_cell_made_absurd_by_a_few_mlps_says_so_and_how_many():
+    from swao.render import tables
+
+    ours = [[50.0, 1500.0, 20.0, 3.0], [60.0, 2.5e21, 30.0, 4.0], [70.0, 1000.0, 10.0, 5.0], [80.0, 999.0, 40.0, 6.0]]
+    absurd = [[0, 3, 0, 0], [0, 7, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
+    t = tables.mpe_block(ours, None, "T", None, absurd=absurd)
+    col = [row[2] for row in t.rows[:4]]  # encoder E2, decoders D1..D4
+    assert col == ["> 1,000 (3)", "> 1,000 (7)", "> 1,000 (1)", "**999.0**"]
+    assert "'> 1,000 (k)'" in t.note and "e+" not in t.to_markdown()
+    plain = tables.mpe_block(ours, None, "T", None)  # without the counts: the book's number format
+    assert [row[2] for row in plain.rows[:4]] == ["1,500", "> 10,000", "1,000", "**999.0**"] and "'> 1,000" not in plain.note

@@ -505,6 +505,10 @@ def test_mpe_summary_matches_a_loop_reference():
         assert s["best_mean"][e] == pytest.approx(sum(best) / 6)
         assert s["best_median"][e] == pytest.approx(statistics.median(best))
     assert s["table"][2][1] > 1e8 and s["median_table"][2][1] < 100  # the mean explodes, the median does not
+    per[1, 2, 4] = 1000.0  # at the threshold: counted; just under it: not
+    per[1, 2, 5] = 999.9
+    counts = mpe_summary(per)["absurd_table"]
+    assert counts[2][1] == 2 and sum(map(sum, counts)) == 2  # rows decoders, columns encoders, as "table"
 
 
 def _rewrite_checkpoint(path, header=None, meta=None, state=None):

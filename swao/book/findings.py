@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from swao.book.numbers import slash
 from swao.book.paper import paper_tables, paper_tradeoff_points
 from swao.book.searches import dataset_floors
 from swao.method.generation import TARGET_NONZEROS as NONZEROS_BY_DEPTH
@@ -53,10 +54,6 @@ class Claim:
                    for n in self.needs)
 
 
-def _slash(values, digits: int = 1) -> str:
-    return " / ".join(f"{v:.{digits}f}" for v in values)
-
-
 def beats_constant(result: dict) -> list[bool]:
     """Per encoder: does each MLP's best decoder's median beat the oracle constant's?"""
     return [m < MARGIN * c for m, c in zip(result["best_median"], result["floors"]["constant"]["median"])]
@@ -84,8 +81,8 @@ def _beats_floors(cell: dict, floors: dict) -> bool:
 def _decodes_like_input(ev: dict) -> tuple[str, str]:
     r = ev["tables"]["sigmoid-min"]
     wins = beats_constant(r)
-    value = (f"best cell {_slash(best_cells(r['table']))} %; each MLP's best decoder: median {_slash(r['best_median'])} % "
-             f"against the constant's {_slash(r['floors']['constant']['median'])} % (beats it on {sum(wins)} of 4 encoders)")
+    value = (f"best cell {slash(best_cells(r['table']))} %; each MLP's best decoder: median {slash(r['best_median'])} % "
+             f"against the constant's {slash(r['floors']['constant']['median'])} % (beats it on {sum(wins)} of 4 encoders)")
     return value, HELD if sum(wins) >= MOST_ENCODERS else NOT_HELD
 
 
@@ -113,8 +110,8 @@ def _other_types(ev: dict) -> tuple[str, str]:
         r = ev["tables"][n]
         wins = beats_constant(r)
         ok &= sum(wins) >= MOST_ENCODERS
-        parts.append(f"{n.split('-')[0]}: median {_slash(r['best_median'])} % against the constant's "
-                     f"{_slash(r['floors']['constant']['median'])} % ({sum(wins)} of 4)")
+        parts.append(f"{n.split('-')[0]}: median {slash(r['best_median'])} % against the constant's "
+                     f"{slash(r['floors']['constant']['median'])} % ({sum(wins)} of 4)")
     return "; ".join(parts), HELD if ok else NOT_HELD
 
 
@@ -165,7 +162,7 @@ def _embedding(ev: dict) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- the paper's numbers
 def _paper_best_cells() -> str:
-    return f"best cell {_slash(best_cells(paper_tables()['table1']['blocks']['min']), 2)} % (E1-E4)"
+    return f"best cell {slash(best_cells(paper_tables()['table1']['blocks']['min']), 2)} % (E1-E4)"
 
 
 def _paper_losses() -> str:
@@ -180,7 +177,7 @@ def _paper_d3() -> str:
 
 def _paper_other_types() -> str:
     blocks = paper_tables()["table3"]["blocks"]
-    return "; ".join(f"{k}: best cell {_slash(best_cells(v), 2)} %" for k, v in blocks.items())
+    return "; ".join(f"{k}: best cell {slash(best_cells(v), 2)} %" for k, v in blocks.items())
 
 
 def _paper_table2() -> tuple[list[float], list[int]]:
@@ -339,13 +336,13 @@ def own_claims(symmetry: dict | None) -> list[dict]:
          "held-out error of the small sigmoid-based min-loss autoencoder",
          f"the canonical input's best-decoder median (mean of {SYMMETRY_SEEDS} seeds) below the paper's input's by more than "
          f"the latter's seed spread on >= {MOST_ENCODERS} of 4 encoders, at equal MLP passes",
-         (lambda: (f"best-decoder median {_slash(canon['best_median'])} % against {_slash(raw['best_median'])} % "
-                   f"(spread {_slash(raw['best_median_spread'])})", HELD if v["effect"] == "helps" else NOT_HELD))),
+         (lambda: (f"best-decoder median {slash(canon['best_median'])} % against {slash(raw['best_median'])} % "
+                   f"(spread {slash(raw['best_median_spread'])})", HELD if v["effect"] == "helps" else NOT_HELD))),
         ("With the symmetry respected, the small autoencoder's embedding learns the functions' shape",
          f"the canonical input's best-decoder median beats the constant floor and its median correlation is >= "
          f"{SHAPE_CORRELATION} on >= {MOST_ENCODERS} of 4 encoders",
-         (lambda: (f"median {_slash(canon['best_median'])} % (constant {_slash(symmetry['floors']['constant']['median'])}), "
-                   f"correlation {_slash(canon['median_correlation'], 2)}", HELD if v["learns_shape"] else NOT_HELD))),
+         (lambda: (f"median {slash(canon['best_median'])} % (constant {slash(symmetry['floors']['constant']['median'])}), "
+                   f"correlation {slash(canon['median_correlation'], 2)}", HELD if v["learns_shape"] else NOT_HELD))),
     ]
     out = []
     for text, rule, run in rows:

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from swao.method.activations import check_activation, mlp_type
-from swao.method.representation import N_IN, active_indices, matrix_to_weights, to_sequential
+from swao.method.representation import N_IN, active_indices, matrix_to_weights, nonzero_count, to_sequential
 
 # lower and upper quartile of random MLPs' outputs on the grid (256 MLPs, seed 0: -4.22 / 3.44,
 # 0.335 / 0.612, 0.017 / 0.983), rounded
@@ -179,7 +179,8 @@ def formula(matrix: torch.Tensor, activation: str, units: Units | None = None, d
     output does not vary over them (a spread, max - min, under ``1e-6`` of its level: e.g. ``σ(0)`` of a
     neuron cut from its inputs, or a saturated one) is not written out; it is listed once with its
     value, and its contribution folded into the next layer's constant term. A collapsed MLP then
-    reads as what it is: ``out`` a constant."""
+    reads as what it is: ``out`` a constant, and no neuron is written out at all (whatever varies
+    inside it, nothing of it reaches the output)."""
     t = check_activation(activation)
     kind = mlp_type(t)
     phi = {"sigmoid": "σ", "leaky_relu": "lrelu", "linear": ""}[t]
@@ -220,6 +221,11 @@ def formula(matrix: torch.Tensor, activation: str, units: Units | None = None, d
                 line += f"  (a constant on the data, {const[k]:.{digits}g}: the MLP has collapsed)"
             lines.append(line)
         names, level = new, const
+    if level[0] is not None:  # the output is a constant on the data: the MLP has collapsed, its neurons say nothing
+        lines = lines[:N_IN] if units is not None else []
+        lines.append(f"out = {level[0]:.{digits}g}  (a constant on the data: the MLP has collapsed; none of its "
+                     f"{int(nonzero_count(matrix.detach().cpu()))} non-zero weights changes its output here)")
+        folded = []
     if folded:
         lines.insert(N_IN if units is not None else 0, "constant on the data (folded into the next layer): " + ", ".join(folded))
     if units is not None:

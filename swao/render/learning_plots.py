@@ -11,6 +11,15 @@ from swao.book.findings import ENCODER_INPUT_NAMES
 from swao.render.plots import legible
 
 
+def plain_log_y(ax) -> None:
+    """A log y-axis labelled 1, 2, 5, 10, 20, ... in plain numbers (no 6 x 10^1 minor labels)."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+
+
 def plot_depth1(runs: dict[str, dict]):
     """The depth-1 diagnostic (``studies/depth1_diagnostic.py``): D1's median MPE on held-out
     depth-1 MLPs along training, beside the constant and linear floors, and its median
@@ -40,8 +49,6 @@ def plot_scaling(study: dict, paper_budget: dict | None = None):
     paper's 12.8 M passes, the paper's values as stars), each MLP's best decoder's median (middle;
     dashed: the constant floor) and mean (bottom). Filled markers: budget
     runs (each with its own schedule); hollow: one long run's points on the way (not in the fit)."""
-    from matplotlib.ticker import FormatStrFormatter, LogLocator
-
     from swao.ours import scaling_law as scaling
 
     runs = sorted(study["runs"], key=lambda r: r["mlp_passes"])
@@ -69,16 +76,16 @@ def plot_scaling(study: dict, paper_budget: dict | None = None):
                         mec="k", mew=0.8, ls=":", lw=0.8)
         ax.axvline(paper_x, color="0.5", lw=0.6)
         ax.set(xscale="log", yscale="log", xlabel="MLP passes of training (paper: 12.8 M)" if k == 2 else "")
-        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-        ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+        plain_log_y(ax)
     axes[0].set(ylabel="MPE (%)", title="Table 1's best cell (mean over MLPs): the fit to 12.8 M; stars: the paper")
     axes[1].set(ylabel="MPE (%)", title="each MLP's best decoder: median (dashed: the constant floor)")
     axes[2].set(ylabel="MPE (%)", title="each MLP's best decoder: mean")
-    axes[0].legend(fontsize=9, title="filled: budget runs\nhollow: on the way"
-                   + ("\nsquares: the paper's recipe,\n12.8 M-pass run so far" if paper_budget and paper_budget.get("scored") else ""),
-                   title_fontsize=9)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False,
+               title="filled: budget runs; hollow: on the way"
+               + ("; squares: the paper's recipe,\n12.8 M-pass run so far" if paper_budget and paper_budget.get("scored") else ""),
+               title_fontsize=9)
+    fig.tight_layout(rect=(0, 0.8 / fig.get_figheight(), 1, 1))  # the legend below the panels, off the data
     return legible(fig)
 
 def plot_memorisation(study: dict):
@@ -127,6 +134,7 @@ def plot_paper_budget(curve: dict):
         ax.set_xlim(0, paper * 1.02)
     axes[0].set(yscale="log", ylabel="best-decoder median MPE (%)",
                 title=f"validation ({curve['validation_mlps_per_encoder']} MLPs per encoder); dashed: constant floor")
+    plain_log_y(axes[0])
     axes[1].set(ylim=(-0.2, 1), xlabel="MLP passes of training (millions; grey line: the paper's 12.8 M)",
                 ylabel="median correlation with the target")
     axes[0].legend(fontsize=9, ncol=4)
@@ -141,7 +149,6 @@ def plot_symmetry(study: dict):
     the constant (dashed) and linear (dotted) floors on the same MLPs (seed means); and below, the
     training loss and the median correlation with the target, per input (seed means)."""
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FormatStrFormatter, LogLocator
 
     def mean_band(runs, get):
         ys = np.array([[get(r, i) for i in range(len(r["curve"]["step"]))] for r in runs])
@@ -181,9 +188,7 @@ def plot_symmetry(study: dict):
     corr_ax.legend([Line2D([], [], color="0.3", ls=ls) for ls in ("-", "--", "-.", ":")], [f"E{e + 1}" for e in range(4)],
                    fontsize=9, ncol=2, title="line style: encoder", title_fontsize=9)
     for ax in (*panels, loss_ax):
-        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-        ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+        plain_log_y(ax)
     handles, labels = panels[0].get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: "floor" in labels[i])
     handles, labels = [handles[i] for i in order], [labels[i] for i in order]

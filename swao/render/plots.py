@@ -185,9 +185,9 @@ def plot_decodings(entry: dict, activation: str, ax=None, title: str = "", legen
     return ax
 
 
-def plot_figure2(fig2: dict):
+def plot_figure2(fig2: dict, title: str = "Figure 2: input MLPs and their four decodings"):
     """Figure 2: input MLPs against their 4 decodings, 3 MLPs per activation type; each panel's
-    title gives the decodings' MPEs, one legend for all."""
+    title gives the decodings' MPEs, one legend for all; ``title`` names what made it."""
     types = list(fig2["types"])
     n = max(len(v) for v in fig2["types"].values())
     fig, axes = plt.subplots(len(types), n, figsize=(9.5, 3.0 * len(types) + 0.5), squeeze=False)
@@ -198,7 +198,7 @@ def plot_figure2(fig2: dict):
             ax.set(xlabel="grid point (sorted)" if r == len(types) - 1 else "", ylabel="output" if c == 0 else "")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=5, frameon=False)
-    fig.suptitle("Figure 2: input MLPs and their four decodings")
+    fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))
     return legible(fig)
 

@@ -9,7 +9,27 @@ from swao.method.metrics import NEAR_CONSTANT
 from swao.book.findings import ENCODER_INPUT_NAMES, SHAPE_CORRELATION, budget_cpus, symmetry_verdict
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
+from swao.book.numbers import slash
 from swao.render.tables import ENCODERS, Table, fmt, provenance_note
+
+
+def training_table(trained: dict, caption: str = "Training: where each autoencoder ended") -> Table:
+    """Page 03's one view of training: per autoencoder (rows), its steps, last training loss and
+    training seconds, and its last validation as the learning-curve figure draws it: each
+    validation MLP's best decoder, the median over the MLPs, per encoder and their mean. One
+    aggregation, stated in the note; the test-set tables beside the paper's are page 04's."""
+    rows = []
+    for name, r in trained.items():
+        h = r["history"]
+        val = [v for v in h["val"] if "best_decoder_median" in v]
+        med = val[-1]["best_decoder_median"] if val else [None] * len(ENCODERS)
+        mean = sum(med) / len(med) if val else None
+        rows.append([name, f"{h['step'][-1]:,}", fmt(h["loss"][-1], 3), fmt(r.get("train_seconds"), 0),
+                     *[fmt(v, 1) for v in med], fmt(mean, 1)])
+    note = ("MPE %: each validation MLP's best decoder, the median over the validation MLPs of each encoder (the "
+            "figure's view), and its mean over the four encoders. Training seconds are wall time on the hardware named "
+            "in the provenance.")
+    return Table(caption, ["autoencoder", "steps", "last loss", "training s", *ENCODERS, "mean"], rows, note)
 
 
 def floors_table(results: dict, prov: dict | None) -> Table:
@@ -40,20 +60,16 @@ def floors_table(results: dict, prov: dict | None) -> Table:
     return Table(caption, header, rows, note)
 
 
-def _slash(values, digits: int = 1) -> str:
-    return " / ".join(fmt(v, digits) for v in values)
-
-
 def recipe_table(study: dict) -> Table:
     """The autoencoder recipe study (``studies/recipe_study.py``): per recipe, its steps in the
     budget, the held-out best-decoder median and mean per encoder; then the floors.
     :func:`recipe_collapse_table` gives the collapse views."""
     f = study["floors"]
     rows = [[r["name"], f"{r['steps']:,} x {r['mlp_passes'] // r['steps']}", f"{r['train_seconds']:.0f}",
-             fmt(r["final_loss"]), _slash(r["best_median"]), _slash(r["best_mean"])] for r in study["recipes"]]
+             fmt(r["final_loss"]), slash(r["best_median"]), slash(r["best_mean"])] for r in study["recipes"]]
     for name in ("constant", "linear"):
         rows.append([f"floor: {'oracle constant' if name == 'constant' else 'linear fit'}", "", "", "",
-                     _slash(f[name]["median"]), _slash(f[name]["mean"])])
+                     slash(f[name]["median"]), slash(f[name]["mean"])])
     header = ["recipe", "steps x batch", "train s", "final loss", "best decoder: median MPE % (E1-E4)", "mean (E1-E4)"]
     note = (f"The sigmoid-based min-loss autoencoder, `small` sizes otherwise, {study['budget_s']:.0f} s of training steps per "
             f"recipe (steps set from each recipe's measured MLPs/s); {study['eval_mlps']} held-out MLPs per encoder "
@@ -64,9 +80,9 @@ def recipe_table(study: dict) -> Table:
 def recipe_collapse_table(study: dict) -> Table:
     """The recipe study's collapse views, per recipe: near-constant best decodings and their
     median correlation with the target per encoder, the dead decoders and the active neurons."""
-    rows = [[r["name"], _slash([100 * v for v in r["near_constant_share"]], 0), _slash(r["median_correlation"], 2),
+    rows = [[r["name"], slash([100 * v for v in r["near_constant_share"]], 0), slash(r["median_correlation"], 2),
              ", ".join(r["dead_decoders"]) or "none",
-             _slash([sum(d["active_per_layer"]) / len(d["active_per_layer"]) for d in r["decoders"]])]
+             slash([sum(d["active_per_layer"]) / len(d["active_per_layer"]) for d in r["decoders"]])]
             for r in study["recipes"]]
     header = ["recipe", "near-constant % (E1-E4)", "median corr. (E1-E4)", "dead decoders", "active neurons per layer (D1-D4)"]
     return Table("The recipe study: do the decodings follow the shape?", header, rows,
@@ -85,7 +101,7 @@ def search_study_table(study: dict) -> Table:
                 continue
             best = "; ".join("–" if c["mpe"] is None else f"{fmt(c['mpe'], 1)} ({c['nonzeros']}, {c['decoder']})" for c in v["cells"].values())
             rows.append([TYPE_NAMES.get(act, act) if first else "", name, f"{v['dead_start']} / {v['triples']}",
-                         f"{v['dead_end']} / {v['triples']}", _slash(v["t"], 2), _slash(v["nonzeros"], 0), best,
+                         f"{v['dead_end']} / {v['triples']}", slash(v["t"], 2), slash(v["nonzeros"], 0), best,
                          direct if first else ""])
             first = False
     header = ["MLP type", "variant", "dead starts", "dead ends", "t at 0/25/50/75/100 %", "non-zeros along",
@@ -160,16 +176,16 @@ def scaling_verdict(study: dict) -> str:
             f"extrapolated {v['extrapolation']:.1f}x further ({v['decades']:.1f} decades) to the paper's 12.8 M: a hint, "
             "not a measurement.\n\n"
             f"- **The paper's view (best cells): {v['whole']}.** Each encoder's best table cell, a mean over MLPs, is "
-            f"multiplied by {_slash([t['per_decade'] for t in cell], 2)} per 10x of compute; its fit predicts "
-            f"{_slash([t['predicted'] for t in cell])} % (E1-E4) at 12.8 M against the paper's "
-            f"{_slash([t['paper'] for t in cell])} %: {counts['reaches']} encoder(s) reach the paper, {counts['between']} "
+            f"multiplied by {slash([t['per_decade'] for t in cell], 2)} per 10x of compute; its fit predicts "
+            f"{slash([t['predicted'] for t in cell])} % (E1-E4) at 12.8 M against the paper's "
+            f"{slash([t['paper'] for t in cell])} %: {counts['reaches']} encoder(s) reach the paper, {counts['between']} "
             f"fall between, {counts['far']} stay far. A mean moves with the few MLPs whose outputs come near zero, so "
             "this view is the noisier one.\n"
             f"- **The robust view (medians): falls with compute on {falling} of 4 encoders.** Each MLP's best-decoder "
-            f"MPE, the median over MLPs, is multiplied by {_slash([t['per_decade'] for t in med], 2)} per 10x; its fit "
-            f"predicts {_slash([t['predicted'] for t in med])} % at 12.8 M, below the oracle constant's "
-            f"{_slash(floor)} % on {predicted_beats} of 4 encoders. At the largest budget it beats the constant on "
-            f"{beats} of 4 ({_slash(last['best_median'])} %). The paper reports no median to set beside it.\n\n"
+            f"MPE, the median over MLPs, is multiplied by {slash([t['per_decade'] for t in med], 2)} per 10x; its fit "
+            f"predicts {slash([t['predicted'] for t in med])} % at 12.8 M, below the oracle constant's "
+            f"{slash(floor)} % on {predicted_beats} of 4 encoders. At the largest budget it beats the constant on "
+            f"{beats} of 4 ({slash(last['best_median'])} %). The paper reports no median to set beside it.\n\n"
             "The test of both is the paper-budget run (one autoencoder trained for the paper's 12.8 M passes on a CPU; "
             "\"Does it learn at this scale?\"), and a paper-scale run on a GPU (`results/paper/`).")
 
@@ -179,24 +195,24 @@ FINDING_MARKS = {"held": "✓ held", "not held": "✗ not held", "not testable a
 
 
 def findings_table(checks: dict[str, list[dict]]) -> Table:
-    """The findings page (:mod:`swao.book.findings`): per claim of the paper, the paper's number, then
-    ours and the mark at each scale present (``checks``: scale -> :func:`swao.book.findings.check`),
-    and the page with the evidence."""
+    """The findings page (:mod:`swao.book.findings`): per claim of the paper (with the page of its
+    evidence), the paper's number, then at each scale present (``checks``: scale ->
+    :func:`swao.book.findings.check`) the mark, in bold, and ours after it: one column per scale,
+    so that the table fits the page's column."""
     scales = list(checks)
     first = checks[scales[0]]
     rows = []
     for k, c in enumerate(first):
-        row = [f"**{c['claim']}** ({c['source']})", c["paper"]]
+        link = f"[{c['page'].split('_', 1)[1].replace('_', ' ')}]({c['page']}.ipynb)"
+        row = [f"**{c['claim']}** ({c['source']}; evidence: {link})", c["paper"]]
         for sc in scales:
             ours = checks[sc][k]
-            row += [ours["ours"], FINDING_MARKS[ours["mark"]]]
-        rows.append(row + [f"[{c['page'].split('_', 1)[1].replace('_', ' ')}]({c['page']}.ipynb)"])
-    header = ["the paper's claim", "the paper's number"]
-    for sc in scales:
-        header += [f"ours, {sc} scale", f"at {sc} scale"]
+            row.append(f"**{FINDING_MARKS[ours['mark']]}**" + ("" if ours["ours"] == "–" else f": {ours['ours']}"))
+        rows.append(row)
     counts = "; ".join(f"{sc} scale: " + _counts([c["mark"] for c in checks[sc]]) for sc in scales)
     note = ("The rule of each claim: " + " ".join(f"({k + 1}) {c['rule']}." for k, c in enumerate(first)) + f" Counts: {counts}.")
-    return Table("What held: the paper's claims against our results", header + ["evidence"], rows, note)
+    return Table("What held: the paper's claims against our results", ["the paper's claim", "the paper's number",
+                 *[f"ours, {sc} scale" for sc in scales]], rows, note)
 
 
 def _minutes(seconds: float) -> str:
@@ -311,8 +327,8 @@ def symmetry_collapse_table(study: dict) -> Table:
     v = symmetry_verdict(study)
     rows = []
     for name, p in v["inputs"].items():
-        rows.append([ENCODER_INPUT_NAMES[name], _slash(p["best_mean"]), _slash([100 * x for x in p["near_constant_share"]], 0),
-                     _slash(p["median_correlation"], 2), ", ".join(p["dead_decoders"]) or "none"])
+        rows.append([ENCODER_INPUT_NAMES[name], slash(p["best_mean"]), slash([100 * x for x in p["near_constant_share"]], 0),
+                     slash(p["median_correlation"], 2), ", ".join(p["dead_decoders"]) or "none"])
     header = ["encoder input", "best-decoder mean MPE % (E1-E4)", "near-constant % (E1-E4)", "median corr. (E1-E4)", "dead decoders"]
     return Table("The symmetry study: the mean, collapse and shape (seed means)", header, rows,
                  f"The same runs and test MLPs as the table above; near-constant: a best decoding whose standard deviation over "
@@ -329,12 +345,12 @@ def symmetry_summary(study: dict) -> str:
     seeds = f"{len(canon['seeds'])} seed{'s' if len(canon['seeds']) > 1 else ''} each"
     cost = canon["train_seconds"] / raw["train_seconds"]
     lines = [f"**Rule 1, does sorting the neurons help? {effect[0].upper() + effect[1:]}.** Best-decoder medians "
-             f"{_slash(canon['best_median'])} % (canonical) against {_slash(raw['best_median'])} % (as drawn), {seeds}; "
+             f"{slash(canon['best_median'])} % (canonical) against {slash(raw['best_median'])} % (as drawn), {seeds}; "
              f"lower by more than the as-drawn seed spread on {sum(v['lower'])} of 4 encoders, higher by more on "
              f"{sum(v['higher'])}.",
              f"**Rule 2, does the embedding then learn the functions' shape? {'Yes' if v['learns_shape'] else 'No'}.** "
              f"{sum(v['shape_per_encoder'])} of 4 encoders beat the constant floor with a median correlation of at least "
-             f"{SHAPE_CORRELATION}; the canonical input's median correlation is {_slash(canon['median_correlation'], 2)}.",
+             f"{SHAPE_CORRELATION}; the canonical input's median correlation is {slash(canon['median_correlation'], 2)}.",
              f"At equal MLP passes a canonical training took {canon['train_seconds']:.0f} s against {raw['train_seconds']:.0f} s"
              + (f" (x{cost:.2f}: within timing noise, so the comparison at equal passes is also one at equal wall time)."
                 if abs(cost - 1) < 0.05 else f" (x{cost:.2f}: the sort's cost on the same CPU; at equal wall time the "
@@ -344,17 +360,42 @@ def symmetry_summary(study: dict) -> str:
     return "\n\n".join(lines)
 
 
-__all__ = ["floors_table", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
+__all__ = ["training_table", "floors_table", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
            "scaling_median_table", "scaling_verdict", "FINDING_MARKS",
            "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary",
+           "paper_budget_against_fit",
            "own_claims_table", "symmetry_table", "symmetry_collapse_table", "symmetry_summary"]
 
 
-def paper_budget_summary(curve: dict, table1: dict | None = None) -> str:
+def paper_budget_against_fit(curve: dict, scaling: dict) -> str:
+    """Did the scaling study's prediction hold, so far? The paper-budget run's last stop, scored on
+    the scaling study's test MLPs (``curve["scored"]``), beside each view's power law
+    (:func:`swao.ours.scaling_law.trend`) evaluated at the run's MLP passes. The fit is the small
+    recipe's, the run the paper's: a lower run than fit says the paper's recipe learns more per
+    pass than the small recipe's trend foretold, a higher one less. In words, per encoder."""
+    last = max(curve["scored"], key=lambda p: p["mlp_passes"])
+    x = last["mlp_passes"]
+    parts = []
+    for name, label in (("best_median", "best-decoder median"), ("best_cell", "best cell (mean)")):
+        fit = [t["a"] * x ** t["b"] for t in scaling_law.trend(scaling, name)]
+        run = scaling_law.view(last, name)
+        below = sum(r < f for r, f in zip(run, fit))
+        parts.append(f"{label} {slash(run)} % against the fit's {slash(fit)} % (below it on {below} of 4 encoders)")
+    return (f"Against the scaling study's prediction (the small recipe's power law, evaluated at this run's "
+            f"{x / 1e6:.2f} M passes, {x / max(r['mlp_passes'] for r in scaling['runs']):.1f}x its largest budget; the run "
+            f"scored at step {last['steps']:,} on the same {scaling['eval_mlps']} test MLPs per encoder), E1 / E2 / E3 / E4: "
+            + "; ".join(parts) + ". The fit is another recipe's, so this says whether the paper's recipe learns more "
+            "(below) or less (above) per MLP pass than the small recipe's trend foretold, not whether compute alone "
+            "closes the gap.")
+
+
+def paper_budget_summary(curve: dict, table1: dict | None = None, scaling: dict | None = None) -> str:
     """The paper-budget CPU run so far (``studies/paper_budget.py``), in words: how far it is, on
     which CPUs and in how many hours, how its recipe differs from the authors', its last
-    validation beside the floors of the same MLPs and, with ``table1`` (its ``table1`` command's
-    result), its snapshot scored as the paper's Table 1 beside the paper's best cells."""
+    validation beside the floors of the same MLPs; with ``table1`` (its ``table1`` command's
+    result), its snapshot scored as the paper's Table 1 beside the paper's best cells; with
+    ``scaling`` (the scaling study), its last stop against that study's fit at the same passes
+    (:func:`paper_budget_against_fit`)."""
     done = curve["mlp_passes"] / curve["paper_mlp_passes"]
     cpus = budget_cpus(curve)
     lines = [f"**The paper's recipe on a CPU, so far: {curve['mlp_passes'] / 1e6:.2f} M of "
@@ -366,8 +407,8 @@ def paper_budget_summary(curve: dict, table1: dict | None = None) -> str:
         v = curve["val"][-1]
         const = curve["floors"]["constant"]["median"]
         lines.append(f"Last validation (step {v['step']:,}; {curve['validation_mlps_per_encoder']} MLPs per encoder), "
-                     f"E1 / E2 / E3 / E4: best-decoder median {_slash(v['best_decoder_median'])} % against the constant "
-                     f"floor's {_slash(const)} %; near-constant best decodings "
+                     f"E1 / E2 / E3 / E4: best-decoder median {slash(v['best_decoder_median'])} % against the constant "
+                     f"floor's {slash(const)} %; near-constant best decodings "
                      + " / ".join(f"{100 * s:.0f} %" for s in v["near_constant_share"])
                      + f"; median correlation with the target {' / '.join(f'{c:+.2f}' for c in v['median_correlation'])}"
                      + (f"; dead decoders: {', '.join(v['dead_decoders'])}" if v.get("dead_decoders") else "") + ".")
@@ -375,12 +416,18 @@ def paper_budget_summary(curve: dict, table1: dict | None = None) -> str:
         paper = paper_tables()["table1"]["blocks"]["min"]
         lines.append(f"Scored as the paper's Table 1 (the weights of step {table1['steps']:,}, {table1['eval_mlps']:,} test "
                      f"MLPs per encoder; the block is on the MPE page), E1 / E2 / E3 / E4: best cells "
-                     f"{_slash([min(col) for col in zip(*table1['table'])])} % against the paper's "
-                     f"{_slash([min(col) for col in zip(*paper)], 2)} %; best-decoder median {_slash(table1['best_median'])} % "
-                     f"against the constant floor's {_slash(table1['floors']['constant']['median'])} %.")
+                     f"{slash([min(col) for col in zip(*table1['table'])])} % against the paper's "
+                     f"{slash([min(col) for col in zip(*paper)], 2)} %; best-decoder median {slash(table1['best_median'])} % "
+                     f"against the constant floor's {slash(table1['floors']['constant']['median'])} %.")
+    if scaling and curve.get("scored"):
+        lines.append(paper_budget_against_fit(curve, scaling))
     if curve.get("warm_starts"):
         lines.append("Warm starts from a weights-only bf16 snapshot (fresh Adam moments, a linear warm-up): "
                      + ", ".join(f"at step {w['step']:,}" for w in curve["warm_starts"]) + ".")
     lines.append("How the recipe differs from the authors' code: " + "; ".join(curve["recipe_differences"]) + ".")
-    lines.append(provenance_note(curve["provenance"]))
+    # the run's provenance names its configuration's (the paper's) sizes: say what has been trained so far
+    lines.append(provenance_note({**curve["provenance"], "scale": "paper-budget",
+                                  "sizes": f"the paper's network and sizes, trained {curve['mlp_passes'] / 1e6:.2f} M of its "
+                                           f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes so far (step {curve['steps']:,} of "
+                                           f"{curve['total_steps']:,}), with the recipe differences above"}))
     return "\n\n".join(lines)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from swao.book.numbers import fmt
 from swao.book.paper import paper_tables
 from swao.method.activations import TYPE_NAMES
 from swao.method.metrics import NEAR_CONSTANT
 from swao.ours.table2 import DATASETS, METHODS, best_decoder
+from swao.training.evaluation import ABSURD_MPE
 
 DECODERS = ("D1", "D2", "D3", "D4")
 ENCODERS = ("E1", "E2", "E3", "E4")
@@ -45,25 +47,7 @@ class Table:
         return self.to_markdown()
 
 
-ABSURD = 10_000  # a value (an MPE, in %) at or above this is shown as "> 10,000": no e-notation
-
-
-def fmt(value: float | None, digits: int = 2) -> str:
-    """A number as the tables print it: ``digits`` decimals below 1,000, thousands separated
-    and no decimals up to :data:`ABSURD`, ``"> 10,000"`` above (a mean MPE there is driven by a
-    few MLPs whose outputs come near zero; its digits mean nothing), ``–`` for none."""
-    if value is None:
-        return "–"
-    if value != value:
-        return "nan"
-    if abs(value) >= ABSURD:
-        return f"{'> ' if value > 0 else '< -'}{ABSURD:,}"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}f}"
-
-
-_PAGE: dict = {}  # the provenance a page has already shown in full (page_provenance), in this kernel
+_PAGE: dict = {}  # the provenance a page has shown in full (page_provenance), and the last one a note gave in full
 _SAME = ("scale", "hardware", "swao", "commit", "torch", "sizes")  # what makes two provenances one
 
 
@@ -72,14 +56,20 @@ def page_provenance(prov: dict | None) -> str:
     results share it (same scale, hardware, code and sizes) then name only their scale
     (:func:`provenance_note`). Markdown."""
     _PAGE["key"] = tuple((prov or {}).get(k) for k in _SAME)
+    _PAGE.pop("last", None)
     return "**Provenance of this page's results.** " + _full_note(prov)
 
 
 def provenance_note(prov: dict | None) -> str:
     """One line naming the scale and hardware that produced a result; after
-    :func:`page_provenance` showed the same provenance, only the scale and a pointer to it."""
-    if prov and _PAGE.get("key") == tuple(prov.get(k) for k in _SAME):
+    :func:`page_provenance` showed the same provenance, only the scale and a pointer to it, and
+    right after a note that gave the same provenance in full, only the scale and "as above"."""
+    key = tuple(prov.get(k) for k in _SAME) if prov else None
+    last, _PAGE["last"] = _PAGE.get("last"), key
+    if prov and _PAGE.get("key") == key:
         return f"Ours: **{prov['scale']} scale** (provenance at the top of the page)."
+    if prov and last == key:
+        return f"Ours: **{prov['scale']} scale** (provenance as above)."
     return _full_note(prov)
 
 
@@ -95,21 +85,30 @@ def _full_note(prov: dict | None) -> str:
     )
 
 
-def _bold_best(values: list[float | None], digits: int) -> list[str]:
-    """The values as text, the lowest in bold."""
+def _bold_best(values: list[float | None], digits: int, absurd: list[int] | None = None) -> list[str]:
+    """The values as text, the lowest in bold. With ``absurd`` (per value, the MLPs whose own MPE
+    is at least :data:`swao.training.evaluation.ABSURD_MPE` %), a mean at or above it reads
+    ``"> 1,000 (k)"``: its digits come from those k MLPs, not from the rest."""
     known = [v for v in values if v is not None]
     low = min(known) if known else None
-    return [fmt(v, digits) if v is None or v != low else f"**{fmt(v, digits)}**" for v in values]
+
+    def text(k, v):
+        if absurd is not None and v is not None and v >= ABSURD_MPE:
+            return f"> {ABSURD_MPE:,.0f} ({absurd[k]})"
+        return fmt(v, digits)
+
+    return [text(k, v) if v is None or v != low else f"**{text(k, v)}**" for k, v in enumerate(values)]
 
 
 def mpe_block(ours: list[list[float]], paper: list[list[float]] | None, caption: str, prov: dict | None,
-              floors: dict | None = None) -> Table:
+              floors: dict | None = None, absurd: list[list[int]] | None = None) -> Table:
     """A Table 1/3 block, ours and the paper's side by side: rows decoders D1..D4, columns
     encoders E1..E4, the best decoder per encoder in bold in each block; ``floors``
     (:func:`swao.training.diagnostics.floors` on the same test MLPs) adds the mean MPE of the oracle
     constant and of the linear fit per encoder, which the paper does not report."""
     n = len(ENCODERS)
-    ours_cols = [_bold_best([ours[j][e] for j in range(4)], 1) for e in range(n)]
+    ours_cols = [_bold_best([ours[j][e] for j in range(4)], 1, [absurd[j][e] for j in range(4)] if absurd else None)
+                 for e in range(n)]
     paper_cols = [_bold_best([paper[j][e] for j in range(4)], 2) if paper else ["–"] * 4 for e in range(n)]
     rows = [[d] + [ours_cols[e][j] for e in range(n)] + [paper_cols[e][j] for e in range(n)] for j, d in enumerate(DECODERS)]
     for name, label in (("constant", "floor: oracle constant"), ("linear", "floor: linear fit")):
@@ -120,39 +119,37 @@ def mpe_block(ours: list[list[float]], paper: list[list[float]] | None, caption:
     rows.append(["best decoder"] + [f"D{b + 1}" for b in best] + ([f"D{b + 1}" for b in paper_best] if paper_best else ["–"] * n))
     header = ["decoder"] + [f"ours {e}" for e in ENCODERS] + [f"paper {e}" for e in ENCODERS]
     note = ("Mean MPE % over the test MLPs of each encoder, ours and the paper's side by side; the lowest per encoder in bold"
+            + (f"; '> {ABSURD_MPE:,.0f} (k)': a mean at or above {ABSURD_MPE:,.0f} %, made by the k test MLPs whose own MPE is "
+               f"that high (their outputs come near zero on the grid; eq. 7 divides by them), its digits meaningless"
+               if absurd and any(v >= ABSURD_MPE for row in ours for v in row) else "")
             + ("; the floors: a predictor that ignores the autoencoder, on the same test MLPs (lower than a decoder: "
                "that decoder has learned nothing the MLP's level does not give). " if floors else ". ") + provenance_note(prov))
     return Table(caption, header, rows, note)
 
 
-def table1(ours_by_loss: dict[str, list[list[float]]], prov: dict | None, floors: dict | None = None) -> list[Table]:
+def table1(ours_by_loss: dict[str, list[list[float]]], prov: dict | None, floors: dict | None = None,
+           absurd: dict[str, list[list[int]]] | None = None) -> list[Table]:
     """Table 1: sigmoid-based AE MPE (%), one block per loss (``min``, ``p=0.5``, ``p=1``);
-    ``floors``: the sigmoid test MLPs' (the same for every loss)."""
+    ``floors``: the sigmoid test MLPs' (the same for every loss); ``absurd``: per loss, the
+    result's ``absurd_table`` (:func:`mpe_block`)."""
     paper = paper_tables()["table1"]["blocks"]
     return [
-        mpe_block(ours, paper.get(loss), f"Table 1 ({loss} loss): AE MPE (%) of sigmoid-based MLPs", prov, floors)
+        mpe_block(ours, paper.get(loss), f"Table 1 ({loss} loss): AE MPE (%) of sigmoid-based MLPs", prov, floors,
+                  (absurd or {}).get(loss))
         for loss, ours in ours_by_loss.items()
     ]
 
 
-def table3(ours_by_type: dict[str, list[list[float]]], prov: dict | None, floors: dict | None = None) -> list[Table]:
-    """Table 3: leaky-ReLU- and linear-based AE MPE (%) with the min loss; ``floors``: per type."""
+def table3(ours_by_type: dict[str, list[list[float]]], prov: dict | None, floors: dict | None = None,
+           absurd: dict[str, list[list[int]]] | None = None) -> list[Table]:
+    """Table 3: leaky-ReLU- and linear-based AE MPE (%) with the min loss; ``floors`` and
+    ``absurd`` (:func:`mpe_block`): per type."""
     paper = paper_tables()["table3"]["blocks"]
     return [
         mpe_block(ours, paper.get(act), f"Table 3 ({TYPE_NAMES[act]}, min loss): AE MPE (%)", prov,
-                  (floors or {}).get(act))
+                  (floors or {}).get(act), (absurd or {}).get(act))
         for act, ours in ours_by_type.items()
     ]
-
-
-def robust_table(results: dict[str, dict], prov: dict | None) -> Table:
-    """Per autoencoder and encoder: the MPE of each test MLP's best decoder, median (mean) over
-    the MLPs (:func:`swao.book.experiments.mpe_table`'s ``best_median`` / ``best_mean``). The paper
-    reports only means per decoder, so there is nothing of its to set beside."""
-    rows = [[name] + [f"{fmt(m)} ({fmt(a)})" for m, a in zip(r["best_median"], r["best_mean"])]
-            for name, r in results.items() if "best_median" in r]
-    return Table("Each test MLP's best decoder: median (mean) MPE % over the test MLPs, per encoder",
-                 ["autoencoder"] + list(ENCODERS), rows, provenance_note(prov))
 
 
 COLLAPSED = " †"  # marks a found MLP that computes a near-constant function (swao.method.metrics.is_near_constant)

@@ -76,15 +76,21 @@ def mpe_per_mlp(model: nn.Module, activation: str, n_mlps_per_encoder: int, seed
     return out
 
 
+ABSURD_MPE = 1000.0  # an MLP's MPE (%) at or above this: its output comes near zero on the grid (eq. 7 divides by it)
+
+
 def mpe_summary(per_mlp: torch.Tensor) -> dict:
     """Per-MLP MPEs ``(4 encoders, 4 decoders, n)`` -> the Table 1 / 3 cell of the paper,
     ``table[j][e]``: the mean over the ``n`` MLPs (rows decoders, columns encoders), beside two
     views the paper lacks, robust to the few MLPs whose near-zero outputs make eq. 7 explode:
     ``median_table`` (the median over the MLPs) and, per encoder, the MPE of each MLP's best
-    decoder, averaged (``best_mean``) and its median (``best_median``). Medians as NumPy's."""
+    decoder, averaged (``best_mean``) and its median (``best_median``); ``absurd_table``, in the
+    table's layout, counts the MLPs whose own MPE is at least :data:`ABSURD_MPE` % (the few that
+    make a mean cell meaningless). Medians as NumPy's."""
     best = per_mlp.min(dim=1).values  # (E, n)
     return {
         "table": per_mlp.mean(-1).T.tolist(),
+        "absurd_table": (per_mlp >= ABSURD_MPE).sum(-1).T.tolist(),
         "median_table": median(per_mlp).T.tolist(),
         "best_mean": best.mean(-1).tolist(),
         "best_median": median(best).tolist(),
