@@ -47,6 +47,12 @@ def power_law(passes: list[float], values: list[float]) -> tuple[float, float]:
     return float(10**log_a), float(b)
 
 
+def at(fit: dict, passes):
+    """A fitted power law (one encoder's entry of :func:`trend`) evaluated at ``passes`` (a number
+    or an array)."""
+    return fit["a"] * passes ** fit["b"]
+
+
 def trend(study: dict, name: str = "best_cell") -> list[dict]:
     """Per encoder: the fit over the budget runs and its prediction at the paper's passes,
     ``{"a", "b", "per_decade", "predicted", "paper", "last", "last_passes", "passes"}``
@@ -59,7 +65,7 @@ def trend(study: dict, name: str = "best_cell") -> list[dict]:
     out = []
     for e in range(len(values[0])):
         a, b = power_law(passes, [v[e] for v in values])
-        out.append({"a": a, "b": b, "per_decade": 10**b, "predicted": a * study["paper_mlp_passes"] ** b,
+        out.append({"a": a, "b": b, "per_decade": 10**b, "predicted": at({"a": a, "b": b}, study["paper_mlp_passes"]),
                     "paper": paper[e], "last": values[-1][e], "last_passes": passes[-1], "passes": passes})
     return out
 
@@ -81,4 +87,4 @@ def verdict(study: dict) -> dict:
             "decades": math.log10(extrapolation)}
 
 
-__all__ = ["VIEWS", "REACHES", "FAR", "view", "paper_best_cell", "power_law", "trend", "verdict"]
+__all__ = ["VIEWS", "REACHES", "FAR", "view", "paper_best_cell", "power_law", "at", "trend", "verdict"]

@@ -64,7 +64,7 @@ def plot_scaling(study: dict, paper_budget: dict | None = None):
             if on_way:
                 ax.plot(xw, [scaling.view(p, name)[e] for p in on_way], marker="o", mfc="none", ls="none", color=c)
             xs = np.geomspace(min(x), paper_x, 50)
-            ax.plot(xs, fits[e]["a"] * xs ** fits[e]["b"], color=c, ls=(0, (1, 2)) if name != "best_cell" else "--", lw=0.9)
+            ax.plot(xs, scaling.at(fits[e], xs), color=c, ls=(0, (1, 2)) if name != "best_cell" else "--", lw=0.9)
             if name == "best_cell":  # spread a little in x: three of the paper's four values are ~24 %
                 ax.plot([paper_x * 10 ** (0.06 * (e - 1.5))], [fits[e]["paper"]], marker="*", ms=12, color=c, ls="none",
                         mec="k", mew=0.4)

@@ -377,7 +377,7 @@ def paper_budget_against_fit(curve: dict, scaling: dict) -> str:
     x = last["mlp_passes"]
     parts = []
     for name, label in (("best_median", "best-decoder median"), ("best_cell", "best cell (mean)")):
-        fit = [t["a"] * x ** t["b"] for t in scaling_law.trend(scaling, name)]
+        fit = [scaling_law.at(t, x) for t in scaling_law.trend(scaling, name)]
         run = scaling_law.view(last, name)
         below = sum(r < f for r, f in zip(run, fit))
         parts.append(f"{label} {slash(run)} % against the fit's {slash(fit)} % (below it on {below} of 4 encoders)")
