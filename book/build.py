@@ -7,10 +7,11 @@
    computed by ``swao reproduce --no-export`` in this process: a progress bar per autoencoder
    and per search / baseline run, a line per finished stage, the stage times at the end.
    What the cache already holds is read, not recomputed.
-2. **Render.** Every notebook runs with papermill from its clean source, with
-   ``SWAO_NO_COMPUTE=1``: it only reads results, and one that is missing stops the build with
-   an error that names it. Executed notebooks go to ``book/generated/`` (git-ignored; the toc
-   points there), never over the sources.
+2. **Render.** Every notebook runs with papermill from its clean source (as many at once as
+   the CPU has cores, each in a kernel of its own), with ``SWAO_NO_COMPUTE=1``: it only reads
+   results, and one that is missing stops the build with an error that names it. Executed
+   notebooks go to ``book/generated/`` (git-ignored; the toc points there), never over the
+   sources.
 3. **HTML.** Jupyter Book renders the executed notebooks and the pages.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from unittest import mock
 
@@ -44,33 +46,36 @@ def compute_results(scale: str, device: str = "cpu", only: list[str] | None = No
 
 def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] | None = None,
                   compute: bool = False) -> None:
-    """Execute the notebooks with papermill into ``dest``. ``compute=False``: they may only read
-    results (``SWAO_NO_COMPUTE=1``); a missing one stops with an error naming it."""
+    """Execute the notebooks with papermill into ``dest``, as many at once as the CPU has cores
+    (each in a kernel of its own). ``compute=False``: they may only read results
+    (``SWAO_NO_COMPUTE=1``); a missing one stops with an error naming it. ``compute=True``: one
+    at a time (two notebooks must not compute the same missing result)."""
     import papermill as pm
     from swao.book.cache import NO_COMPUTE
+    from swao.book.parallel import processes_for
 
     dest.mkdir(parents=True, exist_ok=True)
-    for nb in NOTEBOOKS:
-        if only and nb.stem not in only:
-            continue
+    todo = [nb for nb in NOTEBOOKS if not only or nb.stem in only]
+
+    def execute(nb: Path) -> None:
         start = time.perf_counter()
         params = {"scale": scale}
-        source_params = _parameter_names(nb)
-        if "device" in source_params:
+        if "device" in _parameter_names(nb):
             params["device"] = device
         tmp = dest / f".tmp-{nb.name}"
         try:
-            with mock.patch.dict(os.environ, {NO_COMPUTE: "0" if compute else "1"}):
-                pm.execute_notebook(
-                    str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
-                    progress_bar=False, log_output=compute,
-                )
+            pm.execute_notebook(str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
+                                progress_bar=False, log_output=compute)
         except pm.PapermillExecutionError as err:
             raise SystemExit(f"[book] {nb.stem} failed: {err.ename}: {err.evalue}\n"
                              f"[book] the executed notebook with the error: {tmp}") from None
         one_parameter_block(tmp)
         os.replace(tmp, dest / nb.name)
         print(f"[book] {nb.stem}: {time.perf_counter() - start:6.1f} s", flush=True)
+
+    at_once = 1 if compute else processes_for("cpu", len(todo))
+    with mock.patch.dict(os.environ, {NO_COMPUTE: "0" if compute else "1"}), ThreadPoolExecutor(at_once) as pool:
+        list(pool.map(execute, todo))  # the first error, raised here
 
 
 def one_parameter_block(path: Path) -> None:

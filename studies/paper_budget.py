@@ -10,6 +10,8 @@ The recipe is fixed here, once (:func:`recipe`); every segment and every new mac
     # then that snapshot scored as the paper's Table 1 and Figure 2 (1,000 test MLPs per encoder)
     python studies/paper_budget.py export --state /root/swao-longrun/state --out results/paper-budget
     python studies/paper_budget.py table1 --snapshot results/paper-budget/snapshot.safetensors
+    # once, at 12.8 M passes: Table 2's sigmoid row at the paper's search sizes, beside the baselines
+    python studies/paper_budget.py table2 --snapshot results/paper-budget/snapshot.safetensors
     # on a new machine, where the full state is not: continue from the committed snapshot
     # (fresh Adam moments, a 100-step linear warm-up of the learning rate; recorded)
     python studies/paper_budget.py run --state DIR --warm-start results/paper-budget/snapshot.safetensors --minutes 70
@@ -38,6 +40,8 @@ from swao.method.generation import mix_seed  # noqa: E402
 from swao.method.model import MultiScaleAutoencoder  # noqa: E402
 from swao.method.representation import MAX_DEPTH  # noqa: E402
 from swao.training.train import train_autoencoder  # noqa: E402
+from swao.ours.table2 import METHODS, run_table2  # noqa: E402
+from swao.book.your_data import search_your_data  # noqa: E402
 
 ACTIVATION, LOSS, MASK_GRAD = "sigmoid", "min", "none"  # the headline autoencoder, the authors' hard masks
 AUTHORS = {"lr": 1e-4, "batch_size": 32, "lr_halve_epochs": 2, "init": "Xavier uniform", "optimizer": "Adam"}
@@ -157,12 +161,8 @@ def table1(snapshot: Path, out: Path) -> int:
     block = table1_block(model, ACTIVATION, paper)
     panel = figure2_panel(model, ACTIVATION, paper)
     passes, total = meta["steps"] * curve["config"]["batch_size"], curve["paper_mlp_passes"]
-    cpus = budget_cpus(curve)
     prov = {**provenance("cpu", "paper-budget"),
-            "sizes": f"the paper's network and recipe but batch {curve['config']['batch_size']} and lr {curve['config']['lr']:g}; "
-                     f"weights of step {meta['steps']:,} of {meta['total_steps']:,} ({passes / 1e6:.2f} M of the paper's "
-                     f"{total / 1e6:.1f} M MLP passes, {passes / total:.0%}; {curve['hours']:.1f} h on {', '.join(cpus)}), "
-                     f"as a bf16 snapshot; {paper.eval_mlps:,} test MLPs per encoder as the paper"}
+            "sizes": f"{weights_line(meta, curve)}; {paper.eval_mlps:,} test MLPs per encoder as the paper"}
     result = {"autoencoder": curve["autoencoder"], "steps": meta["steps"], "total_steps": meta["total_steps"],
               "mlp_passes": passes, "paper_mlp_passes": total, "train_hours": curve["hours"], **block,
               "figure2": {"types": {ACTIVATION: panel}, "provenance": prov}, "seconds": time.perf_counter() - t0,
@@ -172,6 +172,81 @@ def table1(snapshot: Path, out: Path) -> int:
     print(f"Table 1 at step {meta['steps']:,} ({paper.eval_mlps:,} test MLPs per encoder): best-decoder medians "
           f"{' / '.join(f'{v:.1f}' for v in block['best_median'])} %, best cells "
           f"{' / '.join(f'{min(col):.3g}' for col in zip(*block['table']))} % ({result['seconds']:.0f} s)")
+    return 0
+
+
+def weights_line(meta: dict, curve: dict) -> str:
+    """Which weights a score of the run used, in words (its provenance's ``sizes``)."""
+    passes, total = meta["steps"] * curve["config"]["batch_size"], curve["paper_mlp_passes"]
+    return (f"the paper's network and recipe but batch {curve['config']['batch_size']} and lr {curve['config']['lr']:g}; "
+            f"weights of step {meta['steps']:,} of {meta['total_steps']:,} ({passes / 1e6:.2f} M of the paper's "
+            f"{total / 1e6:.1f} M MLP passes, {passes / total:.0%}; {curve['hours']:.1f} h on {', '.join(budget_cpus(curve))}), "
+            "as a bf16 snapshot")
+
+
+def slim(result: dict) -> dict:
+    """A search result without its runs' trajectories and snapshots (megabytes no page of these
+    committed results draws), in place."""
+    for entry in result["types"].values():
+        for method in METHODS:
+            for cells in entry.get(method, {}).values():
+                for cell in cells.values():
+                    cell.pop("trajectories", None)
+                    cell.pop("frames", None)
+    return result
+
+
+def table2(snapshot: Path, out: Path, scale: str) -> int:
+    """The run's autoencoder searched as the paper's Table 2 (sigmoid row): the paper's search
+    (eq. 4-6: ``z ~ U[0, 1)``, hard masks, the penalty over every decoded weight) at the paper's
+    sizes (30,000 steps, 100,000-point datasets, 3 restarts; ``scale="smoke"``: the smoke scale's,
+    for tests), beside direct sparse training, dense + pruning and the L0 gates at the same budget
+    (:func:`swao.ours.table2.run_table2`); ``table2.json`` beside the snapshot. About an hour of
+    2-core CPU at the paper's sizes: run once, on the final weights."""
+    model, meta = load_autoencoder(snapshot)
+    if scale == "paper" and meta["steps"] < meta["total_steps"]:
+        raise SystemExit(f"{snapshot} holds the weights of step {meta['steps']:,} of {meta['total_steps']:,}: Table 2 at the "
+                         "paper's sizes (about an hour) is run once, on the final weights")
+    curve = read_json(snapshot.with_name("curve.json"))
+    config = get_config(scale)
+    if config.options():
+        raise SystemExit(f"the {scale} scale turns on options beyond the paper's search ({config.options()}): use smoke or paper")
+    t0 = time.perf_counter()
+    result = run_table2({ACTIVATION: model}, config, device="cpu", seed=config.seed)
+    slim(result)
+    search = {**provenance("cpu", config), "scale": "paper-budget" if scale == "paper" else scale}
+    result.update(seconds=time.perf_counter() - t0, steps_trained=meta["steps"], total_steps=meta["total_steps"],
+                  mlp_passes=meta["steps"] * curve["config"]["batch_size"], paper_mlp_passes=curve["paper_mlp_passes"],
+                  train_hours=curve["hours"],
+                  command=f"python studies/paper_budget.py table2 --snapshot {snapshot}" + ("" if scale == "paper" else f" --scale {scale}"),
+                  provenance={**search, "sizes": f"{weights_line(meta, curve)}; the paper's search (uniform start, hard masks, "
+                                                 f"eq. 6 over every weight), {config.search_steps:,} steps on {config.search_points:,}-point "
+                                                 f"datasets, {config.restarts} restarts, beside the three baselines at the same steps"})
+    write_json(out, result)
+    print(f"Table 2, sigmoid row, through the weights of step {meta['steps']:,}: {config.search_steps:,} search steps on "
+          f"{config.search_points:,}-point datasets in {result['seconds'] / 60:.1f} min")
+    return 0
+
+
+def your_data(snapshot: Path, out: Path, scale: str) -> int:
+    """The your-data page's datasets (the three Feynman equations) searched through the run's
+    autoencoder exactly as the book's ``scale`` searches them through its own (the scale's search
+    sizes and options, :func:`swao.book.your_data.search_your_data`), beside the three baselines:
+    the same search, another autoencoder. ``your_data.json`` beside the snapshot; minutes."""
+    model, meta = load_autoencoder(snapshot)
+    curve = read_json(snapshot.with_name("curve.json"))
+    config = get_config(scale)
+    result = slim(search_your_data({ACTIVATION: model}, config))
+    opts = ", ".join(f"{k}={v}" for k, v in config.options().items() if k.startswith("search_")) or "none"
+    result.update(steps_trained=meta["steps"], total_steps=meta["total_steps"], train_hours=curve["hours"],
+                  command=f"python studies/paper_budget.py your-data --snapshot {snapshot}" + ("" if scale == "small" else f" --scale {scale}"),
+                  provenance={**result["provenance"], "scale": "paper-budget",
+                              "sizes": f"{weights_line(meta, curve)}; searched as the {scale} book searches this page: "
+                                       f"{config.search_steps:,} steps on {config.search_points:,}-point datasets, "
+                                       f"{config.restarts} restarts, search options beyond the paper: {opts}"})
+    write_json(out, result)
+    print(f"your data through the weights of step {meta['steps']:,}: {', '.join(result['data']['names'])} "
+          f"in {result['seconds'] / 60:.1f} min")
     return 0
 
 
@@ -226,15 +301,28 @@ def main(argv=None) -> int:
     e = sub.add_parser("export", help="the curve and the snapshot, for the repository")
     e.add_argument("--state", required=True)
     e.add_argument("--out", default="results/paper-budget")
-    t = sub.add_parser("table1", help="the committed snapshot scored as the paper's Table 1 and Figure 2 (sigmoid)")
-    t.add_argument("--snapshot", default="results/paper-budget/snapshot.safetensors")
-    t.add_argument("--out", default=None, help="default: table1.json beside the snapshot")
-    t.add_argument("--threads", type=int, default=2)
+    scored = {  # what reads the committed snapshot: (help, its file beside the snapshot, --scale choices or None)
+        "table1": ("the committed snapshot scored as the paper's Table 1 and Figure 2 (sigmoid)", "table1.json", None),
+        "table2": ("the final snapshot searched as the paper's Table 2 (sigmoid row), beside the baselines", "table2.json",
+                   ("paper", "smoke")),
+        "your-data": ("the your-data page's equations searched through the snapshot, as the small book does", "your_data.json",
+                      ("small", "smoke")),
+    }
+    for name, (what, file, scales) in scored.items():
+        c = sub.add_parser(name, help=what)
+        c.add_argument("--snapshot", default="results/paper-budget/snapshot.safetensors")
+        c.add_argument("--out", default=None, help=f"default: {file} beside the snapshot")
+        if scales:
+            c.add_argument("--scale", default=scales[0], choices=scales, help="the search's sizes and options (smoke: for tests)")
+        c.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
-    if a.what == "table1":
+    if a.what in scored:
         torch.set_num_threads(a.threads)
         snapshot = Path(a.snapshot)
-        return table1(snapshot, Path(a.out) if a.out else snapshot.with_name("table1.json"))
+        out = Path(a.out) if a.out else snapshot.with_name(scored[a.what][1])
+        if a.what == "table1":
+            return table1(snapshot, out)
+        return (table2 if a.what == "table2" else your_data)(snapshot, out, a.scale)
     if a.what == "run":
         if not a.minutes > 0:
             raise SystemExit(f"--minutes must be > 0, got {a.minutes}")

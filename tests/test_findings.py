@@ -135,6 +135,21 @@ def test_the_paper_budget_run_is_checked_on_the_claims_its_table_1_block_can_tes
     assert "paper-budget scale: 2 held" in table.note and "small scale: 1 held, 5 not held, 2 not testable at this scale;" in table.note
 
 
+def test_a_search_of_one_mlp_type_needs_the_same_share_of_its_three_datasets():
+    assert (findings.most_datasets(9), findings.most_datasets(3)) == (findings.MOST_DATASETS, 2)
+    ev = evidence(ae_beats=True, search_mpe=20.0, nonzeros=5)  # beats both floors (40 / 35 %) everywhere
+    one = {"tables": {"sigmoid-min": ev["tables"]["sigmoid-min"]}, "embedding": None,
+           "search": {"types": {"sigmoid": ev["search"]["types"]["sigmoid"]}}, "dataset_floors": {"sigmoid": ev["dataset_floors"]["sigmoid"]}}
+    low = "The search finds MLPs with low test MPE"
+    mark = lambda e: {c["claim"]: c["mark"] for c in findings.check(e)}[low]  # noqa: E731
+    assert mark(one) == findings.HELD
+    cells = one["search"]["types"]["sigmoid"]["search"]
+    cells["2hl"]["D2"]["mpe"] = 50.0  # the chosen depth (D2) now loses to the floors on 1 of 3: 2 of 3 still hold
+    assert mark(one) == findings.HELD
+    cells["3hl"]["D2"]["mpe"] = 50.0  # 1 of 3
+    assert mark(one) == findings.NOT_HELD
+
+
 def symmetry_study(raw: list[list[float]], canon: list[list[float]], corr: float = 0.0):
     """A made-up symmetry study: one run per seed and input, ``raw``/``canon`` their best-decoder medians."""
     def run(inp, seed, med):

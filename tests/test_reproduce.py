@@ -134,6 +134,27 @@ def test_fit_runs_smaller_sizes_when_the_plan_overruns(tmp_path, monkeypatch):
     assert run["plan"]["fits"] is True and run["config"] == smoke.to_dict()
 
 
+@pytest.mark.skipif(rp.processes_for("cpu", 2) < 2, reason="needs 2 CPU cores")
+def test_autoencoders_trained_at_once_are_those_trained_alone(tmp_path, monkeypatch):
+    """The compute stage trains its autoencoders several at once, each in a process of its own
+    on TRAIN_THREADS threads: the same bits as one trained alone in this process."""
+    from safetensors.torch import load_file
+
+    config = get_config("smoke")
+    monkeypatch.setenv("SWAO_CACHE", str(tmp_path / "at-once"))
+    threads = torch.get_num_threads()
+    assert rp.train_at_once(config, "cpu", ("mask_grad",), progress=False) == 2  # sigmoid-min, both mask kinds
+    assert rp.train_at_once(config, "cpu", ("mask_grad",), progress=False) == 0  # cached now
+    at_once = {mg: rp.ex.autoencoder_folder(config, "sigmoid-min", mg) for mg in ("none", "straight_through")}
+    monkeypatch.setenv("SWAO_CACHE", str(tmp_path / "alone"))
+    for mg, folder in at_once.items():
+        result = rp.ex.autoencoder_result(config, "sigmoid-min", "cpu", mask_grad=mg, progress=False)
+        alone = load_file(rp.ex.autoencoder_folder(config, "sigmoid-min", mg) / result["checkpoint"])
+        together = load_file(folder / result["checkpoint"])
+        assert alone.keys() == together.keys() and all(torch.equal(alone[k], together[k]) for k in alone), mg
+    assert torch.get_num_threads() == threads  # the training's own thread count was put back
+
+
 def test_recompute_trains_anew_instead_of_resuming(tmp_path, monkeypatch):
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path))
     config = get_config("smoke")

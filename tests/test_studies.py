@@ -39,6 +39,13 @@ def test_memorisation_writes_a_curve_per_run_and_skips_the_runs_it_has(tmp_path)
 def test_paper_budget_refuses_bad_input(tmp_path):
     r = run("studies/paper_budget.py", "run", "--state", str(tmp_path), "--minutes", "0")
     assert r.returncode != 0 and "--minutes must be > 0" in r.stderr
+    from swao.method.model import MultiScaleAutoencoder
+    from swao.training.checkpoint import save_snapshot
+
+    partial = tmp_path / "snapshot.safetensors"  # the weights of a run stopped midway: no hour-long Table 2 on them
+    save_snapshot(partial, MultiScaleAutoencoder(width=0.25), {"steps": 3, "total_steps": 12_500, "config": {"width": 0.25}})
+    r = run("studies/paper_budget.py", "table2", "--snapshot", str(partial))
+    assert r.returncode != 0 and "step 3 of 12,500" in r.stderr and "on the final weights" in r.stderr
     r = run("studies/paper_budget.py", "pilot", "--root", str(tmp_path), "--lrs", "a,b")
     assert r.returncode != 0 and "--lrs must be comma-separated numbers" in r.stderr
 
@@ -56,6 +63,42 @@ def test_paper_budget_recipe_is_the_papers_method_at_the_stated_lr():
     pilot = json.loads((ROOT / "results" / "paper-budget" / "pilot.json").read_text())
     assert c.lr == paper_budget.LR == pilot["chosen_lr"]  # the recipe runs at the lr its committed pilot chose
     assert "chosen by the committed pilot" in " ".join(paper_budget.differences(c))
+
+
+def test_paper_budget_table2_searches_the_snapshot_beside_the_baselines_and_feeds_the_findings(tmp_path):
+    out = tmp_path / "table2.json"
+    r = run("studies/paper_budget.py", "table2", "--scale", "smoke", "--threads", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    t2 = json.loads(out.read_text())
+    smoke = get_config("smoke")
+    assert (t2["steps"], t2["config"]["search_points"], t2["config"]["search_start"]) == (smoke.search_steps, smoke.search_points, "uniform")
+    entry = t2["types"]["sigmoid"]
+    assert list(t2["types"]) == ["sigmoid"] and {"search", "direct", "pruned", "l0"} <= set(entry)
+    cells = [c for m in ("search", "direct", "pruned", "l0") for ds in entry[m].values() for c in ds.values()]
+    assert len(cells) == 4 * 3 * 4 and not any("trajectories" in c or "frames" in c for c in cells)  # kept small
+    curve = json.loads((ROOT / "results" / "paper-budget" / "curve.json").read_text())
+    assert t2["steps_trained"] == curve["steps"] and f"step {curve['steps']:,} of" in t2["provenance"]["sizes"]
+    from swao.book import findings
+
+    table1 = json.loads((ROOT / "results" / "paper-budget" / "table1.json").read_text())
+    marks = {c["claim"]: c["mark"] for c in findings.check(findings.budget_evidence(table1, t2))}
+    assert marks["The search finds MLPs with low test MPE"] != findings.NOT_RUN
+    assert list(marks.values()).count(findings.NOT_RUN) == 3  # the p-norm losses, the other types, the embedding study
+    assert findings.budget_used(table1, curve, t2)["search_seconds"] == t2["seconds"] > 0
+
+
+def test_paper_budget_your_data_searches_the_equations_through_the_snapshot_as_the_book_does(tmp_path):
+    out = tmp_path / "your_data.json"
+    r = run("studies/paper_budget.py", "your-data", "--scale", "smoke", "--threads", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    yd = json.loads(out.read_text())
+    from swao.ours.feynman import BOOK_EQUATIONS
+
+    assert yd["data"]["names"] == list(BOOK_EQUATIONS) and list(yd["types"]) == ["sigmoid"]
+    assert yd["config"] == get_config("smoke").to_dict() and yd["provenance"]["scale"] == "paper-budget"
+    cell = yd["types"]["sigmoid"]["search"][BOOK_EQUATIONS[0]]["D1"]
+    assert "mpe_scaled" in cell and "trajectories" not in cell and "frames" not in cell  # in the user's units; kept small
+    assert set(yd["floors"]["sigmoid"]) == set(BOOK_EQUATIONS)
 
 
 def test_the_symmetry_study_trains_both_encoder_inputs_and_skips_what_it_has(tmp_path):

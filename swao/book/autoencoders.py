@@ -7,6 +7,7 @@ it on the first call and reading it from the cache (:mod:`swao.book.cache`) afte
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -23,9 +24,16 @@ from swao.method.model import MultiScaleAutoencoder, device_of
 from swao.method.representation import unpad_matrix
 from swao.training import diagnostics
 from swao.training.checkpoint import load_autoencoder
-from swao.training.config import Config, resolve_device
+from swao.training.config import Config, cpu_threads, resolve_device
 from swao.training.evaluation import mpe_summary
 from swao.training.train import autoencoder_spec, train_autoencoder
+
+
+# CPU threads of one book autoencoder's training, wherever it trains: alone, or beside others in
+# the compute stage (swao.book.reproduce.train_at_once, one per core: on 2 cores, more MLPs/s than
+# one training on both; benchmarks/RESULTS.md, issue 24). Fixed, because the thread count changes
+# the last bits of the gradients: an autoencoder is the same whichever way it was trained.
+TRAIN_THREADS = 1
 
 
 def autoencoder_parts(config: Config, name: str, mask_grad: str = CONFIG_MASK_GRAD) -> dict:
@@ -60,8 +68,9 @@ def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str =
             for f in folder.iterdir():
                 shutil.rmtree(f) if f.is_dir() else f.unlink()
         start = time.perf_counter()
-        out = train_autoencoder(config, activation, loss=loss, p=p, device=str(dev), out_dir=folder,
-                                mask_grad=mask_grad, progress=progress, resume=True)  # a killed run goes on
+        with cpu_threads(TRAIN_THREADS) if dev.type == "cpu" else contextlib.nullcontext():
+            out = train_autoencoder(config, activation, loss=loss, p=p, device=str(dev), out_dir=folder,
+                                    mask_grad=mask_grad, progress=progress, resume=True)  # a killed run goes on
         return {
             "name": name, "activation": activation, "loss": loss, "p": p, "mask_grad": mask_grad,
             "history": out["history"], "val_mpe": out["meta"].get("val_mpe"),
@@ -165,5 +174,5 @@ def book_autoencoders(config: Config, activations: list[str], device) -> dict:
     return found
 
 
-__all__ = ["autoencoder_parts", "autoencoder_folder", "autoencoder_cached", "autoencoder_result", "autoencoder",
+__all__ = ["TRAIN_THREADS", "autoencoder_parts", "autoencoder_folder", "autoencoder_cached", "autoencoder_result", "autoencoder",
            "table1_block", "mpe_table", "figure2_panel", "figure2", "book_autoencoders"]

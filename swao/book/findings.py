@@ -10,6 +10,7 @@ numbers come from the results, the paper's from ``swao/data/paper_tables.json``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,7 +20,7 @@ from swao.book.searches import dataset_floors
 from swao.method.generation import TARGET_NONZEROS as NONZEROS_BY_DEPTH
 from swao.ours.embedding import rank_correlation
 from swao.ours.table2 import DATASET_DEPTHS, best_decoder, tradeoff_points
-from swao.training.config import get_config
+from swao.training.config import Config, get_config
 from swao.training.evaluation import best_cells
 
 HELD, NOT_HELD, NOT_TESTABLE = "held", "not held", "not testable at this scale"
@@ -27,7 +28,7 @@ NOT_RUN = "not run at this scale"  # the scale's results hold nothing the claim'
 MARKS = (HELD, NOT_HELD, NOT_TESTABLE, NOT_RUN)
 TARGET_NONZEROS = {ds: NONZEROS_BY_DEPTH[L] for ds, L in DATASET_DEPTHS.items()}  # Table 2's input MLPs: 14, 35, 48
 MOST_ENCODERS = 3  # of 4: "works" means on at least this many encoders
-MOST_DATASETS = 5  # of 9
+MOST_DATASETS = 5  # of 9: a majority; of fewer datasets, the same share rounded up (most_datasets)
 TRADEOFF_RHO = -0.3  # Figure 4's trade-off: Spearman's rho of (non-zeros, MPE) at most this
 EMBEDDING_RHO = 0.3  # the central claim: trained rank correlation at least this, and
 EMBEDDING_GAIN = 0.1  # this much above the untrained network's
@@ -71,6 +72,12 @@ def chosen(search: dict) -> list[tuple[str, str, str, dict]]:
             dec, cell = best_decoder(cells)
             out.append((act, ds, dec, cell))
     return out
+
+
+def most_datasets(n: int) -> int:
+    """How many of ``n`` searched datasets a Table 2 claim needs: :data:`MOST_DATASETS` of 9, the
+    same share of fewer rounded up (2 of 3, where one MLP type is searched: the paper-budget run)."""
+    return math.ceil(MOST_DATASETS * n / 9)
 
 
 def _beats_floors(cell: dict, floors: dict) -> bool:
@@ -125,7 +132,7 @@ def _search_low_mpe(ev: dict) -> tuple[str, str]:
     med = mpes[len(mpes) // 2] if mpes else float("nan")
     value = (f"the depth chosen by validation beats both floors on {wins} of {len(rows)} datasets and direct sparse "
              f"training on {direct}; median test MPE {med:.1f} %")
-    return value, HELD if wins >= MOST_DATASETS else NOT_HELD
+    return value, HELD if wins >= most_datasets(len(rows)) else NOT_HELD
 
 
 def _fewer_nonzeros(ev: dict) -> tuple[str, str]:
@@ -137,7 +144,7 @@ def _fewer_nonzeros(ev: dict) -> tuple[str, str]:
     value = (f"fewer non-zeros than the input MLP on {sum(smaller)} of {len(rows)} datasets "
              f"({sum(s and f for s, f in zip(smaller, flat))} of them collapsed to a near-constant), "
              f"{sum(useful)} while computing a non-constant function that beats both floors")
-    return value, HELD if sum(useful) >= MOST_DATASETS else NOT_HELD
+    return value, HELD if sum(useful) >= most_datasets(len(rows)) else NOT_HELD
 
 
 def _tradeoff(ev: dict) -> tuple[str, str]:
@@ -219,10 +226,12 @@ CLAIMS = (
           f"each type's best decoder beats the oracle constant on >= {MOST_ENCODERS} of 4 encoders", "04_mpe_evaluation",
           _other_types, ("tables:leaky_relu-min", "tables:linear-min")),
     Claim("The search finds MLPs with low test MPE", "Section 4.2, Table 2", _paper_search,
-          f"the depth chosen by validation beats the constant and the linear fit on >= {MOST_DATASETS} of 9 datasets",
+          f"the depth chosen by validation beats the constant and the linear fit on >= {MOST_DATASETS} of 9 datasets "
+          f"({most_datasets(3)} of 3 where one MLP type is searched)",
           "05_sparse_search", _search_low_mpe, ("search", "dataset_floors")),
     Claim("The searched MLPs have fewer non-zeros than the input MLP", "Section 4.2, Table 2", _paper_nonzeros,
-          f"fewer non-zeros than 14 / 35 / 48 while beating both floors, on >= {MOST_DATASETS} of 9 datasets",
+          f"fewer non-zeros than 14 / 35 / 48 while beating both floors, on >= {MOST_DATASETS} of 9 datasets "
+          f"({most_datasets(3)} of 3 where one MLP type is searched)",
           "05_sparse_search", _fewer_nonzeros, ("search", "dataset_floors")),
     Claim("More non-zeros, lower MPE: a trade-off", "Figure 4", _paper_tradeoff,
           f"Spearman's rho of (non-zeros, test MPE) over the searched MLPs <= {TRADEOFF_RHO}", "05_sparse_search", _tradeoff, ("search",)),
@@ -261,11 +270,14 @@ def evidence(config, tables_result: dict, search_result: dict, embedding_result:
             "dataset_floors": dataset_floors(config, tuple(search_result["types"]))}
 
 
-def budget_evidence(table1: dict) -> dict:
-    """The evidence of the paper-budget CPU run (``studies/paper_budget.py table1``): its one
-    autoencoder's Table 1 block (sigmoid-based MLPs, min loss) at its last stop; no search, no
-    embedding study, so the claims that read those are :data:`NOT_RUN`."""
-    return {"tables": {"sigmoid-min": table1}, "search": None, "embedding": None, "dataset_floors": None}
+def budget_evidence(table1: dict, table2: dict | None = None) -> dict:
+    """The evidence of the paper-budget CPU run (``studies/paper_budget.py``): its one
+    autoencoder's Table 1 block (sigmoid-based MLPs, min loss) at its last stop and, once run on
+    the final weights, its Table 2 sigmoid row with the baselines (``table2``, with the floors of
+    its datasets); no embedding study, so the claims that read one (and, before ``table2``, the
+    search's) are :data:`NOT_RUN`."""
+    floors = dataset_floors(Config(**table2["config"]), tuple(table2["types"])) if table2 else None
+    return {"tables": {"sigmoid-min": table1}, "search": table2, "embedding": None, "dataset_floors": floors}
 
 
 def budget_cpus(curve: dict) -> list[str]:
@@ -273,10 +285,12 @@ def budget_cpus(curve: dict) -> list[str]:
     return sorted({s["cpu"] for s in curve["segments"]})
 
 
-def budget_used(table1: dict, curve: dict) -> dict:
+def budget_used(table1: dict, curve: dict, table2: dict | None = None) -> dict:
     """:func:`compute_used` for the paper-budget run: its hours of training so far on the CPUs of
-    its segments (``curve``: its exported ``curve.json``), the MLP passes of the scored weights."""
-    return {"train_seconds": {table1["autoencoder"]: 3600 * table1["train_hours"]}, "search_seconds": 0.0,
+    its segments (``curve``: its exported ``curve.json``), the MLP passes of the scored weights,
+    and the seconds of its Table 2 search with the baselines (``table2``), where run."""
+    return {"train_seconds": {table1["autoencoder"]: 3600 * table1["train_hours"]},
+            "search_seconds": table2["seconds"] if table2 else 0.0,
             "hardware": "; ".join(budget_cpus(curve)), "sizes": table1["provenance"].get("sizes"), "train_passes": table1["mlp_passes"],
             "paper_passes": table1["paper_mlp_passes"], "width": curve["config"]["width"]}
 
@@ -355,5 +369,5 @@ def own_claims(symmetry: dict | None) -> list[dict]:
 
 
 __all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "budget_evidence", "budget_cpus", "budget_used", "Claim", "CLAIMS", "check", "evidence", "compute_used",
-           "beats_constant", "spearman", "chosen",
+           "beats_constant", "spearman", "chosen", "most_datasets", "MOST_DATASETS",
            "SHAPE_CORRELATION", "SYMMETRY_SEEDS", "ENCODER_INPUT_NAMES", "symmetry_verdict", "own_claims"]

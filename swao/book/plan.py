@@ -2,19 +2,22 @@
 stage on the device, and the smaller sizes that would fit a budget (``--fit``)."""
 from __future__ import annotations
 
+import contextlib
+import math
 import tempfile
 import time
 
 import torch
 
 from swao.book.ablations import embedding_pairs
-from swao.book.autoencoders import autoencoder_cached
+from swao.book.autoencoders import TRAIN_THREADS, autoencoder_cached
+from swao.book.parallel import processes_for
 from swao.book.cache import provenance
 from swao.book.stages import FIGURE2_MLPS, STAGES, autoencoders_for
 from swao.method.model import MultiScaleAutoencoder
 from swao.ours.embedding import embedding_quality
 from swao.ours.table2 import run_search, table2_datasets
-from swao.training.config import Config, resolve_device
+from swao.training.config import Config, cpu_threads, resolve_device
 from swao.training.evaluation import evaluate_mpe
 from swao.training.train import train_autoencoder
 
@@ -69,9 +72,9 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
     needed = autoencoders_needed(config, stages)
     rates, est = {"autoencoders_to_train": len(needed)}, {}
 
-    def train(steps: int, halt: bool = True) -> float:
+    def train(steps: int, halt: bool = True) -> float:  # as the book trains one (TRAIN_THREADS on a CPU)
         c = config.replace(train_mlps=(steps + 1) * config.batch_size, epochs=1, val_every=10**9, checkpoint_every=10**9)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, cpu_threads(TRAIN_THREADS) if dev.type == "cpu" else contextlib.nullcontext():
             return _timed(lambda: train_autoencoder(c, "sigmoid", device=str(dev), out_dir=tmp, progress=False,
                                                     steps=steps, halt_at_step=steps if halt else None), dev)
 
@@ -83,6 +86,10 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
         n_ckpt = config.total_steps // config.checkpoint_every
         # a validation runs val_mlps forward passes: about a third of a training step's MLP each
         per_ae = fixed * (1 + n_ckpt) + per_step * (config.total_steps + n_val * config.val_mlps / (3 * config.batch_size))
+        # trained several at once (swao.book.reproduce.train_at_once): in waves
+        at_once = processes_for(dev, len(needed))
+        per_ae *= math.ceil(len(needed) / at_once) / len(needed)
+        rates["trainings_at_once"] = at_once
         book = set(autoencoders_for(["autoencoders"], config))  # the rest: the mask_grad study's own
         est["autoencoders"] = per_ae * sum(ae in book for ae in needed)
         est["mask_grad"] = per_ae * sum(ae not in book for ae in needed)

@@ -24,9 +24,12 @@ import time
 from pathlib import Path
 
 from swao.book import experiments as ex
+from swao.book.autoencoders import TRAIN_THREADS
 from swao.book.cache import provenance, write_json
+from swao.book.parallel import at_once, processes_for
 from swao.book.plan import format_plan, plan
 from swao.book.stages import STAGES as _STAGES
+from swao.method.activations import ACTIVATIONS
 from swao.training.config import Config, get_config, resolve_device
 
 STAGES = tuple(_STAGES)  # declared once, with what each is computed from, in swao.book.stages
@@ -39,6 +42,50 @@ def run_config(scale: str, full: bool = False, **overrides) -> Config:
     """The config ``swao reproduce`` runs: the scale's, trimmed at paper scale unless ``full``."""
     trim = PAPER_TRIM if scale == "paper" and not full else {}
     return get_config(scale, **{**trim, **overrides})
+
+
+def train_one(config: Config, name: str, mask_grad: str, progress: bool) -> float:
+    """One autoencoder trained into the cache (a job of :func:`train_at_once`); its training seconds."""
+    return ex.autoencoder_result(config, name, "cpu", mask_grad=mask_grad, progress=progress)["train_seconds"]
+
+
+def train_at_once(config: Config, device, stages, progress: bool = True) -> int:
+    """Train the autoencoders that ``stages`` are computed from and the cache lacks, several at
+    once on a CPU (:func:`swao.book.parallel.at_once`, one per core), each on
+    :data:`~swao.book.autoencoders.TRAIN_THREADS` threads: the numbers of a training alone.
+    Returns how many were trained so; on a GPU, none (the stages train theirs one by one)."""
+    todo = [(n, mg) for n, mg in ex.autoencoders_for(stages, config) if not ex.autoencoder_cached(config, n, mg)]
+    processes = processes_for(device, len(todo))
+    if processes < 2:
+        return 0
+    if progress:
+        print(f"[reproduce] training {len(todo)} autoencoders, {processes} at once on {TRAIN_THREADS} thread(s) each", flush=True)
+    at_once([(train_one, config, n, mg, progress) for n, mg in todo], processes)
+    return len(todo)
+
+
+def your_data_part(config: Config, progress: bool) -> None:
+    """The your-data page's search into the cache (a job of :func:`search_at_once`)."""
+    ex.your_data_results(config, "cpu", progress=progress)
+
+
+def search_at_once(config: Config, device, stages, progress: bool = True) -> int:
+    """The searches that ``stages`` compute and the cache lacks (Table 2's, one job per MLP type,
+    and the your-data page's), side by side on a CPU (:func:`swao.book.parallel.at_once`, one
+    per core), each on :data:`~swao.book.searches.SEARCH_THREADS` threads: the numbers of a
+    search alone. Returns how many jobs ran so; on a GPU, none (the stages run theirs)."""
+    table2 = "search" in stages and not ex.search_cached(config)
+    jobs = ([(your_data_part, config, progress)] if "your_data" in stages and not ex.your_data_cached(config) else []) \
+        + ([(ex.search_type, config, act, "cpu", progress) for act in ACTIVATIONS] if table2 else [])
+    processes = processes_for(device, len(jobs))
+    if processes < 2:
+        return 0
+    if progress:
+        print(f"[reproduce] {len(jobs)} searches (Table 2's MLP types, the your-data page), {processes} at once", flush=True)
+    done = at_once(jobs, processes)
+    if table2:
+        ex.search_results(config, device, progress=progress, parts=done[-len(ACTIVATIONS):])
+    return len(jobs)
 
 
 def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool = True, full: bool = False,
@@ -109,6 +156,10 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
     for name in stages:
         start = time.perf_counter()
         try:
+            if name == stages[0]:  # every stage's autoencoders, several at once where the CPU allows: timed with the first
+                train_at_once(config, dev, stages, progress)
+            if name == next((s for s in stages if s in ("search", "your_data")), None):  # the searches likewise
+                search_at_once(config, dev, stages, progress)
             summary[name] = after_training[name](trained(name))
         except Exception as err:  # say in run.json where the run stopped and why, then stop
             timings[name] = time.perf_counter() - start

@@ -3,35 +3,63 @@ the nine Table 2 datasets (:mod:`swao.ours.table2`), cached; and what the figure
 """
 from __future__ import annotations
 
-import time
+import contextlib
 from pathlib import Path
 
 import torch
 
 from swao.book.autoencoders import autoencoder
-from swao.book.cache import cached, provenance
+from swao.book.cache import cached, has_result, provenance
+from swao.book.parallel import at_once, processes_for
 from swao.book.stages import MIN_LOSS
 from swao.method.activations import ACTIVATIONS
 from swao.method.forward import forward
 from swao.method.metrics import mpe
+from swao.method.model import device_of
 from swao.method.representation import nonzero_count
 from swao.ours.table2 import run_table2, table2_datasets
 from swao.training import diagnostics
-from swao.training.config import Config
+from swao.training.config import Config, cpu_threads, resolve_device
 
-def search_results(config: Config, device="cpu", recompute: bool = False, progress: bool = True) -> dict:
-    """Table 2 and Figures 3-6: the search and the three baselines on the 9 datasets."""
+# CPU threads of one MLP type's search and baselines, wherever they run: alone, or beside the
+# other types' in the compute stage (swao.book.reproduce.search_at_once). Fixed, because the
+# layout of the threads changes the last bits of the sums (as TRAIN_THREADS for a training).
+SEARCH_THREADS = 1
+
+
+def search_type(config: Config, activation: str, device, progress: bool = True) -> dict:
+    """Table 2's search and the three baselines on one MLP type's datasets, through its min-loss
+    autoencoder (:func:`swao.ours.table2.run_table2`, on :data:`SEARCH_THREADS` CPU threads); a
+    part of :func:`search_results`."""
+    model = autoencoder(config, MIN_LOSS[activation], device)[0]
+    dev = device_of(model)
+    with cpu_threads(SEARCH_THREADS) if dev.type == "cpu" else contextlib.nullcontext():
+        return run_table2({activation: model}, config, device=dev, seed=config.seed, progress=progress)
+
+
+def search_results(config: Config, device="cpu", recompute: bool = False, progress: bool = True,
+                   parts: list[dict] | None = None) -> dict:
+    """Table 2 and Figures 3-6: the search and the three baselines on the 9 datasets, one
+    :func:`search_type` per MLP type, side by side on a CPU of several cores
+    (:func:`swao.book.parallel.at_once`); ``parts``: theirs, computed beside other work by the
+    compute stage (:func:`swao.book.reproduce.search_at_once`)."""
 
     def compute(folder: Path) -> dict:
-        models = {act: autoencoder(config, MIN_LOSS[act], device)[0] for act in ACTIVATIONS}
-        dev = next(models["sigmoid"].parameters()).device
-        start = time.perf_counter()
-        results = run_table2(models, config, device=dev, seed=config.seed, progress=progress)
-        results["seconds"] = time.perf_counter() - start
+        dev = resolve_device(device)
+        done = parts or at_once([(search_type, config, act, str(dev), progress) for act in ACTIVATIONS],
+                                processes_for(dev, len(ACTIVATIONS)))
+        results = {**done[0], "types": {act: part["types"][act] for act, part in zip(ACTIVATIONS, done)}}
+        # the runs' seconds summed over the types (which may have run side by side)
+        results["seconds"] = sum(sum(e["seconds"].values()) for e in results["types"].values())
         results["provenance"] = provenance(dev, config)
         return results
 
     return cached("search", compute, recompute=recompute, config=config)
+
+
+def search_cached(config: Config) -> bool:
+    """Whether the cache already holds :func:`search_results` at ``config``."""
+    return has_result("search", config=config)
 
 
 def searched_views(results: dict, config: Config, dataset: str) -> list[dict]:
@@ -74,4 +102,4 @@ def search_frames(cell: dict, data: dict, activation: str, max_points: int = 150
     return frames
 
 
-__all__ = ["search_results", "searched_views", "dataset_floors", "search_frames"]
+__all__ = ["SEARCH_THREADS", "search_type", "search_results", "search_cached", "searched_views", "dataset_floors", "search_frames"]

@@ -3,6 +3,7 @@ in the user's units beside the three baselines, cached by the data's content.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -11,7 +12,8 @@ from pathlib import Path
 import torch
 
 from swao.book.autoencoders import autoencoder
-from swao.book.cache import cached, provenance
+from swao.book.cache import cached, has_result, provenance
+from swao.book.searches import SEARCH_THREADS
 from swao.book.stages import MIN_LOSS, YOUR_DATA_TYPES
 from swao.method.metrics import mpe
 from swao.method.model import device_of
@@ -20,7 +22,7 @@ from swao.ours.export import Units, exported_sequential, fit_units
 from swao.ours.feynman import BOOK_EQUATIONS, feynman_dataset
 from swao.ours.table2 import METHODS, best_decoder, run_search
 from swao.training import diagnostics
-from swao.training.config import Config
+from swao.training.config import Config, cpu_threads
 
 def your_data_datasets(config: Config, csv: str | Path | None = None, equations=None) -> dict[str, dict]:
     """Datasets in the user's units: a CSV file's (named by its stem, :func:`swao.ours.csv_dataset.load_csv`)
@@ -30,6 +32,13 @@ def your_data_datasets(config: Config, csv: str | Path | None = None, equations=
     if csv is not None:
         return {Path(csv).stem: load_csv(csv, config.seed)}
     return {e: feynman_dataset(e, config.search_points, config.seed) for e in (equations or BOOK_EQUATIONS)}
+
+
+def data_spec(csv: str | Path | None = None, equations=None) -> dict:
+    """What names the data searched: a CSV file's content hash, or the Feynman equations'
+    IDs (:data:`swao.ours.feynman.BOOK_EQUATIONS` by default)."""
+    return ({"csv_sha256": hashlib.sha256(Path(csv).read_bytes()).hexdigest()} if csv is not None and Path(csv).is_file()
+            else {"csv": str(csv)} if csv is not None else {"equations": list(equations or BOOK_EQUATIONS)})
 
 
 def your_data_results(config: Config, device="cpu", csv: str | Path | None = None, equations=None,
@@ -42,33 +51,47 @@ def your_data_results(config: Config, device="cpu", csv: str | Path | None = Non
     ``mpe_scaled``; the scaling is ours, so it must not decide the score). Keyed by the data's
     content."""
 
-    spec = ({"csv_sha256": hashlib.sha256(Path(csv).read_bytes()).hexdigest()} if csv is not None and Path(csv).is_file()
-            else {"csv": str(csv)} if csv is not None else {"equations": list(equations or BOOK_EQUATIONS)})
+    spec = data_spec(csv, equations)
 
     def compute(folder: Path) -> dict:
-        raw = your_data_datasets(config, csv, equations)
         models = {act: autoencoder(config, MIN_LOSS[act], device)[0] for act in YOUR_DATA_TYPES}
-        dev = device_of(next(iter(models.values())))
-        units = {act: {ds: fit_units(d, act) for ds, d in raw.items()} for act in models}
-        data = {act: {ds: units[act][ds].dataset(d) for ds, d in raw.items()} for act in models}
-        start = time.perf_counter()
-        results = run_search(models, data, config, dev, config.seed, progress)
-        for act, entry in results["types"].items():  # every reported MPE in the user's units
-            for method in METHODS:
-                for ds, cells in entry.get(method, {}).items():
-                    for c in cells.values():
-                        with torch.no_grad():
-                            seq = exported_sequential(torch.tensor(c["matrix"]), act, units[act][ds])
-                            m = float(mpe(seq(raw[ds]["x_test"]).squeeze(-1), raw[ds]["y_test"]))
-                        c.update(mpe=m if math.isfinite(m) else None, mpe_scaled=c["mpe"], mpe_all_scaled=c.pop("mpe_all"))
-        results.update(units={act: {ds: u.to_dict() for ds, u in us.items()} for act, us in units.items()},
-                       data={**spec, "csv": None if csv is None else str(csv), "names": list(raw)},
-                       # a constant and a least-squares fit commute with the affine scaling: fitted in the user's units
-                       floors={act: {ds: diagnostics.dataset_floors(d) for ds, d in raw.items()} for act in models},
-                       seconds=time.perf_counter() - start, provenance=provenance(dev, config))
-        return results
+        cpu = device_of(next(iter(models.values()))).type == "cpu"
+        with cpu_threads(SEARCH_THREADS) if cpu else contextlib.nullcontext():  # as a search of Table 2
+            return search_your_data(models, config, csv, equations, progress)
 
     return cached("your_data", compute, recompute=recompute, config=config, data=spec, types=list(YOUR_DATA_TYPES))
+
+
+def your_data_cached(config: Config, csv: str | Path | None = None, equations=None) -> bool:
+    """Whether the cache already holds :func:`your_data_results` for these data."""
+    return has_result("your_data", config=config, data=data_spec(csv, equations), types=list(YOUR_DATA_TYPES))
+
+
+def search_your_data(models: dict, config: Config, csv: str | Path | None = None, equations=None,
+                     progress: bool = True) -> dict:
+    """:func:`your_data_results`'s computation through given autoencoders (``{activation: model}``;
+    e.g. the paper-budget run's, ``studies/paper_budget.py your-data``), never cached."""
+    spec = data_spec(csv, equations)
+    raw = your_data_datasets(config, csv, equations)
+    dev = device_of(next(iter(models.values())))
+    units = {act: {ds: fit_units(d, act) for ds, d in raw.items()} for act in models}
+    data = {act: {ds: units[act][ds].dataset(d) for ds, d in raw.items()} for act in models}
+    start = time.perf_counter()
+    results = run_search(models, data, config, dev, config.seed, progress)
+    for act, entry in results["types"].items():  # every reported MPE in the user's units
+        for method in METHODS:
+            for ds, cells in entry.get(method, {}).items():
+                for c in cells.values():
+                    with torch.no_grad():
+                        seq = exported_sequential(torch.tensor(c["matrix"]), act, units[act][ds])
+                        m = float(mpe(seq(raw[ds]["x_test"]).squeeze(-1), raw[ds]["y_test"]))
+                    c.update(mpe=m if math.isfinite(m) else None, mpe_scaled=c["mpe"], mpe_all_scaled=c.pop("mpe_all"))
+    results.update(units={act: {ds: u.to_dict() for ds, u in us.items()} for act, us in units.items()},
+                   data={**spec, "csv": None if csv is None else str(csv), "names": list(raw)},
+                   # a constant and a least-squares fit commute with the affine scaling: fitted in the user's units
+                   floors={act: {ds: diagnostics.dataset_floors(d) for ds, d in raw.items()} for act in models},
+                   seconds=time.perf_counter() - start, provenance=provenance(dev, config))
+    return results
 
 
 def your_data_views(results: dict, config: Config, csv: str | Path | None = None, equations=None) -> list[dict]:
@@ -93,4 +116,4 @@ def your_data_views(results: dict, config: Config, csv: str | Path | None = None
     return views
 
 
-__all__ = ["your_data_datasets", "your_data_results", "your_data_views"]
+__all__ = ["data_spec", "your_data_datasets", "your_data_results", "your_data_cached", "search_your_data", "your_data_views"]

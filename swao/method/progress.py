@@ -15,10 +15,20 @@ if TYPE_CHECKING:
     import torch
 
 
+_row: int | None = None  # this process's line of the terminal for its bars (None: tqdm's own choice)
+
+
+def take_row(row: int) -> None:
+    """Draw this process's bars on line ``row`` below the cursor: for processes that run beside
+    each other (the compute stage's trainings, :func:`swao.book.reproduce.train_at_once`)."""
+    global _row
+    _row = row
+
+
 def bar(total: int, desc: str, initial: int = 0, unit: str = "step") -> tqdm:
     """A progress bar of ``total`` units labelled ``desc``; ``update(1)`` per unit, ``close()`` at the end."""
     return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
-                mininterval=0.5, smoothing=0.1)
+                mininterval=0.5, smoothing=0.1, position=_row)
 
 
 def step_reporter(progress, label: str, steps: int) -> Callable[[int, "torch.Tensor"], None] | None:

@@ -253,6 +253,22 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 @contextlib.contextmanager
+def cpu_threads(n: int):
+    """Inside the block, torch runs its CPU operators on ``n`` threads; the previous count comes
+    back after. The count changes the last bits of a training's sums (a convolution's weight
+    gradient is split over the threads), so whatever must give the same numbers wherever it runs
+    fixes it."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"threads must be an int >= 1, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
 def cuda_tf32(device, enabled: bool = True):
     """Inside the block, CUDA float32 matmuls (cuBLAS) and convolutions (cuDNN) run in TF32 if
     ``enabled``, else in strict IEEE float32; the previous settings come back after. PyTorch's
