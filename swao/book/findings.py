@@ -24,7 +24,7 @@ from swao.training.config import Config, get_config
 from swao.training.evaluation import best_cells
 
 HELD, NOT_HELD, NOT_TESTABLE = "held", "not held", "not testable at this scale"
-NOT_RUN = "not run at this scale"  # the scale's results hold nothing the claim's rule reads (e.g. the paper-budget run: no search)
+NOT_RUN = "not run at this scale"  # the scale's results hold nothing the claim's rule reads (e.g. the paper-budget run: no embedding study)
 MARKS = (HELD, NOT_HELD, NOT_TESTABLE, NOT_RUN)
 TARGET_NONZEROS = {ds: NONZEROS_BY_DEPTH[L] for ds, L in DATASET_DEPTHS.items()}  # Table 2's input MLPs: 14, 35, 48
 MOST_ENCODERS = 3  # of 4: "works" means on at least this many encoders
