@@ -7,7 +7,6 @@ it on the first call and reading it from the cache (:mod:`swao.book.cache`) afte
 """
 from __future__ import annotations
 
-import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -68,7 +67,7 @@ def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str =
             for f in folder.iterdir():
                 shutil.rmtree(f) if f.is_dir() else f.unlink()
         start = time.perf_counter()
-        with cpu_threads(TRAIN_THREADS) if dev.type == "cpu" else contextlib.nullcontext():
+        with cpu_threads(TRAIN_THREADS, dev):
             out = train_autoencoder(config, activation, loss=loss, p=p, device=str(dev), out_dir=folder,
                                     mask_grad=mask_grad, progress=progress, resume=True)  # a killed run goes on
         return {

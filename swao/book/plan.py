@@ -2,7 +2,6 @@
 stage on the device, and the smaller sizes that would fit a budget (``--fit``)."""
 from __future__ import annotations
 
-import contextlib
 import math
 import tempfile
 import time
@@ -74,7 +73,7 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
 
     def train(steps: int, halt: bool = True) -> float:  # as the book trains one (TRAIN_THREADS on a CPU)
         c = config.replace(train_mlps=(steps + 1) * config.batch_size, epochs=1, val_every=10**9, checkpoint_every=10**9)
-        with tempfile.TemporaryDirectory() as tmp, cpu_threads(TRAIN_THREADS) if dev.type == "cpu" else contextlib.nullcontext():
+        with tempfile.TemporaryDirectory() as tmp, cpu_threads(TRAIN_THREADS, dev):
             return _timed(lambda: train_autoencoder(c, "sigmoid", device=str(dev), out_dir=tmp, progress=False,
                                                     steps=steps, halt_at_step=steps if halt else None), dev)
 

@@ -76,7 +76,7 @@ def search_at_once(config: Config, device, stages, progress: bool = True) -> int
     search alone. Returns how many jobs ran so; on a GPU, none (the stages run theirs)."""
     table2 = "search" in stages and not ex.search_cached(config)
     jobs = ([(your_data_part, config, progress)] if "your_data" in stages and not ex.your_data_cached(config) else []) \
-        + ([(ex.search_type, config, act, "cpu", progress) for act in ACTIVATIONS] if table2 else [])
+        + (ex.search_jobs(config, "cpu", progress) if table2 else [])
     processes = processes_for(device, len(jobs))
     if processes < 2:
         return 0

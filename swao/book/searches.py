@@ -3,7 +3,6 @@ the nine Table 2 datasets (:mod:`swao.ours.table2`), cached; and what the figure
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import torch
@@ -33,8 +32,13 @@ def search_type(config: Config, activation: str, device, progress: bool = True) 
     part of :func:`search_results`."""
     model = autoencoder(config, MIN_LOSS[activation], device)[0]
     dev = device_of(model)
-    with cpu_threads(SEARCH_THREADS) if dev.type == "cpu" else contextlib.nullcontext():
+    with cpu_threads(SEARCH_THREADS, dev):
         return run_table2({activation: model}, config, device=dev, seed=config.seed, progress=progress)
+
+
+def search_jobs(config: Config, device, progress: bool = True) -> list[tuple]:
+    """One :func:`search_type` job per MLP type, for :func:`swao.book.parallel.at_once`."""
+    return [(search_type, config, act, str(resolve_device(device)), progress) for act in ACTIVATIONS]
 
 
 def search_results(config: Config, device="cpu", recompute: bool = False, progress: bool = True,
@@ -46,8 +50,7 @@ def search_results(config: Config, device="cpu", recompute: bool = False, progre
 
     def compute(folder: Path) -> dict:
         dev = resolve_device(device)
-        done = parts or at_once([(search_type, config, act, str(dev), progress) for act in ACTIVATIONS],
-                                processes_for(dev, len(ACTIVATIONS)))
+        done = parts or at_once(search_jobs(config, dev, progress), processes_for(dev, len(ACTIVATIONS)))
         results = {**done[0], "types": {act: part["types"][act] for act, part in zip(ACTIVATIONS, done)}}
         # the runs' seconds summed over the types (which may have run side by side)
         results["seconds"] = sum(sum(e["seconds"].values()) for e in results["types"].values())
@@ -102,4 +105,4 @@ def search_frames(cell: dict, data: dict, activation: str, max_points: int = 150
     return frames
 
 
-__all__ = ["SEARCH_THREADS", "search_type", "search_results", "search_cached", "searched_views", "dataset_floors", "search_frames"]
+__all__ = ["SEARCH_THREADS", "search_type", "search_jobs", "search_results", "search_cached", "searched_views", "dataset_floors", "search_frames"]

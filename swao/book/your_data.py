@@ -3,7 +3,6 @@ in the user's units beside the three baselines, cached by the data's content.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import time
@@ -55,8 +54,7 @@ def your_data_results(config: Config, device="cpu", csv: str | Path | None = Non
 
     def compute(folder: Path) -> dict:
         models = {act: autoencoder(config, MIN_LOSS[act], device)[0] for act in YOUR_DATA_TYPES}
-        cpu = device_of(next(iter(models.values()))).type == "cpu"
-        with cpu_threads(SEARCH_THREADS) if cpu else contextlib.nullcontext():  # as a search of Table 2
+        with cpu_threads(SEARCH_THREADS, device_of(next(iter(models.values())))):  # as a search of Table 2
             return search_your_data(models, config, csv, equations, progress)
 
     return cached("your_data", compute, recompute=recompute, config=config, data=spec, types=list(YOUR_DATA_TYPES))

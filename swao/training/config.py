@@ -253,13 +253,16 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 @contextlib.contextmanager
-def cpu_threads(n: int):
+def cpu_threads(n: int, device="cpu"):
     """Inside the block, torch runs its CPU operators on ``n`` threads; the previous count comes
     back after. The count changes the last bits of a training's sums (a convolution's weight
     gradient is split over the threads), so whatever must give the same numbers wherever it runs
-    fixes it."""
+    fixes it. Does nothing unless ``device`` is the CPU (as :func:`cuda_tf32` for CUDA)."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"threads must be an int >= 1, got {n!r}")
+    if torch.device(device).type != "cpu":
+        yield
+        return
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
