@@ -10,8 +10,10 @@ The recipe is fixed here, once (:func:`recipe`); every segment and every new mac
     # then that snapshot scored as the paper's Table 1 and Figure 2 (1,000 test MLPs per encoder)
     python studies/paper_budget.py export --state /root/swao-longrun/state --out results/paper-budget
     python studies/paper_budget.py table1 --snapshot results/paper-budget/snapshot.safetensors
-    # once, at 12.8 M passes: Table 2's sigmoid row at the paper's search sizes, beside the baselines
-    python studies/paper_budget.py table2 --snapshot results/paper-budget/snapshot.safetensors
+    # once, at 12.8 M passes: Table 2's sigmoid row at the paper's search sizes, beside the baselines,
+    # in parts (one per method, in results/paper-budget/table2-parts/) that may span sittings
+    python studies/paper_budget.py table2 --methods search
+    python studies/paper_budget.py table2            # the parts not done yet, then table2.json
     # on a new machine, where the full state is not: continue from the committed snapshot
     # (fresh Adam moments, a 100-step linear warm-up of the learning rate; recorded)
     python studies/paper_budget.py run --state DIR --warm-start results/paper-budget/snapshot.safetensors --minutes 70
@@ -22,6 +24,7 @@ Run it from its own checkout of one fixed commit, outside the work tree, in the 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -40,7 +43,7 @@ from swao.method.generation import mix_seed  # noqa: E402
 from swao.method.model import MultiScaleAutoencoder  # noqa: E402
 from swao.method.representation import MAX_DEPTH  # noqa: E402
 from swao.training.train import train_autoencoder  # noqa: E402
-from swao.ours.table2 import METHODS, run_table2  # noqa: E402
+from swao.ours.table2 import METHODS, run_method, table2_datasets  # noqa: E402
 from swao.book.your_data import search_your_data  # noqa: E402
 
 ACTIVATION, LOSS, MASK_GRAD = "sigmoid", "min", "none"  # the headline autoencoder, the authors' hard masks
@@ -184,48 +187,103 @@ def weights_line(meta: dict, curve: dict) -> str:
             "as a bf16 snapshot")
 
 
+def slim_cells(cells_of: dict) -> dict:
+    """One method's cells ``{dataset: {decoder: cell}}`` without their runs' trajectories and
+    snapshots (megabytes no page of these committed results draws), in place."""
+    for cells in cells_of.values():
+        for cell in cells.values():
+            cell.pop("trajectories", None)
+            cell.pop("frames", None)
+    return cells_of
+
+
 def slim(result: dict) -> dict:
-    """A search result without its runs' trajectories and snapshots (megabytes no page of these
-    committed results draws), in place."""
+    """A search result without its runs' trajectories and snapshots (:func:`slim_cells`), in place."""
     for entry in result["types"].values():
         for method in METHODS:
-            for cells in entry.get(method, {}).values():
-                for cell in cells.values():
-                    cell.pop("trajectories", None)
-                    cell.pop("frames", None)
+            slim_cells(entry.get(method, {}))
     return result
 
 
-def table2(snapshot: Path, out: Path, scale: str) -> int:
+def table2_parts(out: Path) -> Path:
+    """The folder of Table 2's parts, one file per method, beside ``out``."""
+    return out.with_name(out.stem + "-parts")
+
+
+def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = None) -> int:
     """The run's autoencoder searched as the paper's Table 2 (sigmoid row): the paper's search
     (eq. 4-6: ``z ~ U[0, 1)``, hard masks, the penalty over every decoded weight) at the paper's
     sizes (30,000 steps, 100,000-point datasets, 3 restarts; ``scale="smoke"``: the smoke scale's,
     for tests), beside direct sparse training, dense + pruning and the L0 gates at the same budget
-    (:func:`swao.ours.table2.run_table2`); ``table2.json`` beside the snapshot. About an hour of
-    2-core CPU at the paper's sizes: run once, on the final weights."""
+    (:func:`swao.ours.table2.run_method`). About 1.7 h of 2-core CPU at the paper's sizes, so it
+    runs in parts that may span sittings: each method (``methods``, default every one not done
+    yet, the search first: the baselines after it read its non-zero counts) writes its own file
+    in :func:`table2_parts`, with the CPU that made it, and ``out`` (``table2.json``) is rewritten
+    from the parts done so far (:func:`table2_result`). Run once, on the final weights."""
     model, meta = load_autoencoder(snapshot)
     if scale == "paper" and meta["steps"] < meta["total_steps"]:
         raise SystemExit(f"{snapshot} holds the weights of step {meta['steps']:,} of {meta['total_steps']:,}: Table 2 at the "
-                         "paper's sizes (about an hour) is run once, on the final weights")
+                         "paper's sizes (about 1.7 hours) is run once, on the final weights")
     curve = read_json(snapshot.with_name("curve.json"))
     config = get_config(scale)
     if config.options():
         raise SystemExit(f"the {scale} scale turns on options beyond the paper's search ({config.options()}): use smoke or paper")
-    t0 = time.perf_counter()
-    result = run_table2({ACTIVATION: model}, config, device="cpu", seed=config.seed)
-    slim(result)
-    search = {**provenance("cpu", config), "scale": "paper-budget" if scale == "paper" else scale}
-    result.update(seconds=time.perf_counter() - t0, steps_trained=meta["steps"], total_steps=meta["total_steps"],
-                  mlp_passes=meta["steps"] * curve["config"]["batch_size"], paper_mlp_passes=curve["paper_mlp_passes"],
-                  train_hours=curve["hours"],
-                  command=f"python studies/paper_budget.py table2 --snapshot {snapshot}" + ("" if scale == "paper" else f" --scale {scale}"),
-                  provenance={**search, "sizes": f"{weights_line(meta, curve)}; the paper's search (uniform start, hard masks, "
-                                                 f"eq. 6 over every weight), {config.search_steps:,} steps on {config.search_points:,}-point "
-                                                 f"datasets, {config.restarts} restarts, beside the three baselines at the same steps"})
-    write_json(out, result)
-    print(f"Table 2, sigmoid row, through the weights of step {meta['steps']:,}: {config.search_steps:,} search steps on "
-          f"{config.search_points:,}-point datasets in {result['seconds'] / 60:.1f} min")
+    folder = table2_parts(out)
+    done = {m: read_json(folder / f"{m}.json") for m in METHODS if (folder / f"{m}.json").exists()}
+    for m, part in done.items():  # a part made through other weights or sizes is not one of these
+        if (part["steps_trained"], part["config"]) != (meta["steps"], json.loads(json.dumps(config.to_dict()))):
+            raise SystemExit(f"{folder / f'{m}.json'} was made through the weights of step {part['steps_trained']:,} or at "
+                             f"other sizes: remove {folder} to search these weights at the {scale} sizes")
+    todo = [m for m in (methods or METHODS) if m not in done]
+    if any(m != "search" for m in todo) and "search" not in done and "search" not in todo:
+        raise SystemExit("the baselines read the search's non-zero counts: run the search part first (--methods search)")
+    data = table2_datasets(ACTIVATION, config.search_points, config.seed)
+    for m in sorted(todo, key=list(METHODS).index):
+        searched = done["search"]["cells"]["search"] if m != "search" else None
+        part = run_method(m, model, ACTIVATION, data, config, "cpu", config.seed, searched=searched)
+        slim_cells(part["cells"][m])
+        done[m] = {"method": m, **part, "steps_trained": meta["steps"], "config": config.to_dict(),
+                   "provenance": provenance("cpu", config)}
+        write_json(folder / f"{m}.json", done[m])
+        write_json(out, table2_result(done, meta, curve, config, snapshot, scale))
+        print(f"Table 2 part '{m}' ({METHODS[m]}): {part['seconds'] / 60:.1f} min", flush=True)
+    pending = [m for m in METHODS if m not in done]
+    if pending:
+        print(f"Table 2: {len(done)} of {len(METHODS)} parts in {folder}; the rest: python studies/paper_budget.py table2 "
+              f"--methods {','.join(pending)}")
+    else:
+        print(f"Table 2, sigmoid row, through the weights of step {meta['steps']:,}: {config.search_steps:,} search steps on "
+              f"{config.search_points:,}-point datasets; the four parts took {sum(d['seconds'] for d in done.values()) / 60:.1f} min")
     return 0
+
+
+def table2_result(done: dict, meta: dict, curve: dict, config: Config, snapshot: Path, scale: str) -> dict:
+    """Table 2's parts done so far (``done``: ``{method: part}``, the search among them) as one
+    result in the form of :func:`swao.ours.table2.run_table2`'s, with the methods still to run
+    (``pending``; ``baselines`` once none is), each part's CPU and seconds, and the weights'
+    provenance."""
+    entry: dict = {"seconds": {}}
+    for m in [m for m in METHODS if m in done]:
+        entry.update(done[m]["cells"])
+        entry["seconds"][m] = done[m]["seconds"]
+    pending = [m for m in METHODS if m not in done]
+    hardware = "; ".join(sorted({d["provenance"]["hardware"] for d in done.values()}))
+    search = {**provenance("cpu", config), "scale": "paper-budget" if scale == "paper" else scale, "hardware": hardware,
+              "date": max(d["provenance"]["date"] for d in done.values())}
+    return {"config": config.to_dict(), "seed": config.seed, "device": "cpu", "steps": config.search_steps,
+            "restarts": config.restarts, "baselines": not pending, "pending": pending,
+            "types": {ACTIVATION: {"search": entry.pop("search"), **entry}},
+            "seconds": sum(entry["seconds"].values()), "steps_trained": meta["steps"], "total_steps": meta["total_steps"],
+            "mlp_passes": meta["steps"] * curve["config"]["batch_size"], "paper_mlp_passes": curve["paper_mlp_passes"],
+            "train_hours": curve["hours"],
+            "parts": {m: {"hardware": d["provenance"]["hardware"], "commit": d["provenance"]["commit"],
+                          "date": d["provenance"]["date"], "seconds": d["seconds"]} for m, d in done.items()},
+            "command": f"python studies/paper_budget.py table2 --snapshot {snapshot}" + ("" if scale == "paper" else f" --scale {scale}"),
+            "provenance": {**search, "sizes": f"{weights_line(meta, curve)}; the paper's search (uniform start, hard masks, "
+                                              f"eq. 6 over every weight), {config.search_steps:,} steps on {config.search_points:,}-point "
+                                              f"datasets, {config.restarts} restarts"
+                                              + (", beside the three baselines at the same steps" if not pending else
+                                                 f"; baselines still to run: {', '.join(METHODS[m] for m in pending)}")}}
 
 
 def your_data(snapshot: Path, out: Path, scale: str) -> int:
@@ -315,6 +373,9 @@ def main(argv=None) -> int:
         if scales:
             c.add_argument("--scale", default=scales[0], choices=scales, help="the search's sizes and options (smoke: for tests)")
         c.add_argument("--threads", type=int, default=2)
+        if name == "table2":
+            c.add_argument("--methods", default=None, help=f"comma-separated parts to run now, from {list(METHODS)} "
+                                                           "(default: every one not done yet, the search first)")
     a = ap.parse_args(argv)
     if a.what in scored:
         torch.set_num_threads(a.threads)
@@ -322,7 +383,12 @@ def main(argv=None) -> int:
         out = Path(a.out) if a.out else snapshot.with_name(scored[a.what][1])
         if a.what == "table1":
             return table1(snapshot, out)
-        return (table2 if a.what == "table2" else your_data)(snapshot, out, a.scale)
+        if a.what == "table2":
+            methods = a.methods.split(",") if a.methods else None
+            if methods and (bad := [m for m in methods if m not in METHODS]):
+                raise SystemExit(f"--methods must name methods from {list(METHODS)}, got {bad}")
+            return table2(snapshot, out, a.scale, methods)
+        return your_data(snapshot, out, a.scale)
     if a.what == "run":
         if not a.minutes > 0:
             raise SystemExit(f"--minutes must be > 0, got {a.minutes}")

@@ -45,6 +45,9 @@ RECIPES = {
     "b128-copy": (dict(batch_size=128, lr=7e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0), "straight_through", False),
     "b64-copy-bf16": (dict(batch_size=64, lr=5e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0), "straight_through", True),
     "b64-copy-w0.5": (dict(batch_size=64, lr=5e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0, width=0.5), "straight_through", False),
+    # issue 24: the small recipe (b64-copy-w0.5) at larger batches, lr by the same square-root rule
+    "b128-copy-w0.5": (dict(batch_size=128, lr=7e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0, width=0.5), "straight_through", False),
+    "b256-copy-w0.5": (dict(batch_size=256, lr=1e-3, schedule="linear", mask_bias=2.0, copy_weight=1.0, width=0.5), "straight_through", False),
     "b64-linear-st-on-w0.5": (dict(batch_size=64, lr=5e-4, schedule="linear", mask_bias=2.0, width=0.5), "straight_through", False),
     "b64-copy-full-w0.5": (dict(batch_size=64, lr=5e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0, copy_until=1.0, width=0.5),
                            "straight_through", False),

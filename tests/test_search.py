@@ -184,6 +184,33 @@ def test_real_autoencoder_smoke_and_table():
     assert len(cell["mpe_all"]) == 2 and len(cell["trajectories"][0]["step"]) == 5
 
 
+def test_methods_apart_equal_the_run_together():
+    """Table 2's four methods, each run on its own (the baselines in another order than
+    run_search's, as a run split over several sittings would), give the cells and the seconds'
+    keys of one run_search, bit for bit: each method seeds itself, and the pruning targets read
+    from the search's cells are the search result's own."""
+    from swao.method.model import MultiScaleAutoencoder
+    from swao.ours.table2 import METHODS, run_method
+
+    torch.manual_seed(0)
+    model = MultiScaleAutoencoder()
+    config = get_config("smoke", search_points=200, search_steps=4, restarts=2)
+    data = {k: v for k, v in table2_datasets("sigmoid", 200).items() if k != "4hl"}
+    whole = run_search({"sigmoid": model}, {"sigmoid": data}, config, "cpu", progress=False)["types"]["sigmoid"]
+    searched = run_method("search", model, "sigmoid", data, config, progress=False)["cells"]["search"]
+    apart = {"search": searched}
+    for method in ("l0", "direct", "pruned"):
+        apart.update(run_method(method, model, "sigmoid", data, config, progress=False, searched=searched)["cells"])
+    strip = lambda cells: json.loads(json.dumps(cells))  # noqa: E731  (tuples and lists alike)
+    assert set(whole) - {"seconds"} == set(apart) and list(whole["seconds"]) == list(METHODS)
+    for key in apart:
+        assert strip(apart[key]) == strip(whole[key]), key
+    with pytest.raises(ValueError, match="needs the search's cells"):
+        run_method("pruned", model, "sigmoid", data, config, progress=False)
+    with pytest.raises(ValueError, match="method must be one of"):
+        run_method("prune", model, "sigmoid", data, config, progress=False)
+
+
 # ---------------------------------------------------------------- CSV input and CLI
 def write(tmp_path, text, name="d.csv"):
     p = tmp_path / name

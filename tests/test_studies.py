@@ -67,9 +67,25 @@ def test_paper_budget_recipe_is_the_papers_method_at_the_stated_lr():
 
 def test_paper_budget_table2_searches_the_snapshot_beside_the_baselines_and_feeds_the_findings(tmp_path):
     out = tmp_path / "table2.json"
-    r = run("studies/paper_budget.py", "table2", "--scale", "smoke", "--threads", "1", "--out", str(out))
+    args = ("studies/paper_budget.py", "table2", "--scale", "smoke", "--threads", "1", "--out", str(out))
+    r = run(*args, "--methods", "direct")
+    assert r.returncode != 0 and "run the search part first" in r.stderr
+    r = run(*args, "--methods", "prune")
+    assert r.returncode != 0 and "--methods must name methods from" in r.stderr
+    r = run(*args, "--methods", "search")  # one sitting: the search alone, into its part
     assert r.returncode == 0, r.stderr
+    parts = tmp_path / "table2-parts"
+    assert [p.name for p in parts.iterdir()] == ["search.json"] and "1 of 4 parts" in r.stdout
+    first = json.loads(out.read_text())  # the search's row already, the baselines pending
+    assert first["pending"] == ["direct", "pruned", "l0"] and not first["baselines"] and list(first["types"]["sigmoid"]) == ["search", "seconds"]
+    assert "baselines still to run: direct sparse, dense + prune, L0 gates" in first["provenance"]["sizes"]
+    r = run(*args)  # the next: the parts not done yet, then the table
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in parts.iterdir()) == ["direct.json", "l0.json", "pruned.json", "search.json"]
+    assert "'search'" not in r.stdout  # kept, not rerun
     t2 = json.loads(out.read_text())
+    assert t2["pending"] == [] and t2["baselines"] and t2["types"]["sigmoid"]["search"] == first["types"]["sigmoid"]["search"]
+    assert set(t2["parts"]) == {"search", "direct", "pruned", "l0"} and t2["seconds"] == sum(t2["types"]["sigmoid"]["seconds"].values())
     smoke = get_config("smoke")
     assert (t2["steps"], t2["config"]["search_points"], t2["config"]["search_start"]) == (smoke.search_steps, smoke.search_points, "uniform")
     entry = t2["types"]["sigmoid"]
@@ -79,8 +95,13 @@ def test_paper_budget_table2_searches_the_snapshot_beside_the_baselines_and_feed
     curve = json.loads((ROOT / "results" / "paper-budget" / "curve.json").read_text())
     assert t2["steps_trained"] == curve["steps"] and f"step {curve['steps']:,} of" in t2["provenance"]["sizes"]
     from swao.book import findings
+    from swao.render import reports
 
     table1 = json.loads((ROOT / "results" / "paper-budget" / "table1.json").read_text())
+    early = {c["claim"]: c for c in findings.check(findings.budget_evidence(table1, first))}
+    assert early["The search finds MLPs with low test MPE"]["mark"] != findings.NOT_RUN  # decided by the search alone
+    assert "direct sparse" not in early["The search finds MLPs with low test MPE"]["ours"]  # not run yet: not counted as 0
+    assert "of search," in reports.compute_sentence(findings.budget_used(table1, curve, first))
     marks = {c["claim"]: c["mark"] for c in findings.check(findings.budget_evidence(table1, t2))}
     assert marks["The search finds MLPs with low test MPE"] != findings.NOT_RUN
     assert list(marks.values()).count(findings.NOT_RUN) == 3  # the p-norm losses, the other types, the embedding study

@@ -11,8 +11,11 @@ file (:mod:`swao.cli.search`).
 """
 from __future__ import annotations
 
+import torch
+
 from swao.method.activations import ACTIVATIONS, TYPE_NAMES, check_activation
 from swao.method.generation import TARGET_NONZEROS, target_dataset
+from swao.method.representation import DEPTHS
 from swao.method.search import search
 from swao.ours.baselines import dense_then_prune, direct_sparse, l0_gates
 from swao.training.config import Config, resolve_device
@@ -37,6 +40,45 @@ def table2_datasets(activation: str, n_points: int, seed: int = 0) -> dict[str, 
 # ---------------------------------------------------------------- Table 2, beside the baselines
 
 
+def pruning_targets(searched: dict, names: list[str], depths=DEPTHS) -> torch.Tensor:
+    """``(depths, datasets)``: the non-zeros of the search's best restart in each cell, read from
+    its cells (``searched``, :meth:`swao.method.optimise.Result.summary`): what dense + pruning
+    prunes to, and what the L0 choice matches."""
+    return torch.tensor([[searched[ds][f"D{L}"]["nonzeros"] for ds in names] for L in depths])
+
+
+def run_method(method: str, model, act: str, datasets: dict[str, dict], config: Config, device="cpu", seed: int = 0,
+               progress: bool = True, eval_every: int | None = None, searched: dict | None = None) -> dict:
+    """One of :data:`METHODS` on one MLP type's datasets (``{name: dataset}``), each method on its
+    own seed (``seed`` + its place in :data:`METHODS`), so that the methods may run in any order,
+    apart or together: ``{"cells": {method: cells, ...}, "seconds": s}``. The baselines after the
+    search need its cells (``searched``): dense + pruning prunes to the search's non-zeros and
+    the L0 choice matches them (:func:`pruning_targets`, :func:`l0_choice`)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    if method in ("pruned", "l0") and searched is None:
+        raise ValueError(f"the {METHODS[method]} baseline needs the search's cells (searched=...)")
+    device = resolve_device(device)
+    names, data = list(datasets), list(datasets.values())
+    steps, R, say = config.search_steps, config.restarts, (f"{act} {METHODS[method]}" if progress else False)
+    seed = seed + list(METHODS).index(method)
+    if method == "search":
+        r = search(model.to(device), data, act, steps, R, seed=seed, eval_every=eval_every, progress=say,
+                   start=config.search_start, masks=config.search_masks, penalty=config.search_penalty,
+                   keep_layers=config.search_keep_layers)
+        return {"cells": {"search": r.summary(names)}, "seconds": r.seconds}
+    if method == "direct":
+        r = direct_sparse(data, act, steps, R, seed=seed, eval_every=eval_every, device=device, progress=say)
+        return {"cells": {"direct": r.summary(names)}, "seconds": r.seconds}
+    if method == "pruned":
+        r = dense_then_prune(data, act, steps, pruning_targets(searched, names), R, seed=seed, eval_every=eval_every,
+                             device=device, progress=say)
+        return {"cells": {"pruned": r.summary(names)}, "seconds": r.seconds}
+    # one run per strength: the sweep's strengths take the place of the restarts (the book's budget)
+    sweep = l0_gates(data, act, steps, restarts=1, seed=seed, eval_every=eval_every, device=device, progress=say)
+    return {"cells": l0_choice(sweep, names, searched), "seconds": next(iter(sweep.values())).seconds}
+
+
 def run_search(
     autoencoders: dict, datasets: dict[str, dict[str, dict]], config: Config, device="cpu", seed: int = 0,
     progress: bool = True, baselines: bool = True, eval_every: int | None = None,
@@ -45,34 +87,22 @@ def run_search(
 
     Returns plain, JSON-ready data: ``results["types"][activation][method][dataset]["D<j>"]`` with
     method in ``search``, ``direct``, ``pruned``, ``l0`` (see :meth:`swao.method.optimise.Result.summary`
-    for a cell). ``l0`` holds, per cell, the swept strength whose non-zero count is nearest the
-    search's (:func:`l0_choice`); ``l0_sweep`` every strength's MPE and counts.
+    for a cell; :func:`run_method`, in that order). ``l0`` holds, per cell, the swept strength whose
+    non-zero count is nearest the search's (:func:`l0_choice`); ``l0_sweep`` every strength's MPE and counts.
     """
     device = resolve_device(device)
-    steps, R = config.search_steps, config.restarts
-    results: dict = {"config": config.to_dict(), "seed": seed, "device": str(device), "steps": steps,
-                     "restarts": R, "baselines": baselines, "types": {}}
+    results: dict = {"config": config.to_dict(), "seed": seed, "device": str(device), "steps": config.search_steps,
+                     "restarts": config.restarts, "baselines": baselines, "types": {}}
     for act, model in autoencoders.items():
-        names = list(datasets[act])
-        data = [datasets[act][k] for k in names]
-        say = (lambda m: f"{act} {m}") if progress else (lambda m: False)
         if progress:
-            print(f"{TYPE_NAMES[act]}: {len(names)} dataset(s) x 4 decoders x {R} restart(s), {steps} steps", flush=True)
-        s = search(model.to(device), data, act, steps, R, seed=seed, eval_every=eval_every, progress=say("search"),
-                   start=config.search_start, masks=config.search_masks, penalty=config.search_penalty,
-                   keep_layers=config.search_keep_layers)
-        entry = {"search": s.summary(names), "seconds": {"search": s.seconds}}
-        if baselines:
-            a = direct_sparse(data, act, steps, R, seed=seed + 1, eval_every=eval_every, device=device, progress=say("direct sparse"))
-            targets = s.nonzeros.gather(-1, s.best_restart()[..., None]).squeeze(-1)
-            b = dense_then_prune(data, act, steps, targets, R, seed=seed + 2, eval_every=eval_every, device=device,
-                                 progress=say("dense+prune"))
-            # one run per strength: the sweep's strengths take the place of the restarts (the book's budget)
-            c = l0_gates(data, act, steps, restarts=1, seed=seed + 3, eval_every=eval_every, device=device,
-                         progress=say("L0 gates"))
-            entry.update(direct=a.summary(names), pruned=b.summary(names), **l0_choice(c, names, entry["search"]))
-            entry["seconds"].update(direct=a.seconds, pruned=b.seconds, l0=next(iter(c.values())).seconds)
-        results["types"][act] = entry
+            print(f"{TYPE_NAMES[act]}: {len(datasets[act])} dataset(s) x 4 decoders x {config.restarts} restart(s), "
+                  f"{config.search_steps} steps", flush=True)
+        entry: dict = {"seconds": {}}
+        for method in METHODS if baselines else ["search"]:
+            part = run_method(method, model, act, datasets[act], config, device, seed, progress, eval_every, entry.get("search"))
+            entry.update(part["cells"])
+            entry["seconds"][method] = part["seconds"]
+        results["types"][act] = {"search": entry.pop("search"), **entry}  # the search's cells first, as always
     return results
 
 
@@ -135,5 +165,5 @@ def l0_tradeoff_points(results: dict) -> list[dict]:
 
 __all__ = [
     "DATASET_DEPTHS", "DATASETS", "METHODS", "dataset_seed", "table2_datasets", "run_search", "l0_choice", "SWEEP_FIELDS",
-    "run_table2", "best_decoder", "tradeoff_points", "l0_tradeoff_points",
+    "run_table2", "run_method", "pruning_targets", "best_decoder", "tradeoff_points", "l0_tradeoff_points",
 ]

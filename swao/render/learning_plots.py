@@ -83,7 +83,7 @@ def plot_scaling(study: dict, paper_budget: dict | None = None):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False,
                title="filled: budget runs; hollow: on the way"
-               + ("; squares: the paper's recipe,\n12.8 M-pass run so far" if paper_budget and paper_budget.get("scored") else ""),
+               + (f"; squares: the paper's recipe,\n12.8 M-pass run{'' if paper_budget['steps'] >= paper_budget['total_steps'] else ' so far'}" if paper_budget and paper_budget.get("scored") else ""),
                title_fontsize=9)
     fig.tight_layout(rect=(0, 0.8 / fig.get_figheight(), 1, 1))  # the legend below the panels, off the data
     return legible(fig)

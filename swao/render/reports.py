@@ -227,7 +227,7 @@ def compute_sentence(used: dict) -> str:
     share = 100 * used["train_passes"] / used["paper_passes"]
     width = "" if used.get("width", 1) == 1 else f" at {used['width']:g} x the paper's width"
     n = len(used["train_seconds"])
-    search = (f" and {_minutes(used['search_seconds'])} of search and baselines" if used["search_seconds"] else
+    search = (f" and {_minutes(used['search_seconds'])} of {used.get('search_with', 'search and baselines')}" if used["search_seconds"] else
               " (no search)")
     return (f"Made with {_minutes(train)} of autoencoder training ({n} autoencoder{'s' if n > 1 else ''}, "
             f"{'each ' if n > 1 else ''}on {share:.2g} % of the paper's {used['paper_passes'] / 1e6:.1f} M MLP passes{width}; "
@@ -368,7 +368,7 @@ __all__ = ["training_table", "floors_table", "recipe_table", "recipe_collapse_ta
 
 
 def paper_budget_against_fit(curve: dict, scaling: dict) -> str:
-    """Did the scaling study's prediction hold, so far? The paper-budget run's last stop, scored on
+    """Did the scaling study's prediction hold? The paper-budget run's last stop, scored on
     the scaling study's test MLPs (``curve["scored"]``), beside each view's power law
     (:func:`swao.ours.scaling_law.trend`) evaluated at the run's MLP passes. The fit is the small
     recipe's, the run the paper's: a lower run than fit says the paper's recipe learns more per
@@ -398,7 +398,7 @@ def paper_budget_summary(curve: dict, table1: dict | None = None, scaling: dict 
     (:func:`paper_budget_against_fit`)."""
     done = curve["mlp_passes"] / curve["paper_mlp_passes"]
     cpus = budget_cpus(curve)
-    lines = [f"**The paper's recipe on a CPU, so far: {curve['mlp_passes'] / 1e6:.2f} M of "
+    lines = [f"**The paper's recipe on a CPU{'' if done >= 1 else ', so far'}: {curve['mlp_passes'] / 1e6:.2f} M of "
              f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes ({100 * done:.0f} %), step {curve['steps']:,} of "
              f"{curve['total_steps']:,}, {curve['hours']:.1f} h of training over {len(curve['segments'])} segment(s)** "
              f"on {'; '.join(cpus)} (2 threads)."
@@ -425,9 +425,9 @@ def paper_budget_summary(curve: dict, table1: dict | None = None, scaling: dict 
         lines.append("Warm starts from a weights-only bf16 snapshot (fresh Adam moments, a linear warm-up): "
                      + ", ".join(f"at step {w['step']:,}" for w in curve["warm_starts"]) + ".")
     lines.append("How the recipe differs from the authors' code: " + "; ".join(curve["recipe_differences"]) + ".")
-    # the run's provenance names its configuration's (the paper's) sizes: say what has been trained so far
+    # the run's provenance names its configuration's (the paper's) sizes: say what has been trained
     lines.append(provenance_note({**curve["provenance"], "scale": "paper-budget",
                                   "sizes": f"the paper's network and sizes, trained {curve['mlp_passes'] / 1e6:.2f} M of its "
-                                           f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes so far (step {curve['steps']:,} of "
+                                           f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes{'' if done >= 1 else ' so far'} (step {curve['steps']:,} of "
                                            f"{curve['total_steps']:,}), with the recipe differences above"}))
     return "\n\n".join(lines)

@@ -1,0 +1,84 @@
+"""The small scale's training step as the book runs it (one thread per process), per batch size,
+eager and under ``torch.compile``, against the one-thread fp32 matmul peak of the same run
+(issue 24).
+
+Each variant is a whole training step of the small recipe (draw the batch, targets, encode and
+decode, eq. 3 over the grid with the copy term, backward, fused Adam), timed over ``--steps``
+steps after ``--warmup``; the best of ``--repeats`` runs. A compiled variant's first steps
+(the compilation) are timed apart: a book pays them once per autoencoder and worker process.
+FLOPs per MLP from ``torch.utils.flop_counter`` (forward, loss and backward).
+
+    python benchmarks/small_step.py                     # batch 64, 128, 256; eager and compiled
+    python benchmarks/small_step.py --no-compile --batch-sizes 64 256
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
+
+import torch  # noqa: E402
+
+from ae_throughput import machine, matmul_peak  # noqa: E402
+from at_once import flops_per_mlp  # noqa: E402
+from swao.book.cache import git_commit  # noqa: E402
+from swao.method.generation import input_grid  # noqa: E402
+from swao.method.model import MultiScaleAutoencoder  # noqa: E402
+from swao.training.config import get_config  # noqa: E402
+from swao.training.train import step_loss  # noqa: E402
+
+
+def timed_steps(config, steps: int, warmup: int, compile: bool) -> tuple[float, float]:
+    """(MLPs/s over ``steps`` steps after ``warmup``, seconds of the warm-up steps)."""
+    torch.manual_seed(config.seed)
+    model = MultiScaleAutoencoder(mask_grad=config.mask_grad, mask_bias=config.mask_bias, width=config.width)
+    net = torch.compile(model) if compile else model
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+    x = input_grid()
+
+    def step(b: int) -> None:
+        loss, _ = step_loss(net, config, "sigmoid", b, x, copy=config.copy_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    t0 = time.perf_counter()
+    for b in range(warmup):
+        step(b)
+    t1 = time.perf_counter()
+    for b in range(warmup, warmup + steps):
+        step(b)
+    return steps * config.batch_size / (time.perf_counter() - t1), t1 - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128, 256])
+    ap.add_argument("--steps", type=int, default=40, help="timed steps per variant")
+    ap.add_argument("--warmup", type=int, default=3, help="steps before the clock starts (a compiled variant's compilation)")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="the book's training threads per process (TRAIN_THREADS)")
+    ap.add_argument("--no-compile", action="store_true")
+    a = ap.parse_args(argv)
+    if min(a.batch_sizes) < 4 or a.steps < 1 or a.warmup < 1 or a.repeats < 1 or a.threads < 1:
+        raise SystemExit("--batch-sizes must be >= 4 (one MLP per depth); --steps, --warmup, --repeats and --threads >= 1")
+    torch.set_num_threads(a.threads)
+    peak = matmul_peak(torch.device("cpu"))
+    print(f"Machine: {machine()}; torch {torch.__version__}; commit {git_commit()}; {a.threads} thread(s); "
+          f"fp32 matmul peak {peak / 1e9:.1f} GFLOP/s\n")
+    print("| batch | variant | MLPs/s | GFLOP/s | of the peak | warm-up (s) |\n| --- | --- | ---: | ---: | ---: | ---: |")
+    for bs in a.batch_sizes:
+        config = get_config("small", batch_size=bs)
+        flops = flops_per_mlp(config)
+        for compile in (False,) if a.no_compile else (False, True):
+            runs = [timed_steps(config, a.steps, a.warmup, compile) for _ in range(a.repeats)]
+            rate, warm = max(runs)
+            print(f"| {bs} | {'compiled' if compile else 'eager'} | {rate:,.0f} | {rate * flops / 1e9:.1f} | "
+                  f"{rate * flops / peak:.0%} | {warm:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
