@@ -247,6 +247,8 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
         write_json(folder / f"{m}.json", done[m])
         write_json(out, table2_result(done, meta, curve, config, snapshot, scale))
         print(f"Table 2 part '{m}' ({METHODS[m]}): {part['seconds'] / 60:.1f} min", flush=True)
+    if done and not todo:  # nothing to run: the table made again from its parts (e.g. after a change of its form)
+        write_json(out, table2_result(done, meta, curve, config, snapshot, scale))
     pending = [m for m in METHODS if m not in done]
     if pending:
         print(f"Table 2: {len(done)} of {len(METHODS)} parts in {folder}; the rest: python studies/paper_budget.py table2 "
@@ -259,9 +261,9 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
 
 def table2_result(done: dict, meta: dict, curve: dict, config: Config, snapshot: Path, scale: str) -> dict:
     """Table 2's parts done so far (``done``: ``{method: part}``, the search among them) as one
-    result in the form of :func:`swao.ours.table2.run_table2`'s, with the methods still to run
-    (``pending``; ``baselines`` once none is), each part's CPU and seconds, and the weights'
-    provenance."""
+    result in the form of :func:`swao.ours.table2.run_table2`'s, with the baselines done
+    (``baselines_done``) and the methods still to run (``pending``; ``baselines`` once none is),
+    each part's CPU and seconds, and the weights' provenance."""
     entry: dict = {"seconds": {}}
     for m in [m for m in METHODS if m in done]:
         entry.update(done[m]["cells"])
@@ -272,6 +274,7 @@ def table2_result(done: dict, meta: dict, curve: dict, config: Config, snapshot:
               "date": max(d["provenance"]["date"] for d in done.values())}
     return {"config": config.to_dict(), "seed": config.seed, "device": "cpu", "steps": config.search_steps,
             "restarts": config.restarts, "baselines": not pending, "pending": pending,
+            "baselines_done": [m for m in METHODS if m in done and m != "search"],
             "types": {ACTIVATION: {"search": entry.pop("search"), **entry}},
             "seconds": sum(entry["seconds"].values()), "steps_trained": meta["steps"], "total_steps": meta["total_steps"],
             "mlp_passes": meta["steps"] * curve["config"]["batch_size"], "paper_mlp_passes": curve["paper_mlp_passes"],

@@ -189,3 +189,21 @@ def test_our_own_claims_are_marked_from_the_study_and_not_run_without_it():
     assert [c["mark"] for c in findings.own_claims(symmetry_study(RAW, RAW))] == [findings.NOT_HELD] * 2
     with pytest.raises(ValueError, match="encoder_input 'canonical'"):
         findings.symmetry_verdict(symmetry_study(RAW, []))
+
+
+def test_the_paper_budget_expectation_is_checked_part_by_part_on_the_final_weights():
+    from swao.book.paper import paper_tables
+    from swao.render import reports
+
+    paper = paper_tables()["table1"]["blocks"]["min"]
+    table1 = {"best_median": [15.0, 20.0, 16.0, 14.0], "floors": {"constant": {"median": [50.0, 25.0, 7.0, 2.0]}},
+              "collapse": {"near_constant_share": [0.0, 0.05, 0.7, 0.4]},
+              "table": [[2.5 * v for v in row] for row in paper], "steps": 12_500, "total_steps": 12_500, "eval_mlps": 1000}
+    held = [p["held"] for p in findings.budget_expectations(table1)]
+    assert held == [True, True, True, True]  # E1, E2 beat the constant; E3, E4 not; 55 % together; every cell 2.5x
+    worse = {**table1, "best_median": [15.0, 24.9, 6.0, 14.0], "collapse": {"near_constant_share": [0.0, 0.0, 0.5, 0.5]},
+             "table": [[1.5 * v for v in row] for row in paper]}
+    assert [p["held"] for p in findings.budget_expectations(worse)] == [False, False, False, False]  # 24.9 is no 2 % win
+    text = reports.paper_budget_expectations(table1)
+    assert "4 of its 4 parts held" in text and "E3 70 %, E4 40 %" in text
+    assert "step 9,912 of 12,500" in reports.paper_budget_expectations({**table1, "steps": 9_912})  # not checked early

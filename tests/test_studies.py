@@ -78,13 +78,16 @@ def test_paper_budget_table2_searches_the_snapshot_beside_the_baselines_and_feed
     assert [p.name for p in parts.iterdir()] == ["search.json"] and "1 of 4 parts" in r.stdout
     first = json.loads(out.read_text())  # the search's row already, the baselines pending
     assert first["pending"] == ["direct", "pruned", "l0"] and not first["baselines"] and list(first["types"]["sigmoid"]) == ["search", "seconds"]
+    assert first["baselines_done"] == []
     assert "baselines still to run: direct sparse, dense + prune, L0 gates" in first["provenance"]["sizes"]
     r = run(*args)  # the next: the parts not done yet, then the table
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in parts.iterdir()) == ["direct.json", "l0.json", "pruned.json", "search.json"]
     assert "'search'" not in r.stdout  # kept, not rerun
     t2 = json.loads(out.read_text())
-    assert t2["pending"] == [] and t2["baselines"] and t2["types"]["sigmoid"]["search"] == first["types"]["sigmoid"]["search"]
+    again = run(*args, "--methods", "search")  # done: nothing runs, the table is made again from its parts
+    assert again.returncode == 0 and "Table 2 part" not in again.stdout and json.loads(out.read_text())["pending"] == []
+    assert t2["pending"] == [] and t2["baselines_done"] == ["direct", "pruned", "l0"] and t2["baselines"] and t2["types"]["sigmoid"]["search"] == first["types"]["sigmoid"]["search"]
     assert set(t2["parts"]) == {"search", "direct", "pruned", "l0"} and t2["seconds"] == sum(t2["types"]["sigmoid"]["seconds"].values())
     smoke = get_config("smoke")
     assert (t2["steps"], t2["config"]["search_points"], t2["config"]["search_start"]) == (smoke.search_steps, smoke.search_points, "uniform")

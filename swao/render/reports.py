@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from swao.method.activations import TYPE_NAMES
 from swao.method.metrics import NEAR_CONSTANT
-from swao.book.findings import ENCODER_INPUT_NAMES, SHAPE_CORRELATION, budget_cpus, symmetry_verdict
+from swao.book.findings import ENCODER_INPUT_NAMES, SHAPE_CORRELATION, budget_cpus, budget_expectations, symmetry_verdict
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
 from swao.book.numbers import slash
@@ -225,12 +225,13 @@ def compute_sentence(used: dict) -> str:
     paper's MLP passes and its width."""
     train = sum(used["train_seconds"].values())
     share = 100 * used["train_passes"] / used["paper_passes"]
+    share_text = f"{share:.0f}" if share >= 10 else f"{share:.2g}"  # 100, 13, 0.8, 0.004 (never 1e+02)
     width = "" if used.get("width", 1) == 1 else f" at {used['width']:g} x the paper's width"
     n = len(used["train_seconds"])
     search = (f" and {_minutes(used['search_seconds'])} of {used.get('search_with', 'search and baselines')}" if used["search_seconds"] else
               " (no search)")
     return (f"Made with {_minutes(train)} of autoencoder training ({n} autoencoder{'s' if n > 1 else ''}, "
-            f"{'each ' if n > 1 else ''}on {share:.2g} % of the paper's {used['paper_passes'] / 1e6:.1f} M MLP passes{width}; "
+            f"{'each ' if n > 1 else ''}on {share_text} % of the paper's {used['paper_passes'] / 1e6:.1f} M MLP passes{width}; "
             f"the paper: about {PAPER_TRAINING['hours_per_autoencoder']} h per autoencoder on {PAPER_TRAINING['hardware']})"
             f"{search}, on {used['hardware']}.")
 
@@ -268,7 +269,9 @@ def compute_table(used: dict[str, dict]) -> Table:
         train = sum(u["train_seconds"].values())
         n = len(u["train_seconds"])
         rows.append([sc, u["hardware"], f"{n} autoencoder{'s' if n > 1 else ''}, {train / 60:,.1f} min",
-                     f"{u['search_seconds'] / 60:.1f} min" if u["search_seconds"] else "none", u["sizes"] or ""])
+                     (f"{u['search_seconds'] / 60:.1f} min" + ("" if u.get("search_with", "search and baselines") == "search and baselines"
+                                                               else f" ({u['search_with']} only)")) if u["search_seconds"] else "none",
+                     u["sizes"] or ""])
     return Table("The compute used", ["scale", "hardware", "training", "search and baselines", "sizes"], rows)
 
 
@@ -363,6 +366,7 @@ def symmetry_summary(study: dict) -> str:
 __all__ = ["training_table", "floors_table", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
            "scaling_median_table", "scaling_verdict", "FINDING_MARKS",
            "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary",
+           "paper_budget_expectations",
            "paper_budget_against_fit",
            "own_claims_table", "symmetry_table", "symmetry_collapse_table", "symmetry_summary"]
 
@@ -387,6 +391,19 @@ def paper_budget_against_fit(curve: dict, scaling: dict) -> str:
             + "; ".join(parts) + ". The fit is another recipe's, so this says whether the paper's recipe learns more "
             "(below) or less (above) per MLP pass than the small recipe's trend foretold, not whether compute alone "
             "closes the gap.")
+
+
+def paper_budget_expectations(table1: dict) -> str:
+    """The run's expectation, written before its numbers (:func:`swao.book.findings.budget_expectations`),
+    checked part by part on the Table 1 block of its final weights; until then, a line saying so."""
+    if table1["steps"] < table1["total_steps"]:
+        return (f"*The expectation is checked on the final weights; these are of step {table1['steps']:,} of "
+                f"{table1['total_steps']:,}.*")
+    parts = budget_expectations(table1)
+    lines = [f"**The expectation, checked on the final weights ({table1['eval_mlps']:,} test MLPs per encoder): "
+             f"{sum(p['held'] for p in parts)} of its {len(parts)} parts held.**", ""]
+    lines += [f"- {p['expected']}: **{'held' if p['held'] else 'not held'}** ({p['ours']})" for p in parts]
+    return "\n".join(lines)
 
 
 def paper_budget_summary(curve: dict, table1: dict | None = None, scaling: dict | None = None) -> str:
