@@ -105,6 +105,8 @@ def test_paper_budget_table2_searches_the_snapshot_beside_the_baselines_and_feed
     assert early["The search finds MLPs with low test MPE"]["mark"] != findings.NOT_RUN  # decided by the search alone
     assert "direct sparse" not in early["The search finds MLPs with low test MPE"]["ours"]  # not run yet: not counted as 0
     assert "of search," in reports.compute_sentence(findings.budget_used(table1, curve, first))
+    later = {**first, "baselines_done": ["l0"]}  # a baseline done, two to run: named, not "baselines"
+    assert "of search and L0 gates," in reports.compute_sentence(findings.budget_used(table1, curve, later))
     marks = {c["claim"]: c["mark"] for c in findings.check(findings.budget_evidence(table1, t2))}
     assert marks["The search finds MLPs with low test MPE"] != findings.NOT_RUN
     assert list(marks.values()).count(findings.NOT_RUN) == 3  # the p-norm losses, the other types, the embedding study

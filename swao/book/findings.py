@@ -19,7 +19,7 @@ from swao.book.paper import paper_tables, paper_tradeoff_points
 from swao.book.searches import dataset_floors
 from swao.method.generation import TARGET_NONZEROS as NONZEROS_BY_DEPTH
 from swao.ours.embedding import rank_correlation
-from swao.ours.table2 import DATASET_DEPTHS, best_decoder, tradeoff_points
+from swao.ours.table2 import DATASET_DEPTHS, METHODS, best_decoder, tradeoff_points
 from swao.training.config import Config, get_config
 from swao.training.evaluation import best_cells
 
@@ -292,7 +292,8 @@ def budget_used(table1: dict, curve: dict, table2: dict | None = None) -> dict:
     and the seconds of its Table 2 search and of the baselines run so far (``table2``), where run."""
     return {"train_seconds": {table1["autoencoder"]: 3600 * table1["train_hours"]},
             "search_seconds": table2["seconds"] if table2 else 0.0,
-            "search_with": "search" if table2 and not table2["baselines"] else "search and baselines",
+            "search_with": "search and baselines" if not table2 or table2["baselines"] else
+                           " and ".join(["search", *(METHODS[m] for m in table2.get("baselines_done", []))]),
             "hardware": "; ".join(budget_cpus(curve)), "sizes": table1["provenance"].get("sizes"), "train_passes": table1["mlp_passes"],
             "paper_passes": table1["paper_mlp_passes"], "width": curve["config"]["width"]}
 
@@ -323,8 +324,8 @@ def budget_expectations(table1: dict) -> list[dict]:
          "held": not beats[2] and not beats[3]},
         # "most E3/E4 decodings": the two encoders' decodings together (as many MLPs each, so the mean share)
         {"expected": "most E3/E4 decodings near-constant (the two encoders' together)",
-         "ours": f"near-constant best decodings: {50 * (near[2] + near[3]):.0f} % of E3's and E4's together "
-                 f"(E3 {100 * near[2]:.0f} %, E4 {100 * near[3]:.0f} %)",
+         "ours": f"near-constant best decodings: {50 * (near[2] + near[3]):.0f} % of E3's and E4's together; "
+                 f"E3 {100 * near[2]:.0f} %, E4 {100 * near[3]:.0f} %",
          "held": (near[2] + near[3]) / 2 > 0.5},
         {"expected": "Table 1 best cells over twice the paper's on at least 3 of 4 encoders",
          "ours": f"{slash(ours)} % against the paper's {slash(paper, 2)} %: {sum(over)} of 4 over twice", "held": sum(over) >= 3},

@@ -216,7 +216,9 @@ def findings_table(checks: dict[str, list[dict]]) -> Table:
 
 
 def _minutes(seconds: float) -> str:
-    return f"{seconds / 3600:.1f} hours" if seconds >= 7200 else f"{seconds / 60:.0f} minutes"
+    if seconds >= 7200:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} minute{'' if round(seconds / 60) == 1 else 's'}"
 
 
 def compute_sentence(used: dict) -> str:
