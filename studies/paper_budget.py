@@ -244,10 +244,9 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
         slim_cells(part["cells"][m])
         done[m] = {"method": m, **part, "steps_trained": meta["steps"], "config": config.to_dict(),
                    "provenance": provenance("cpu", config)}
-        write_json(folder / f"{m}.json", done[m])
-        write_json(out, table2_result(done, meta, curve, config, snapshot, scale))
+        write_json(folder / f"{m}.json", done[m])  # kept: a later part stopped midway loses only itself
         print(f"Table 2 part '{m}' ({METHODS[m]}): {part['seconds'] / 60:.1f} min", flush=True)
-    if done and not todo:  # nothing to run: the table made again from its parts (e.g. after a change of its form)
+    if done:  # the table, made from the parts done so far (again where none ran now)
         write_json(out, table2_result(done, meta, curve, config, snapshot, scale))
     pending = [m for m in METHODS if m not in done]
     if pending:
@@ -270,8 +269,8 @@ def table2_result(done: dict, meta: dict, curve: dict, config: Config, snapshot:
         entry["seconds"][m] = done[m]["seconds"]
     pending = [m for m in METHODS if m not in done]
     hardware = "; ".join(sorted({d["provenance"]["hardware"] for d in done.values()}))
-    search = {**provenance("cpu", config), "scale": "paper-budget" if scale == "paper" else scale, "hardware": hardware,
-              "date": max(d["provenance"]["date"] for d in done.values())}
+    made = {**provenance("cpu", config), "scale": "paper-budget" if scale == "paper" else scale, "hardware": hardware,
+            "date": max(d["provenance"]["date"] for d in done.values())}
     return {"config": config.to_dict(), "seed": config.seed, "device": "cpu", "steps": config.search_steps,
             "restarts": config.restarts, "baselines": not pending, "pending": pending,
             "baselines_done": [m for m in METHODS if m in done and m != "search"],
@@ -282,7 +281,7 @@ def table2_result(done: dict, meta: dict, curve: dict, config: Config, snapshot:
             "parts": {m: {"hardware": d["provenance"]["hardware"], "commit": d["provenance"]["commit"],
                           "date": d["provenance"]["date"], "seconds": d["seconds"]} for m, d in done.items()},
             "command": f"python studies/paper_budget.py table2 --snapshot {snapshot}" + ("" if scale == "paper" else f" --scale {scale}"),
-            "provenance": {**search, "sizes": f"{weights_line(meta, curve)}; the paper's search (uniform start, hard masks, "
+            "provenance": {**made, "sizes": f"{weights_line(meta, curve)}; the paper's search (uniform start, hard masks, "
                                               f"eq. 6 over every weight), {config.search_steps:,} steps on {config.search_points:,}-point "
                                               f"datasets, {config.restarts} restarts"
                                               + (", beside the three baselines at the same steps" if not pending else
