@@ -4,8 +4,9 @@ Each commit is cloned into a new temporary folder (so ``.venv``, the result cach
 book are all made anew), checked out, and built with ``make book`` under ``/usr/bin/time -v``.
 The commits are built one after the other on this machine, so their times compare; nothing else
 should use the CPU meanwhile. Per commit: the wall time, the peak memory, and the stage times
-the build prints (``[reproduce] <stage>: <s> s``). A markdown table on stdout, the numbers in
-``--out`` (JSON, written after each commit).
+the build prints (``[reproduce] <stage>: <s> s``), and the held-out quality of the book it made
+(:func:`quality`, read from the build's result cache before the clone is deleted). A markdown
+table on stdout, the numbers in ``--out`` (JSON, written after each commit).
 
     python benchmarks/cold_book.py 5ca1787 HEAD --out /tmp/cold_book.json
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from swao.book.cache import machine_name, write_json  # noqa: E402
+from swao.ours.table2 import best_decoder  # noqa: E402
 
 STAGE = re.compile(r"^\[reproduce\] (\w+): ([0-9.]+) s$", re.M)
 PEAK = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
@@ -38,6 +41,32 @@ def resolve(commit: str) -> str:
     return done.stdout.strip()
 
 
+METHODS = ("search", "direct", "pruned", "l0")
+
+
+def quality(cache: Path) -> dict:
+    """The held-out quality of a built book, from its result cache: per autoencoder (the
+    sigmoid-based min-loss one per mask gradient), Table 1's median over the test MLPs of each
+    MLP's best decoder, per encoder; per Table 2 method, the
+    median over the 9 datasets of the test MPE at the depth chosen by validation (a diverged
+    cell counts as infinite)."""
+    masks = {mg: v["best_median"] for f in cache.glob("mask_grad-*/result.json")
+             for mg, v in json.loads(f.read_text())["variants"].items()}
+    table1 = {}
+    for f in sorted(cache.glob("mpe_table-*/result.json")):
+        r = json.loads(f.read_text())
+        # the mask-gradient study trains the sigmoid-based min-loss autoencoder twice: named by its masks
+        mg = next((mg for mg, median in masks.items() if median == r["best_median"]), None)
+        table1[r["name"] + (f" ({mg} masks)" if mg else "")] = r["best_median"]
+    table2 = {}
+    for f in sorted(cache.glob("search-*/result.json")):
+        r = json.loads(f.read_text())
+        for m in METHODS:
+            mpes = [best_decoder(cells)[1].get("mpe") for entry in r["types"].values() for cells in entry[m].values()]
+            table2[m] = statistics.median(float("inf") if v is None else v for v in mpes)
+    return {"table1_best_median": table1, "table2_median_test_mpe": table2}
+
+
 def cold_build(commit: str, keep_log: Path | None = None) -> dict:
     """Clone ``commit`` into a fresh folder and time ``make book`` there."""
     with tempfile.TemporaryDirectory(prefix="cold-book-") as tmp:
@@ -47,13 +76,15 @@ def cold_build(commit: str, keep_log: Path | None = None) -> dict:
         t0 = time.perf_counter()
         done = subprocess.run(["/usr/bin/time", "-v", "make", "book"], cwd=tree, capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        held_out = quality(tree / "cache")
     log = done.stdout + done.stderr
     if keep_log is not None:
         keep_log.write_text(log)
     stages = {name: float(s) for name, s in STAGE.findall(log)}
     peak = PEAK.search(log)
     return {"commit": commit, "rc": done.returncode, "wall_s": wall, "stages_s": stages,
-            "compute_s": sum(stages.values()), "peak_mib": int(peak.group(1)) / 1024 if peak else None}
+            "compute_s": sum(stages.values()), "peak_mib": int(peak.group(1)) / 1024 if peak else None,
+            "quality": held_out}
 
 
 def table(runs: list[dict]) -> str:
@@ -71,6 +102,13 @@ def table(runs: list[dict]) -> str:
     for s in names:
         row(f"&nbsp;&nbsp;{s}", [r["stages_s"].get(s) for r in runs], lambda v: f"{v:,.1f} s")
     row("peak memory", [r["peak_mib"] for r in runs], lambda v: f"{v:,.0f} MiB")
+    autoencoders = list(dict.fromkeys(n for r in runs for n in r.get("quality", {}).get("table1_best_median", {})))
+    for n in autoencoders:
+        row(f"Table 1, {n}: best-decoder median MPE %, E1-E4", [r["quality"]["table1_best_median"].get(n) for r in runs],
+            lambda v: " / ".join(f"{x:.1f}" for x in v))
+    for m in METHODS:
+        row(f"Table 2, {m}: median test MPE % (9 datasets)", [r.get("quality", {}).get("table2_median_test_mpe", {}).get(m)
+                                                              for r in runs], lambda v: f"{v:.1f}")
     row("exit status", [r["rc"] for r in runs], str)
     return "\n".join(rows)
 

@@ -75,14 +75,17 @@ def mlps_per_s(config, amp: bool, steps: int = 24) -> float:
     return steps * config.batch_size / (time.perf_counter() - t0)
 
 
-def run(name: str, budget_s: float, eval_mlps: int, rates: dict) -> dict:
+def run(name: str, budget_s: float | None, eval_mlps: int, rates: dict, seed: int = 0, mlp_passes: int | None = None) -> dict:
+    """Train recipe ``name`` for ``budget_s`` seconds of steps (from its measured MLPs/s) or, where
+    given, for ``mlp_passes`` MLP passes (3 epochs either way), and score it on the held-out MLPs."""
     overrides, mask_grad, amp = RECIPES[name]
-    small = get_config("small")
+    small = get_config("small", seed=seed)
     probe = small.replace(**overrides)
     key = f"{probe.batch_size}{'-bf16' if amp else ''}" + (f"-w{probe.width:g}" if probe.width != 1 else "")
-    if key not in rates:
+    if mlp_passes is None and key not in rates:
         rates[key] = mlps_per_s(probe, amp)
-    steps = max(3, round(budget_s * rates[key] / probe.batch_size / 3) * 3)
+    passes = mlp_passes if mlp_passes is not None else budget_s * rates[key]
+    steps = max(3, round(passes / probe.batch_size / 3) * 3)
     config = small.replace(**overrides, train_mlps=steps // 3 * probe.batch_size, epochs=3,
                            val_every=10**9, checkpoint_every=10**9)
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,17 +96,21 @@ def run(name: str, budget_s: float, eval_mlps: int, rates: dict) -> dict:
     view = diagnostics.table1_view(model, "sigmoid", eval_mlps, seed=10_000)
     hist = out["history"]
     tail = hist["loss"][-max(1, len(hist["loss"]) // 10):]
-    return {"name": name, "overrides": overrides, "mask_grad": mask_grad, "amp": amp, "steps": config.total_steps,
-            "mlp_passes": config.total_steps * config.batch_size, "calibrated_mlps_per_s": rates[key],
+    return {"name": name, "seed": seed, "overrides": overrides, "mask_grad": mask_grad, "amp": amp, "steps": config.total_steps,
+            "mlp_passes": config.total_steps * config.batch_size, "calibrated_mlps_per_s": rates.get(key),
             "train_seconds": seconds, "final_loss": sum(tail) / len(tail), **view, "provenance": provenance("cpu", config)}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--budget-s", type=float, default=150.0, help="training seconds per recipe (today's small: ~155 s)")
+    ap.add_argument("--mlp-passes", type=int, default=None,
+                    help="train each recipe for this many MLP passes instead of --budget-s seconds (small's: 102,336)")
     ap.add_argument("--recipes", default=",".join(RECIPES), help=f"comma-separated, from {list(RECIPES)}")
     ap.add_argument("--eval-mlps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="the seed of the training MLPs and the initial weights (the held-out MLPs stay seed 10,000)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--append", action="store_true", help="add the recipes to the study in --out (same budget)")
     ap.add_argument("--table", default=None, help="print the markdown table of a study file and exit")
@@ -117,22 +124,24 @@ def main(argv=None) -> int:
     bad = [n for n in names if n not in RECIPES]
     if bad or not a.out:
         raise SystemExit(f"--recipes must name recipes from {list(RECIPES)} (got {bad}); --out is required")
-    if not a.budget_s > 0 or a.eval_mlps < 1:
-        raise SystemExit("--budget-s must be > 0 and --eval-mlps >= 1")
+    if not a.budget_s > 0 or a.eval_mlps < 1 or a.seed < 0 or (a.mlp_passes is not None and a.mlp_passes < 1):
+        raise SystemExit("--budget-s must be > 0, --eval-mlps >= 1, --seed >= 0 and --mlp-passes >= 1")
+    budget_s = None if a.mlp_passes is not None else a.budget_s
     torch.set_num_threads(a.threads)
     command = "python studies/recipe_study.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if a.append:
         study = json.loads(Path(a.out).read_text())
-        if (study["budget_s"], study["eval_mlps"]) != (a.budget_s, a.eval_mlps):
-            raise SystemExit(f"--append: {a.out} was made with --budget-s {study['budget_s']} --eval-mlps {study['eval_mlps']}")
+        if (study["budget_s"], study.get("mlp_passes"), study["eval_mlps"]) != (budget_s, a.mlp_passes, a.eval_mlps):
+            raise SystemExit(f"--append: {a.out} was made with --budget-s {study['budget_s']} --mlp-passes "
+                             f"{study.get('mlp_passes')} --eval-mlps {study['eval_mlps']}")
         study["command"] += f"; then {command}"
     else:
-        study = {"command": command, "budget_s": a.budget_s, "eval_mlps": a.eval_mlps,
+        study = {"command": command, "budget_s": budget_s, "mlp_passes": a.mlp_passes, "eval_mlps": a.eval_mlps,
                  "floors": diagnostics.floors("sigmoid", a.eval_mlps, 10_000), "recipes": [],
                  "provenance": provenance("cpu", get_config("small"))}
     rates: dict = {}
     for name in names:
-        study["recipes"].append(run(name, a.budget_s, a.eval_mlps, rates))
+        study["recipes"].append(run(name, budget_s, a.eval_mlps, rates, a.seed, a.mlp_passes))
         study["rates"] = rates
         write_json(Path(a.out), study)
         r = study["recipes"][-1]

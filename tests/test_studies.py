@@ -36,6 +36,26 @@ def test_memorisation_writes_a_curve_per_run_and_skips_the_runs_it_has(tmp_path)
     assert bad.returncode != 0 and "--mask-grads must be from" in bad.stderr
 
 
+def test_the_recipe_study_trains_for_given_mlp_passes_and_seed_and_says_so(tmp_path):
+    out = tmp_path / "recipe.json"
+    args = ("studies/recipe_study.py", "--recipes", "b64-copy-w0.5", "--mlp-passes", "384", "--seed", "1",
+            "--eval-mlps", "4", "--threads", "1", "--out", str(out))
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    study = json.loads(out.read_text())
+    (one,) = study["recipes"]
+    assert (study["mlp_passes"], study["budget_s"], one["steps"], one["mlp_passes"], one["seed"]) == (384, None, 6, 384, 1)
+    from swao.render import reports
+
+    table = reports.recipe_table(study)
+    assert table.rows[0][0] == "b64-copy-w0.5 (seed 1)" and "384 MLP passes per recipe" in table.note
+    other = run("studies/recipe_study.py", "--recipes", "b64-copy-w0.5", "--mlp-passes", "768", "--eval-mlps", "4",
+                "--out", str(out), "--append")
+    assert other.returncode != 0 and "--mlp-passes 384" in other.stderr  # one length per study file
+    bad = run("studies/recipe_study.py", "--recipes", "b64-copy-w0.5", "--mlp-passes", "0", "--out", str(tmp_path / "x.json"))
+    assert bad.returncode != 0 and "--mlp-passes >= 1" in bad.stderr
+
+
 def test_paper_budget_refuses_bad_input(tmp_path):
     r = run("studies/paper_budget.py", "run", "--state", str(tmp_path), "--minutes", "0")
     assert r.returncode != 0 and "--minutes must be > 0" in r.stderr

@@ -60,19 +60,25 @@ def floors_table(results: dict, prov: dict | None) -> Table:
     return Table(caption, header, rows, note)
 
 
+def recipe_label(run: dict) -> str:
+    """A recipe study run's name, with its seed where not the default 0."""
+    return run["name"] + (f" (seed {run['seed']})" if run.get("seed") else "")
+
+
 def recipe_table(study: dict) -> Table:
     """The autoencoder recipe study (``studies/recipe_study.py``): per recipe, its steps in the
     budget, the held-out best-decoder median and mean per encoder; then the floors.
     :func:`recipe_collapse_table` gives the collapse views."""
     f = study["floors"]
-    rows = [[r["name"], f"{r['steps']:,} x {r['mlp_passes'] // r['steps']}", f"{r['train_seconds']:.0f}",
+    rows = [[recipe_label(r), f"{r['steps']:,} x {r['mlp_passes'] // r['steps']}", f"{r['train_seconds']:.0f}",
              fmt(r["final_loss"]), slash(r["best_median"]), slash(r["best_mean"])] for r in study["recipes"]]
     for name in ("constant", "linear"):
         rows.append([f"floor: {'oracle constant' if name == 'constant' else 'linear fit'}", "", "", "",
                      slash(f[name]["median"]), slash(f[name]["mean"])])
     header = ["recipe", "steps x batch", "train s", "final loss", "best decoder: median MPE % (E1-E4)", "mean (E1-E4)"]
-    note = (f"The sigmoid-based min-loss autoencoder, `small` sizes otherwise, {study['budget_s']:.0f} s of training steps per "
-            f"recipe (steps set from each recipe's measured MLPs/s); {study['eval_mlps']} held-out MLPs per encoder "
+    length = (f"{study['mlp_passes']:,} MLP passes per recipe" if study.get("mlp_passes") else
+              f"{study['budget_s']:.0f} s of training steps per recipe (steps set from each recipe's measured MLPs/s)")
+    note = (f"The sigmoid-based min-loss autoencoder, `small` sizes otherwise, {length}; {study['eval_mlps']} held-out MLPs per encoder "
             f"(the book's Table 1 MLPs). Command: `{study['command']}`. " + provenance_note(study.get("provenance")))
     return Table("The recipe study: what learns in the CPU budget", header, rows, note)
 
@@ -80,7 +86,7 @@ def recipe_table(study: dict) -> Table:
 def recipe_collapse_table(study: dict) -> Table:
     """The recipe study's collapse views, per recipe: near-constant best decodings and their
     median correlation with the target per encoder, the dead decoders and the active neurons."""
-    rows = [[r["name"], slash([100 * v for v in r["near_constant_share"]], 0), slash(r["median_correlation"], 2),
+    rows = [[recipe_label(r), slash([100 * v for v in r["near_constant_share"]], 0), slash(r["median_correlation"], 2),
              ", ".join(r["dead_decoders"]) or "none",
              slash([sum(d["active_per_layer"]) / len(d["active_per_layer"]) for d in r["decoders"]])]
             for r in study["recipes"]]
