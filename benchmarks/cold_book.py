@@ -47,9 +47,8 @@ METHODS = ("search", "direct", "pruned", "l0")
 def quality(cache: Path) -> dict:
     """The held-out quality of a built book, from its result cache: per autoencoder (the
     sigmoid-based min-loss one per mask gradient), Table 1's median over the test MLPs of each
-    MLP's best decoder, per encoder; per Table 2 method, the
-    median over the 9 datasets of the test MPE at the depth chosen by validation (a diverged
-    cell counts as infinite)."""
+    MLP's best decoder, per encoder; per Table 2 method, the median over the 9 datasets of the
+    test MPE at the depth chosen by validation (a diverged cell counts as infinite)."""
     masks = {mg: v["best_median"] for f in cache.glob("mask_grad-*/result.json")
              for mg, v in json.loads(f.read_text())["variants"].items()}
     table1 = {}

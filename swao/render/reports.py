@@ -371,7 +371,7 @@ def symmetry_summary(study: dict) -> str:
     return "\n\n".join(lines)
 
 
-__all__ = ["training_table", "floors_table", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
+__all__ = ["training_table", "floors_table", "recipe_label", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
            "scaling_median_table", "scaling_verdict", "FINDING_MARKS",
            "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary",
            "paper_budget_expectations",
