@@ -101,13 +101,12 @@ def table(runs: list[dict]) -> str:
     for s in names:
         row(f"&nbsp;&nbsp;{s}", [r["stages_s"].get(s) for r in runs], lambda v: f"{v:,.1f} s")
     row("peak memory", [r["peak_mib"] for r in runs], lambda v: f"{v:,.0f} MiB")
-    autoencoders = list(dict.fromkeys(n for r in runs for n in r.get("quality", {}).get("table1_best_median", {})))
-    for n in autoencoders:
-        row(f"Table 1, {n}: best-decoder median MPE %, E1-E4", [r["quality"]["table1_best_median"].get(n) for r in runs],
-            lambda v: " / ".join(f"{x:.1f}" for x in v))
+    table1 = [r.get("quality", {}).get("table1_best_median", {}) for r in runs]  # none in a run from before it was kept
+    table2 = [r.get("quality", {}).get("table2_median_test_mpe", {}) for r in runs]
+    for n in dict.fromkeys(n for t in table1 for n in t):
+        row(f"Table 1, {n}: best-decoder median MPE %, E1-E4", [t.get(n) for t in table1], lambda v: " / ".join(f"{x:.1f}" for x in v))
     for m in METHODS:
-        row(f"Table 2, {m}: median test MPE % (9 datasets)", [r.get("quality", {}).get("table2_median_test_mpe", {}).get(m)
-                                                              for r in runs], lambda v: f"{v:.1f}")
+        row(f"Table 2, {m}: median test MPE % (9 datasets)", [t.get(m) for t in table2], lambda v: f"{v:.1f}")
     row("exit status", [r["rc"] for r in runs], str)
     return "\n".join(rows)
 

@@ -286,13 +286,16 @@ def budget_cpus(curve: dict) -> list[str]:
     return sorted({s["cpu"] for s in curve["segments"]})
 
 
+ALL_METHODS = "search and baselines"  # what a compute record's search seconds cover unless it says otherwise ("search_with")
+
+
 def budget_used(table1: dict, curve: dict, table2: dict | None = None) -> dict:
     """:func:`compute_used` for the paper-budget run: its hours of training so far on the CPUs of
     its segments (``curve``: its exported ``curve.json``), the MLP passes of the scored weights,
     and the seconds of its Table 2 search and of the baselines run so far (``table2``), where run."""
     return {"train_seconds": {table1["autoencoder"]: 3600 * table1["train_hours"]},
             "search_seconds": table2["seconds"] if table2 else 0.0,
-            "search_with": "search and baselines" if not table2 or table2["baselines"] else
+            "search_with": ALL_METHODS if not table2 or table2["baselines"] else
                            " and ".join(["search", *(METHODS[m] for m in table2.get("baselines_done", []))]),
             "hardware": "; ".join(budget_cpus(curve)), "sizes": table1["provenance"].get("sizes"), "train_passes": table1["mlp_passes"],
             "paper_passes": table1["paper_mlp_passes"], "width": curve["config"]["width"]}
@@ -405,7 +408,7 @@ def own_claims(symmetry: dict | None) -> list[dict]:
     return out
 
 
-__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "budget_evidence", "budget_cpus", "budget_used",
+__all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "ALL_METHODS", "budget_evidence", "budget_cpus", "budget_used",
            "budget_expectations", "TWICE", "Claim", "CLAIMS", "check", "evidence", "compute_used",
            "beats_constant", "spearman", "chosen", "most_datasets", "MOST_DATASETS",
            "SHAPE_CORRELATION", "SYMMETRY_SEEDS", "ENCODER_INPUT_NAMES", "symmetry_verdict", "own_claims"]

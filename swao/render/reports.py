@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from swao.method.activations import TYPE_NAMES
 from swao.method.metrics import NEAR_CONSTANT
-from swao.book.findings import ENCODER_INPUT_NAMES, SHAPE_CORRELATION, budget_cpus, budget_expectations, symmetry_verdict
+from swao.book.findings import ALL_METHODS, ENCODER_INPUT_NAMES, SHAPE_CORRELATION, budget_cpus, budget_expectations, symmetry_verdict
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
 from swao.book.numbers import slash
@@ -236,7 +236,7 @@ def compute_sentence(used: dict) -> str:
     share_text = f"{share:.0f}" if share >= 10 else f"{share:.2g}"  # 100, 13, 0.8, 0.004 (never 1e+02)
     width = "" if used.get("width", 1) == 1 else f" at {used['width']:g} x the paper's width"
     n = len(used["train_seconds"])
-    search = (f" and {_minutes(used['search_seconds'])} of {used.get('search_with', 'search and baselines')}" if used["search_seconds"] else
+    search = (f" and {_minutes(used['search_seconds'])} of {used.get('search_with', ALL_METHODS)}" if used["search_seconds"] else
               " (no search)")
     return (f"Made with {_minutes(train)} of autoencoder training ({n} autoencoder{'s' if n > 1 else ''}, "
             f"{'each ' if n > 1 else ''}on {share_text} % of the paper's {used['paper_passes'] / 1e6:.1f} M MLP passes{width}; "
@@ -277,7 +277,7 @@ def compute_table(used: dict[str, dict]) -> Table:
         train = sum(u["train_seconds"].values())
         n = len(u["train_seconds"])
         rows.append([sc, u["hardware"], f"{n} autoencoder{'s' if n > 1 else ''}, {train / 60:,.1f} min",
-                     (f"{u['search_seconds'] / 60:.1f} min" + ("" if u.get("search_with", "search and baselines") == "search and baselines"
+                     (f"{u['search_seconds'] / 60:.1f} min" + ("" if u.get("search_with", ALL_METHODS) == ALL_METHODS
                                                                else f" ({u['search_with']} only)")) if u["search_seconds"] else "none",
                      u["sizes"] or ""])
     return Table("The compute used", ["scale", "hardware", "training", "search and baselines", "sizes"], rows)
