@@ -49,6 +49,11 @@ def test_the_recipe_study_trains_for_given_mlp_passes_and_seed_and_says_so(tmp_p
 
     table = reports.recipe_table(study)
     assert table.rows[0][0] == "b64-copy-w0.5 (seed 1)" and "384 MLP passes per recipe" in table.note
+    assert "Added later" not in table.note  # made at one commit, on one CPU
+    later = {**one, "seed": 2, "provenance": {**one["provenance"], "commit": "abc1234", "date": "2027-01-02 03:04 UTC"}}
+    table = reports.recipe_table({**study, "recipes": [one, later]})
+    assert table.note.endswith(f" Added later at abc1234, on {one['provenance']['hardware']}, from 2027-01-02 03:04 UTC: "
+                               "b64-copy-w0.5 (seed 2).")
     other = run("studies/recipe_study.py", "--recipes", "b64-copy-w0.5", "--mlp-passes", "768", "--eval-mlps", "4",
                 "--out", str(out), "--append")
     assert other.returncode != 0 and "--mlp-passes 384" in other.stderr  # one length per study file

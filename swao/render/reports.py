@@ -79,8 +79,24 @@ def recipe_table(study: dict) -> Table:
     length = (f"{study['mlp_passes']:,} MLP passes per recipe" if study.get("mlp_passes") else
               f"{study['budget_s']:.0f} s of training steps per recipe (steps set from each recipe's measured MLPs/s)")
     note = (f"The sigmoid-based min-loss autoencoder, `small` sizes otherwise, {length}; {study['eval_mlps']} held-out MLPs per encoder "
-            f"(the book's Table 1 MLPs). Command: `{study['command']}`. " + provenance_note(study.get("provenance")))
+            f"(the book's Table 1 MLPs). Command: `{study['command']}`. " + provenance_note(study.get("provenance"))
+            + _later_runs(study))
     return Table("The recipe study: what learns in the CPU budget", header, rows, note)
+
+
+def _later_runs(study: dict) -> str:
+    """Which runs of a study were added (``--append``) at another commit or on other hardware
+    than the study's provenance names, and where and when: ``""`` where none was (a run recorded
+    without its own provenance, as the first studies were, is taken to be the study's)."""
+    first = study.get("provenance") or {}
+    later: dict = {}
+    for r in study["recipes"]:
+        p = r.get("provenance")
+        where = p and (p.get("commit", "?"), p.get("hardware", "?"))
+        if where and where != (first.get("commit"), first.get("hardware")):
+            later.setdefault(where, []).append(r)
+    return "".join(f" Added later at {commit}, on {hardware}, from {min(r['provenance'].get('date', '?') for r in runs)}: "
+                   f"{', '.join(recipe_label(r) for r in runs)}." for (commit, hardware), runs in later.items())
 
 
 def recipe_collapse_table(study: dict) -> Table:
