@@ -2,10 +2,7 @@
 variant, against the one-thread fp32 matmul peak of the same run (issue 24). Variants: ``eager``
 (the book's), ``compiled`` (``torch.compile``), ``no-onednn`` (the convolutions without oneDNN,
 ``torch.backends.mkldnn`` off: im2col and a matmul), ``channels-last-weights`` (the conv weights
-stored ``channels_last`` as their inputs are; the book keeps them contiguous), ``masks-on-weights``
-(eq. 1's neuron masks folded into the next layer's weight rows, ``(h * m) B = h (diag(m) B)``, and
-into the output weights: 7 x 7 products per layer instead of 7 x 1,000 on the grid; the same
-function, other rounding: :func:`masks_on_weights`).
+stored ``channels_last`` as their inputs are; the book keeps them contiguous).
 
 Each variant is a whole training step of the small recipe (draw the batch, targets, encode and
 decode, eq. 3 over the grid with the copy term, backward, fused Adam), timed over ``--steps``
@@ -24,7 +21,6 @@ import contextlib
 import statistics
 import sys
 import time
-from unittest import mock
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
@@ -33,37 +29,18 @@ import torch  # noqa: E402
 from ae_throughput import machine, matmul_peak  # noqa: E402
 from at_once import flops_per_mlp  # noqa: E402
 from swao.book.cache import git_commit  # noqa: E402
-from swao.method import losses  # noqa: E402
-from swao.method.activations import mlp_type  # noqa: E402
-from swao.method.forward import forward_points_last  # noqa: E402
 from swao.method.generation import input_grid  # noqa: E402
-from swao.method.representation import INPUT_SLICE, split_matrix  # noqa: E402
 from swao.method.model import MultiScaleAutoencoder  # noqa: E402
 from swao.training.config import get_config  # noqa: E402
 from swao.training.train import step_loss  # noqa: E402
 
 
-VARIANTS = ("eager", "compiled", "no-onednn", "channels-last-weights", "masks-on-weights")
-
-
-def masks_on_weights(matrix: torch.Tensor, xt: torch.Tensor, activation: str, masked: bool = True) -> torch.Tensor:
-    """:func:`swao.method.forward.forward_points_last` with layer ``l``'s masks applied to the rows of
-    ``B_{l+1}`` (and the last layer's to ``b_out``) instead of to the activations on the grid."""
-    if not masked:
-        return forward_points_last(matrix, xt, activation, masked=False)
-    t = mlp_type(activation)
-    blocks, out, masks = split_matrix(matrix)
-    h = t.phi(torch.matmul(blocks[:, 0, INPUT_SLICE].transpose(1, 2), xt))
-    for l in range(1, blocks.shape[1]):
-        h = t.phi(torch.bmm((blocks[:, l] * masks[:, l - 1, :, None]).transpose(1, 2), h))
-    return t.psi(torch.bmm((out * masks[:, -1]).unsqueeze(1), h).squeeze(1))
+VARIANTS = ("eager", "compiled", "no-onednn", "channels-last-weights")
 
 
 def timed_steps(config, steps: int, warmup: int, variant: str) -> tuple[float, float]:
     """(MLPs/s over ``steps`` steps after ``warmup``, seconds of the warm-up steps) of one variant."""
-    with (torch.backends.mkldnn.flags(enabled=False) if variant == "no-onednn" else contextlib.nullcontext(),
-          mock.patch.object(losses, "forward_points_last", masks_on_weights) if variant == "masks-on-weights"
-          else contextlib.nullcontext()):
+    with torch.backends.mkldnn.flags(enabled=False) if variant == "no-onednn" else contextlib.nullcontext():
         return _timed_steps(config, steps, warmup, variant)
 
 

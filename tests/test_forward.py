@@ -59,3 +59,40 @@ def test_bad_inputs():
         forward_batch(padded, depth[:2], torch.zeros(4, 3), "sigmoid")
     with pytest.raises(ValueError, match="input sets"):
         forward_batch(padded, depth, torch.zeros(2, 4, 3), "sigmoid")
+
+
+
+def _eq1_literal(matrix, x, activation):
+    """Eq. 1 as written, the masks on the hidden activations, ``h_l = phi(h_{l-1} B_l) * m_l``, ``y =
+    psi(h_L b_out)``; laid out as the core is (points last, the same products), one MLP."""
+    from swao.method.activations import mlp_type
+    from swao.method.representation import INPUT_SLICE, split_matrix
+
+    t = mlp_type(activation)
+    blocks, out, masks = split_matrix(matrix.unsqueeze(0))
+    h = t.phi(torch.matmul(blocks[:, 0, INPUT_SLICE].transpose(1, 2).contiguous(), x.T.unsqueeze(0))) * masks[:, 0, :, None]
+    for l in range(1, blocks.shape[1]):
+        h = t.phi(torch.bmm(blocks[:, l].transpose(1, 2), h)) * masks[:, l, :, None]
+    return t.psi(torch.bmm(out.unsqueeze(1), h).squeeze(1))[0]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_masks_on_the_next_weights_are_eq1_in_value_and_gradient(activation):
+    """The core applies layer l's masks to B_{l+1}'s rows and b_out: the same function as eq. 1
+    with the masks on the hidden activations, for soft masks too, with the same gradients; bit for
+    bit in float32 where the masks are 0 or 1."""
+    padded, depth = random_mlps(8, activation, seed=5)
+    x = torch.rand(30, 3, dtype=torch.float64) * 2 - 1
+    for i in range(8):
+        hard = unpad_matrix(padded[i], depth[i])
+        assert torch.equal(forward(hard, x.float(), activation), _eq1_literal(hard, x.float(), activation))
+        m = hard.double()
+        L = int(depth[i])
+        m[:, matrix_width(L) - L:] = torch.rand(H, L, dtype=torch.float64)  # soft masks in (0, 1)
+        a, b = m.clone().requires_grad_(True), m.clone().requires_grad_(True)
+        ya, yb = forward(a, x, activation), _eq1_literal(b, x, activation)
+        assert torch.allclose(ya, yb, atol=1e-12), (i, (ya - yb).abs().max())
+        ya.square().sum().backward()
+        yb.square().sum().backward()
+        assert torch.allclose(a.grad, b.grad, atol=1e-10), (i, (a.grad - b.grad).abs().max())
+        assert b.grad[:, matrix_width(L) - L:].abs().sum() > 0  # the masks' gradients are compared too

@@ -41,8 +41,12 @@ def forward_points_last(matrix: torch.Tensor, xt: torch.Tensor, activation: str,
     """The core of eq. 1 for matrices of one depth ``(N, H, 8L+1)`` on inputs ``xt (N or 1, 3, P)``.
 
     Laid out with the points last, ``h (N, H, P)``: on CPU the ``(N, 7, 7) x (N, 7, P)`` products
-    are 5-9x faster than ``(N, P, 7) x (N, 7, 7)``. ``masked=False`` skips the mask products,
-    for matrices already passed through :func:`swao.method.representation.apply_masks` (the decoders'
+    are 5-9x faster than ``(N, P, 7) x (N, 7, 7)``. Layer ``l``'s masks are applied to the rows of
+    the next layer's weights, ``(h_l * m_l) B_{l+1} = h_l (diag(m_l) B_{l+1})``, and the last
+    layer's to ``b_out``: the same function as eq. 1 (bit for bit where the masks are 0 or 1), with
+    ``H x H`` mask products per layer instead of ``H x P`` on the points (about 10 % of a small
+    training step; ``benchmarks/RESULTS.md``). ``masked=False`` skips the mask products, for
+    matrices already passed through :func:`swao.method.representation.apply_masks` (the decoders'
     output): an inactive neuron's outgoing weights are then 0 and it adds exact zeros.
     Returns ``(N, P)``. No input checks (the hot path of training and search).
     """
@@ -50,12 +54,11 @@ def forward_points_last(matrix: torch.Tensor, xt: torch.Tensor, activation: str,
     phi, psi = t.phi, t.psi
     blocks, out, masks = split_matrix(matrix)
     h = phi(torch.matmul(_input_block(blocks).transpose(1, 2), xt))
-    if masked:
-        h = h * masks[:, 0, :, None]
     for l in range(1, blocks.shape[1]):
-        h = phi(torch.bmm(blocks[:, l].transpose(1, 2), h))
-        if masked:
-            h = h * masks[:, l, :, None]
+        b = blocks[:, l] * masks[:, l - 1, :, None] if masked else blocks[:, l]
+        h = phi(torch.bmm(b.transpose(1, 2), h))
+    if masked:
+        out = out * masks[:, -1]
     return psi(torch.bmm(out.unsqueeze(1), h).squeeze(1))
 
 
