@@ -61,7 +61,6 @@ def test_bad_inputs():
         forward_batch(padded, depth, torch.zeros(2, 4, 3), "sigmoid")
 
 
-
 def _eq1_literal(matrix, x, activation):
     """Eq. 1 as written, the masks on the hidden activations, ``h_l = phi(h_{l-1} B_l) * m_l``, ``y =
     psi(h_L b_out)``; laid out as the core is (points last, the same products), one MLP."""
