@@ -1,14 +1,22 @@
-"""The paper's own training budget on a CPU (issue 26): the headline autoencoder (sigmoid-based
-MLPs, eq. 3's min loss, the paper's network at width 1 with the authors' hard masks, none of our
-options beyond the paper) for 3.2 M MLPs x 4 epochs = 12.8 M MLP passes, trained in segments.
+"""The paper's own training budget on a CPU: the headline autoencoder (sigmoid-based MLPs, eq. 3's
+min loss, the authors' hard masks, none of our options beyond the paper) for the paper's 12.8 M
+MLP passes, trained in segments, by one of two recipes (``--recipe``):
 
-The recipe is fixed here, once (:func:`recipe`); every segment and every new machine obeys it.
+* ``ours`` (:func:`recipe`): the paper's network as its text draws it (4 FC layers, no norm),
+  3.2 M MLPs x 4 epochs in batches of 1,024 at lr 1e-3 (12,500 steps); ``results/paper-budget``.
+* ``authors`` (:func:`authors_run`): the authors' training script, 400,000 steps of 32 at lr 1e-4
+  (3 FC layers, BatchNorm shortcuts one MLP at a time, eval mode from their second epoch, their
+  batches; :func:`swao.training.config.authors_recipe`); ``results/paper-budget-authors``.
+
+Each recipe is fixed here, once; every segment and every new machine obeys it. A state
+directory holds one run: ``export`` and the scores read the recipe from it.
 
     # a segment: start the run, or continue it from its full checkpoint (weights + Adam), bit for bit
     python studies/paper_budget.py run --state /root/swao-longrun/state --minutes 70
+    python studies/paper_budget.py run --recipe authors --state /root/swao-authors/state --minutes 70
     # at every stop: the learning curve so far and one weights-only bf16 snapshot, into the repo,
     # then that snapshot scored as the paper's Table 1 and Figure 2 (1,000 test MLPs per encoder)
-    python studies/paper_budget.py export --state /root/swao-longrun/state --out results/paper-budget
+    python studies/paper_budget.py export --state /root/swao-longrun/state   # -> results/paper-budget (its recipe's folder)
     python studies/paper_budget.py table1 --snapshot results/paper-budget/snapshot.safetensors
     # once, at 12.8 M passes: Table 2's sigmoid row at the paper's search sizes, beside the baselines,
     # in parts (one per method, in results/paper-budget/table2-parts/) that may span sittings
@@ -38,9 +46,8 @@ from swao.book.cache import git_commit, machine_name, provenance, read_json, wri
 from swao.book.autoencoders import figure2_panel, table1_block  # noqa: E402
 from swao.book.findings import budget_cpus  # noqa: E402
 from swao.training.checkpoint import CHECKPOINT, load_autoencoder, read_checkpoint, save_snapshot  # noqa: E402
-from swao.training.config import Config, get_config  # noqa: E402
+from swao.training.config import Config, get_config, network  # noqa: E402
 from swao.method.generation import mix_seed  # noqa: E402
-from swao.method.model import MultiScaleAutoencoder  # noqa: E402
 from swao.method.representation import MAX_DEPTH  # noqa: E402
 from swao.training.train import train_autoencoder  # noqa: E402
 from swao.ours.table2 import METHODS, run_method, table2_datasets  # noqa: E402
@@ -54,6 +61,8 @@ RULE_LR = 1e-4 * (BATCH / AUTHORS["batch_size"]) ** 0.5  # the authors' lr scale
 # best-decoder median 38.5 % against the rule's 49.2 % (3e-4: 50.9 %).
 LR = 1e-3
 SEGMENTS = "segments.json"  # in the state directory: one record per segment
+OUT = {"ours": "results/paper-budget", "authors": "results/paper-budget-authors"}  # each recipe's committed results
+LOG_PASSES = BATCH  # a loss record every 1,024 MLP passes (the batch-1,024 run's every step), whatever the batch
 
 
 def recipe(lr: float = LR) -> Config:
@@ -63,8 +72,35 @@ def recipe(lr: float = LR) -> Config:
     return get_config("paper", batch_size=BATCH, lr=lr, checkpoint_every=200, val_every=250, val_mlps=2048)
 
 
+def authors_run() -> Config:
+    """The authors' recipe at the paper's budget (:func:`swao.training.config.authors_recipe`:
+    400,000 steps of 32, 12.8 M MLP passes), a checkpoint every 2,000 steps (about 4 minutes on 2
+    cores) and a validation on the batch-1,024 run's 2,048 held-out MLPs at the same MLP passes
+    (every 8,000 steps = 256,000 passes, as its every 250 steps)."""
+    return get_config("paper", recipe="authors", checkpoint_every=2000, val_every=250 * BATCH // 32, val_mlps=2048)
+
+
+def recipe_of(config: Config) -> str:
+    """The recipe a run's configuration follows: ``"authors"`` or ``"ours"``."""
+    return "authors" if config.authors_code() else "ours"
+
+
+def run_config(name: str) -> Config:
+    return authors_run() if name == "authors" else recipe()
+
+
 def differences(config: Config) -> list[str]:
-    """What differs from the authors' recipe, in words (for the provenance and the book)."""
+    """What differs from the authors' training script, in words (for the provenance and the book)."""
+    if recipe_of(config) == "authors":
+        return [
+            f"the paper's 12.8 M MLP passes ({config.total_steps:,} steps of {config.batch_size}), not the authors' code's "
+            "10 epochs of 150,001 steps (48 M passes)",
+            "validation on 2,048 fixed held-out MLPs every 256,000 passes, in eval mode and back to the step's mode "
+            "after; theirs (50 x 32 MLPs after each epoch) leaves the network in eval mode, which this run does at the same step",
+            "their generator's law drawn from our seeds (torch.Generator), not their random stream (torch and numpy seeded 45)",
+            "the decoded MLPs evaluated by our forward core (eq. 1; theirs masks by the decoded weights' non-zero "
+            "pattern: the same function unless a decoded weight is exactly 0)",
+        ]
     return [
         f"batch {config.batch_size} instead of the authors' {AUTHORS['batch_size']} (2-core CPU throughput)",
         f"Adam lr {config.lr:.3g} instead of {AUTHORS['lr']:g}: the authors' lr scaled by sqrt(batch ratio) = "
@@ -78,9 +114,9 @@ def differences(config: Config) -> list[str]:
     ]
 
 
-def segment(state: Path, minutes: float, warm_start: str | None, threads: int) -> int:
-    """One segment: start, resume or warm-start the run, train until the wall-clock budget, stop."""
-    config = recipe()
+def segment(state: Path, minutes: float, warm_start: str | None, threads: int, name: str = "ours") -> int:
+    """One segment: start, resume or warm-start the run of recipe ``name``, train until the wall-clock budget, stop."""
+    config = run_config(name)
     torch.set_num_threads(threads)
     state.mkdir(parents=True, exist_ok=True)
     resume = (state / CHECKPOINT).exists()
@@ -90,7 +126,7 @@ def segment(state: Path, minutes: float, warm_start: str | None, threads: int) -
     before = read_checkpoint(state)[1]["steps"] if resume else None
     result = train_autoencoder(config, ACTIVATION, LOSS, out_dir=state, mask_grad=MASK_GRAD, resume=resume,
                                warm_start=None if resume else warm_start, device="cpu", threads=threads,
-                               deadline=wall0 + 60 * minutes)
+                               deadline=wall0 + 60 * minutes, log_every=max(1, LOG_PASSES // config.batch_size))
     meta = result["meta"]
     segments = read_json(state / SEGMENTS) if (state / SEGMENTS).exists() else []
     beside = Path(warm_start).with_name("curve.json") if warm_start else None
@@ -100,7 +136,8 @@ def segment(state: Path, minutes: float, warm_start: str | None, threads: int) -
                      "to_step": meta["steps"], "seconds": time.perf_counter() - t0,
                      "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(wall0)),
                      "how": "resumed" if resume else ("warm start from a snapshot" if warm_start else "started"),
-                     "cpu": machine_name(), "threads": threads, "commit": git_commit(), "torch": torch.__version__})
+                     "cpu": machine_name(), "threads": threads, "commit": git_commit(), "torch": torch.__version__,
+                     "recipe": name})
     write_json(state / SEGMENTS, segments)
     print(f"segment: steps {segments[-1]['from_step']} -> {meta['steps']} of {meta['total_steps']} "
           f"in {segments[-1]['seconds'] / 60:.1f} min ({'stopped at the budget' if result['stopped'] else 'run complete'})")
@@ -121,17 +158,18 @@ def export(state: Path, out: Path) -> int:
         "autoencoder": f"{ACTIVATION}-{LOSS}", "mask_grad": MASK_GRAD, "config": config.to_dict(),
         "recipe_differences": differences(config), "authors": AUTHORS,
         "steps": meta["steps"], "total_steps": meta["total_steps"], "mlp_passes": meta["steps"] * config.batch_size,
-        "paper_mlp_passes": get_config("paper").train_mlps * get_config("paper").epochs,
+        "paper_mlp_passes": get_config("paper").mlp_passes,
         "hours": sum(s["seconds"] for s in segments) / 3600, "segments": segments,
         "warm_starts": meta.get("warm_starts", []), "validation_mlps_per_encoder": n,
         "floors": read_json(floors_path),
         "val": [{**v, "mlp_passes": v["step"] * config.batch_size} for v in history["val"]],
         "loss": {"step": history["step"][::25], "loss": history["loss"][::25], "lr": history["lr"][::25]},
-        "command": "python studies/paper_budget.py run --state STATE --minutes M (segments), then export",
+        "recipe": recipe_of(config),
+        "command": f"python studies/paper_budget.py run --recipe {recipe_of(config)} --state STATE --minutes M (segments), then export",
         "provenance": provenance("cpu", config),
     }
     out.mkdir(parents=True, exist_ok=True)
-    model = MultiScaleAutoencoder(mask_grad=MASK_GRAD, width=config.width)
+    model = network(config, MASK_GRAD)
     model.load_state_dict(model_state)
     # at each stop, scored as the scaling study scores (the small book's Table 1 test MLPs), so the
     # run's points sit on the scaling figure beside the study's and its prediction
@@ -169,7 +207,7 @@ def table1(snapshot: Path, out: Path) -> int:
     result = {"autoencoder": curve["autoencoder"], "steps": meta["steps"], "total_steps": meta["total_steps"],
               "mlp_passes": passes, "paper_mlp_passes": total, "train_hours": curve["hours"], **block,
               "figure2": {"types": {ACTIVATION: panel}, "provenance": prov}, "seconds": time.perf_counter() - t0,
-              "command": "python studies/paper_budget.py table1 --snapshot results/paper-budget/snapshot.safetensors",
+              "command": f"python studies/paper_budget.py table1 --snapshot {snapshot}",
               "provenance": prov}
     write_json(out, result)
     print(f"Table 1 at step {meta['steps']:,} ({paper.eval_mlps:,} test MLPs per encoder): best-decoder medians "
@@ -181,7 +219,11 @@ def table1(snapshot: Path, out: Path) -> int:
 def weights_line(meta: dict, curve: dict) -> str:
     """Which weights a score of the run used, in words (its provenance's ``sizes``)."""
     passes, total = meta["steps"] * curve["config"]["batch_size"], curve["paper_mlp_passes"]
-    return (f"the paper's network and recipe but batch {curve['config']['batch_size']} and lr {curve['config']['lr']:g}; "
+    made = (f"the authors' training script (batch {curve['config']['batch_size']}, lr {curve['config']['lr']:g}, 3 FC layers, "
+            "BatchNorm shortcuts one MLP at a time, eval mode after their first epoch, their batches)"
+            if curve.get("recipe") == "authors" else
+            f"the paper's network and recipe but batch {curve['config']['batch_size']} and lr {curve['config']['lr']:g}")
+    return (f"{made}; "
             f"weights of step {meta['steps']:,} of {meta['total_steps']:,} ({passes / 1e6:.2f} M of the paper's "
             f"{total / 1e6:.1f} M MLP passes, {passes / total:.0%}; {curve['hours']:.1f} h on {', '.join(budget_cpus(curve))}), "
             "as a bf16 snapshot")
@@ -352,6 +394,7 @@ def main(argv=None) -> int:
     r.add_argument("--minutes", type=float, required=True, help="this segment's wall-clock budget")
     r.add_argument("--warm-start", default=None, help="a weights-only snapshot, where the state is not (a new machine)")
     r.add_argument("--threads", type=int, default=2)
+    r.add_argument("--recipe", default="ours", choices=tuple(OUT), help="ours (batch 1,024, lr 1e-3) or the authors' script (batch 32, lr 1e-4)")
     pl = sub.add_parser("pilot", help="a short pilot of the recipe at several learning rates")
     pl.add_argument("--lrs", default=f"3e-4,{RULE_LR:.4g},1e-3")
     pl.add_argument("--steps", type=int, default=200)
@@ -360,7 +403,7 @@ def main(argv=None) -> int:
     pl.add_argument("--threads", type=int, default=2)
     e = sub.add_parser("export", help="the curve and the snapshot, for the repository")
     e.add_argument("--state", required=True)
-    e.add_argument("--out", default="results/paper-budget")
+    e.add_argument("--out", default=None, help="default: the run's recipe's folder (results/paper-budget or results/paper-budget-authors)")
     scored = {  # what reads the committed snapshot: (help, its file beside the snapshot, --scale choices or None)
         "table1": ("the committed snapshot scored as the paper's Table 1 and Figure 2 (sigmoid)", "table1.json", None),
         "table2": ("the final snapshot searched as the paper's Table 2 (sigmoid row), beside the baselines", "table2.json",
@@ -396,7 +439,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"--minutes must be > 0, got {a.minutes}")
         if a.threads < 1:
             raise SystemExit(f"--threads must be >= 1, got {a.threads}")
-        return segment(Path(a.state), a.minutes, a.warm_start, a.threads)
+        return segment(Path(a.state), a.minutes, a.warm_start, a.threads, a.recipe)
     if a.what == "pilot":
         try:
             lrs = [float(v) for v in a.lrs.split(",")]
@@ -405,7 +448,8 @@ def main(argv=None) -> int:
         if not lrs or any(not v > 0 for v in lrs) or a.steps < 1:
             raise SystemExit(f"--lrs must be > 0 and --steps >= 1, got {a.lrs!r}, {a.steps}")
         return pilot(lrs, a.steps, Path(a.root), Path(a.out), a.threads)
-    return export(Path(a.state), Path(a.out))
+    out = Path(a.out) if a.out else Path(OUT[recipe_of(Config(**read_checkpoint(a.state)[1]["config"]))])
+    return export(Path(a.state), out)
 
 
 if __name__ == "__main__":

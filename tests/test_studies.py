@@ -90,6 +90,31 @@ def test_paper_budget_recipe_is_the_papers_method_at_the_stated_lr():
     assert "chosen by the committed pilot" in " ".join(paper_budget.differences(c))
 
 
+def test_the_authors_recipe_runs_at_the_paper_budget_in_segments_and_exports_to_its_own_folder(tmp_path):
+    sys.path.insert(0, str(ROOT / "studies"))
+    try:
+        import paper_budget
+    finally:
+        sys.path.pop(0)
+    c = paper_budget.authors_run()
+    assert (c.batch_size, c.lr, c.total_steps, c.mlp_passes, c.val_mlps) == (32, 1e-4, 400_000, 12_800_000, 2048)
+    assert c.val_every * c.batch_size == paper_budget.recipe().val_every * paper_budget.BATCH  # validated at the same MLP passes
+    assert paper_budget.recipe_of(c) == "authors" and paper_budget.recipe_of(paper_budget.recipe()) == "ours"
+    state = tmp_path / "state"
+    r = run("studies/paper_budget.py", "run", "--recipe", "authors", "--state", str(state), "--minutes", "0.02", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    assert "stopped at the budget" in r.stdout and "of 400000" in r.stdout
+    r = run("studies/paper_budget.py", "export", "--state", str(state), "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    curve = json.loads((tmp_path / "out" / "curve.json").read_text())
+    assert curve["recipe"] == "authors" and curve["config"]["batch_size"] == 32 and curve["config"]["lr"] == 1e-4
+    assert curve["segments"][0]["recipe"] == "authors" and "--recipe authors" in curve["command"]
+    from swao.training.checkpoint import load_autoencoder
+
+    model, meta = load_autoencoder(tmp_path / "out" / "snapshot.safetensors")
+    assert model.fc_layers == 3 and model.shortcut_norm == "per_mlp" and meta["steps"] >= 1
+
+
 def test_paper_budget_table2_searches_the_snapshot_beside_the_baselines_and_feeds_the_findings(tmp_path):
     out = tmp_path / "table2.json"
     args = ("studies/paper_budget.py", "table2", "--scale", "smoke", "--threads", "1", "--out", str(out))

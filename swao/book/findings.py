@@ -261,8 +261,8 @@ def compute_used(config, autoencoders: dict, search_result: dict) -> dict:
     paper = get_config("paper")
     return {"train_seconds": {n: r["train_seconds"] for n, r in autoencoders.items()},
             "search_seconds": search_result["seconds"], "hardware": search_result["provenance"]["hardware"],
-            "sizes": search_result["provenance"].get("sizes"), "train_passes": config.train_mlps * config.epochs,
-            "paper_passes": paper.train_mlps * paper.epochs, "width": config.width}
+            "sizes": search_result["provenance"].get("sizes"), "train_passes": config.mlp_passes,
+            "paper_passes": paper.mlp_passes, "width": config.width}
 
 
 def evidence(config, tables_result: dict, search_result: dict, embedding_result: dict) -> dict:
@@ -335,6 +335,39 @@ def budget_expectations(table1: dict) -> list[dict]:
     ]
 
 
+# ---------------------------------------------------------------- the authors' recipe against ours, at the paper budget
+# Written on 2026-12-07, before the authors'-recipe run started (results/paper-budget-authors/RULE.md):
+# the two runs' Table 1 blocks (the same 1,000 test MLPs per encoder), compared encoder by encoder.
+RECIPE_POINTS = 2.0  # a recipe is ahead on an encoder if its best-decoder median is lower by at least this many MPE points
+RECIPE_VERDICTS = {
+    "explains": "the authors' recipe is clearly better and lifts E2 off the constant floor: the recipe explains the gap",
+    "better": "the authors' recipe is clearly better, but E2 stays at the constant floor: the recipe does not explain the gap",
+    "worse": "the authors' recipe is clearly worse: the verdict now stands on the authors' own training",
+    "same": "no measurable difference: the verdict now stands on the authors' own training",
+}
+
+
+def recipe_verdict(authors: dict, ours: dict) -> dict:
+    """The rule that judges the authors' recipe against ours at the paper's budget: ``authors``
+    and ``ours`` are the two runs' Table 1 blocks (``studies/paper_budget.py table1`` results, on
+    the same test MLPs). The authors' recipe is *clearly better* if its best-decoder median is
+    lower by at least :data:`RECIPE_POINTS` on at least :data:`MOST_ENCODERS` of the 4 encoders,
+    *clearly worse* if higher by as much on as many; it *explains* the gap if it is clearly better
+    and beats the constant floor on E2 (:func:`beats_constant`), where ours does not. Returns
+    ``{"verdict", "text", "ahead", "behind", "difference", "beats_constant"}`` (``difference``:
+    the authors' minus ours, per encoder)."""
+    diff = [a - o for a, o in zip(authors["best_median"], ours["best_median"])]
+    ahead = [d <= -RECIPE_POINTS for d in diff]
+    behind = [d >= RECIPE_POINTS for d in diff]
+    beats = beats_constant(authors)
+    if sum(ahead) >= MOST_ENCODERS:
+        verdict = "explains" if beats[1] and not beats_constant(ours)[1] else "better"
+    else:
+        verdict = "worse" if sum(behind) >= MOST_ENCODERS else "same"
+    return {"verdict": verdict, "text": RECIPE_VERDICTS[verdict], "ahead": ahead, "behind": behind, "difference": diff,
+            "beats_constant": beats}
+
+
 # ---------------------------------------------------------------- our own claims, beyond the paper
 SHAPE_CORRELATION = 0.5  # issue 23's rule 2: "learns shape" also needs a median correlation with the target of at least this
 SYMMETRY_SEEDS = 3  # the rule's seeds per encoder input (results/symmetry/RULE.md)
@@ -375,7 +408,7 @@ def symmetry_verdict(study: dict) -> dict:
     const = study["floors"]["constant"]["median"]
     shape = [m < MARGIN * f and r >= SHAPE_CORRELATION for m, f, r in zip(canon["best_median"], const, canon["median_correlation"])]
     return {"inputs": per, "effect": effect, "lower": lower, "higher": higher, "shape_per_encoder": shape,
-            "learns_shape": sum(shape) >= MOST_ENCODERS, "paper_mlp_passes": get_config("paper").train_mlps * get_config("paper").epochs,
+            "learns_shape": sum(shape) >= MOST_ENCODERS, "paper_mlp_passes": get_config("paper").mlp_passes,
             "complete": all(len(rs) >= SYMMETRY_SEEDS for rs in runs.values())}
 
 

@@ -9,6 +9,9 @@ Generation of one MLP, as the appendix describes it:
    links are kept;
 3. weights on kept links: U(-10, 10) for sigmoid-based MLPs, U(-3, 3) for the others.
 
+The authors' code (``CreateDataset.py``, ``data.py``) draws a training step's MLPs otherwise; that
+draw is :func:`authors_batch`, which the authors' recipe trains on.
+
 Everything is vectorised over MLPs (no Python loop per MLP) and driven by a seed. On CUDA,
 :func:`random_mlps` with a fixed ``depth`` (the training loop's call) makes no host-device sync:
 constants are made on the device, never copied from Python lists, and no data-dependent branch
@@ -72,6 +75,7 @@ def sparse_mlps(
     weight_range: float,
     gen: torch.Generator,
     uniform_depth: int | None = None,
+    one_path: bool = False,
 ) -> torch.Tensor:
     """Vectorised core of the generator: a padded batch ``(N, H, 33)`` of sparse MLPs.
 
@@ -79,7 +83,9 @@ def sparse_mlps(
     ``links (N,)`` the number of links to keep (raised to the path's size where smaller).
     Active neurons take the first ``w_l`` slots of each layer. ``uniform_depth``: the caller
     knows every entry of ``depth`` is this value; the same result, without the per-depth
-    boolean selections (host syncs on CUDA).
+    boolean selections (host syncs on CUDA). ``one_path`` (the authors' code): the three inputs
+    link to the same first-layer neuron and share one chain to the output (``L + 3`` fixed links),
+    instead of a chain of their own each.
     """
     device = depth.device
     N = depth.shape[0]
@@ -99,7 +105,7 @@ def sparse_mlps(
     valid &= (torch.arange(MAX_DEPTH + 1, device=device) <= depth[:, None])[:, :, None, None]
 
     # The fixed path of each input: input -> n_1 -> n_2 -> ... -> n_L -> output.
-    u = torch.rand(N, 3, MAX_DEPTH, generator=gen, device=device)
+    u = torch.rand(N, 1 if one_path else 3, MAX_DEPTH, generator=gen, device=device).expand(N, 3, MAX_DEPTH)
     chain = (u * widths[:, None, :].clamp(min=1)).long()  # (N, 3 inputs, 4 layers)
     src_rows = torch.arange(INPUT_SLICE.start, INPUT_SLICE.stop, device=device)[None, :, None].expand(N, 3, 1)
     nodes = torch.cat([src_rows, chain], dim=2)  # (N, 3, 5): node index in each layer 0..4
@@ -137,6 +143,16 @@ def sparse_mlps(
     return padded
 
 
+def possible_links(depth: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
+    """The links a dense MLP of these ``depth (N,)`` and hidden ``widths (N, 4)`` has (3 inputs, 1
+    output): the products of consecutive layer sizes up to the output, ``(N,)``."""
+    n, device = depth.shape[0], depth.device
+    sizes = torch.cat([torch.full((n, 1), 3, device=device), widths, torch.ones(n, 1, device=device, dtype=widths.dtype)], 1)
+    layer = torch.arange(MAX_DEPTH + 1, device=device)
+    nxt = torch.where(layer[None, :] < depth[:, None], sizes[:, 1:], 1)  # sizes past the depth -> 1
+    return torch.where(layer[None, :] <= depth[:, None], sizes[:, :-1] * nxt, 0).sum(1)
+
+
 def random_mlps(
     n: int,
     activation: str,
@@ -164,15 +180,40 @@ def random_mlps(
         matrix_width(depth)  # validates
         d = torch.full((n,), depth, device=device)
     widths = _uniform_int(MIN_WIDTH, MAX_WIDTH, (n, MAX_DEPTH), gen, device)
-    sizes = torch.cat([torch.full((n, 1), 3, device=device), widths, torch.ones(n, 1, device=device, dtype=widths.dtype)], 1)
-    layer = torch.arange(MAX_DEPTH + 1, device=device)
-    # possible links: products of consecutive sizes up to the output (sizes past the depth -> 1)
-    nxt = torch.where(layer[None, :] < d[:, None], sizes[:, 1:], 1)
-    prev = sizes[:, :-1]
-    total = torch.where(layer[None, :] <= d[:, None], prev * nxt, 0).sum(1)
+    total = possible_links(d, widths)
     s = _constants(SPARSITIES, torch.float64, device)[_uniform_int(0, len(SPARSITIES) - 1, (n,), gen, device)]
     links = torch.round(total * (1 - s)).long()
     padded = sparse_mlps(d, widths, links, mlp_type(activation).weight_range, gen, uniform_depth=depth)
+    return (padded, d, s) if return_sparsity else (padded, d)
+
+
+AUTHORS_WIDTHS = (3, 6)  # data.py: random.randint(3, 7), numpy's exclusive high: 3 to 6 hidden neurons
+AUTHORS_GROUPS = 4  # CreateDataset.py: 4 depths a step, each with one draw of hidden widths ...
+AUTHORS_PER_GROUP = 8  # ... shared by 8 MLPs, whose 8 sparsities are drawn once a step for all groups
+
+
+def authors_batch(n: int, activation: str, seed: int, return_sparsity: bool = False):
+    """A training step's ``n`` MLPs drawn as the authors' code draws its 32 (``CreateDataset.py``,
+    ``data.py``), in their order: padded ``(n, H, 33)`` and ``depth (n,)``.
+
+    ``n / 4`` sparsities are drawn from :data:`SPARSITIES` once for the step; 4 depths are drawn
+    uniformly from 1-4 *with replacement*; each depth gets one draw of hidden widths, 3 to 6
+    (:data:`AUTHORS_WIDTHS`), shared by its group of ``n / 4`` MLPs, one per sparsity, the groups
+    one after another. Each MLP keeps ``int(links * (1 - s))`` links (a floor, in float64 as
+    Python computes it; at least its path's ``L + 3``), the three inputs sharing one path to the
+    output (``one_path``); weights as :func:`random_mlps`. ``return_sparsity=True`` also returns
+    each MLP's sparsity ``(n,)``."""
+    check_activation(activation)
+    if not isinstance(n, int) or n < AUTHORS_GROUPS or n % AUTHORS_GROUPS:
+        raise ValueError(f"n must be a positive multiple of {AUTHORS_GROUPS} (the authors draw 4 groups of 8), got {n!r}")
+    gen = generator(seed)
+    per = n // AUTHORS_GROUPS
+    s = torch.tensor(SPARSITIES, dtype=torch.float64)[_uniform_int(0, len(SPARSITIES) - 1, (per,), gen, "cpu")]
+    group_depth = _uniform_int(1, MAX_DEPTH, (AUTHORS_GROUPS,), gen, "cpu")
+    group_widths = _uniform_int(*AUTHORS_WIDTHS, (AUTHORS_GROUPS, MAX_DEPTH), gen, "cpu")
+    d, widths, s = group_depth.repeat_interleave(per), group_widths.repeat_interleave(per, 0), s.repeat(AUTHORS_GROUPS)
+    links = torch.floor(possible_links(d, widths).double() * (1 - s)).long()
+    padded = sparse_mlps(d, widths, links, mlp_type(activation).weight_range, gen, one_path=True)
     return (padded, d, s) if return_sparsity else (padded, d)
 
 

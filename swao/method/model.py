@@ -14,8 +14,11 @@ Our choices, where the paper and the code leave it open or disagree:
 
 * 4 FC layers each way (the paper; the code has 3): 6144-512-256-256-128 and back. ``z`` keeps
   the code's final LeakyReLU, so embeddings are mostly positive (the search starts at U[0, 1)).
-* No BatchNorm (the code builds it but uses it only in the 1x1 shortcuts): an MLP's embedding
-  must not depend on the rest of its batch.
+  ``fc_layers=3`` builds the code's stack, 6144-512-256-128 and back.
+* No BatchNorm by default (the code builds it but uses it only in the 1x1 shortcuts): an MLP's
+  embedding must not depend on the rest of its batch. ``shortcut_norm="per_mlp"`` builds the
+  code's ``Conv2d`` + ``BatchNorm2d`` shortcuts as the code's training loop runs them, one MLP at
+  a time (:class:`PerMLPBatchNorm2d`, batched).
 * The multiplexer's zeros are never materialised: the first FC layer is stored as one block
   of columns per encoder (``mux``) and applied to that encoder's MLPs only, which gives the
   same result as concatenating zeros. Likewise the last decoding FC layer is one block of rows
@@ -42,13 +45,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from swao.method.options import ENCODER_INPUTS, MASK_GRADS
+from swao.method.options import ENCODER_INPUTS, FC_LAYERS, MASK_GRADS, SHORTCUT_NORMS
 from swao.method.representation import DEPTHS, H, MAX_DEPTH, PADDED_WIDTH, apply_masks, check_batch, check_depth, matrix_width
 from swao.method.symmetry import canonical_batch
 
 DEFAULT_MASK_GRAD = "none"
 EMBED_DIM = 128
-FC_WIDTHS = (512, 256, 256)  # hidden widths of the FC stack between the concat and z
+FC_WIDTHS = (512, 256, 256)  # hidden widths of the FC stack between the concat and z (its first 2 with 3 FC layers)
 SLOPE = 0.01  # LeakyReLU of the autoencoder's own layers (authors' code)
 
 
@@ -76,14 +79,50 @@ def feature_size(depth: int, width: float = 1.0) -> int:
     return c * h * w  # 768, 1280, 1792, 2304 at width 1
 
 
-class ResidualBlock(nn.Module):
-    """Two 3x3 convs with a LeakyReLU between, plus a (1x1 conv) shortcut (authors' code)."""
+class PerMLPBatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` as the authors' training loop runs it: the network is called on one MLP
+    at a time (``train_autoencoder.py``), so in training mode each MLP's features are normalised
+    by their own per-channel mean and (biased) variance over the MLP's map, then scaled and
+    shifted by the shared affine parameters; the running statistics move once per MLP, in the
+    batch's row order, by ``momentum`` towards that MLP's mean and unbiased variance:
 
-    def __init__(self, c_in: int, c_out: int, stride: int = 1):
+        r_N = (1 - m)^N r_0 + sum_i m (1 - m)^(N - 1 - i) s_i      (i = 0 .. N-1, row order)
+
+    which is the MLP-by-MLP update, batched. In eval mode it is ``nn.BatchNorm2d``'s (running
+    statistics). Tested against ``nn.BatchNorm2d`` called on batches of one."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(x)
+        n, s = x.shape[0], x.shape[2] * x.shape[3]
+        if s < 2:
+            raise ValueError(f"a per-MLP BatchNorm needs more than one value per channel, got a {tuple(x.shape[2:])} map")
+        var, mean = torch.var_mean(x, dim=(2, 3), unbiased=False, keepdim=True)
+        y = (x - mean) * torch.rsqrt(var + self.eps) * self.weight[:, None, None] + self.bias[:, None, None]
+        with torch.no_grad():
+            m = self.momentum
+            w = m * (1 - m) ** torch.arange(n - 1, -1, -1, dtype=x.dtype, device=x.device)  # (n,)
+            keep = (1 - m) ** n
+            self.running_mean.mul_(keep).add_(w @ mean.flatten(1).to(self.running_mean.dtype))
+            self.running_var.mul_(keep).add_(w @ (var.flatten(1) * (s / (s - 1))).to(self.running_var.dtype))
+            self.num_batches_tracked.add_(n)
+        return y
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convs with a LeakyReLU between, plus a (1x1 conv) shortcut (authors' code);
+    ``norm=True``: the shortcut is the code's 1x1 conv + BatchNorm (:class:`PerMLPBatchNorm2d`)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1, norm: bool = False):
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
-        self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=stride) if stride != 1 or c_in != c_out else nn.Identity()
+        if stride == 1 and c_in == c_out:
+            self.shortcut = nn.Identity()
+        elif norm:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride), PerMLPBatchNorm2d(c_out))
+        else:
+            self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=stride)
         self.act = _act()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,12 +132,13 @@ class ResidualBlock(nn.Module):
 class Encoder(nn.Module):
     """``E_L``: ``(n, 1, 7, 8L+1) -> (n, 128 * 2 * W')``; 7 conv layers (1 + 3 blocks x 2)."""
 
-    def __init__(self, width: float = 1.0):
+    def __init__(self, width: float = 1.0, norm: bool = False):
         super().__init__()
         c32, c64, c128 = (widened(n, width) for n in (32, 64, 128))
         self.net = nn.Sequential(
             nn.Conv2d(1, c32, 3, padding=1), _act(),
-            ResidualBlock(c32, c64, stride=2), ResidualBlock(c64, c128, stride=2), ResidualBlock(c128, c128),
+            ResidualBlock(c32, c64, stride=2, norm=norm), ResidualBlock(c64, c128, stride=2, norm=norm),
+            ResidualBlock(c128, c128, norm=norm),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,7 +151,7 @@ class Decoder(nn.Module):
     Convs, two stride-2 transposed convs (2 x W' -> 8 x 4W'), then an FC head (authors' code).
     """
 
-    def __init__(self, depth: int, width: float = 1.0):
+    def __init__(self, depth: int, width: float = 1.0, norm: bool = False):
         super().__init__()
         self.depth = depth
         self.in_shape = feature_shape(depth, width)
@@ -119,11 +159,11 @@ class Decoder(nn.Module):
         c32, c64, u256, u512 = (widened(n, width) for n in (32, 64, 256, 512))
         self.net = nn.Sequential(
             nn.Conv2d(c, c64, 3, padding=1), _act(),
-            ResidualBlock(c64, c64),
+            ResidualBlock(c64, c64, norm=norm),
             nn.ConvTranspose2d(c64, c64, 3, stride=2, padding=1, output_padding=1), _act(),
-            ResidualBlock(c64, c32),
+            ResidualBlock(c64, c32, norm=norm),
             nn.ConvTranspose2d(c32, c32, 3, stride=2, padding=1, output_padding=1), _act(),
-            ResidualBlock(c32, 1),
+            ResidualBlock(c32, 1, norm=norm),
             nn.Conv2d(1, 1, 3, padding=1),
         )
         self.head = nn.Sequential(
@@ -161,8 +201,12 @@ class MultiScaleAutoencoder(nn.Module):
     """
 
     def __init__(self, mask_grad: str = DEFAULT_MASK_GRAD, mask_bias: float = 0.0, width: float = 1.0,
-                 encoder_input: str = "as_drawn"):
+                 encoder_input: str = "as_drawn", fc_layers: int = 4, shortcut_norm: str = "none"):
         super().__init__()
+        if fc_layers not in FC_LAYERS:
+            raise ValueError(f"fc_layers must be one of {FC_LAYERS}, got {fc_layers!r}")
+        if shortcut_norm not in SHORTCUT_NORMS:
+            raise ValueError(f"shortcut_norm must be one of {SHORTCUT_NORMS}, got {shortcut_norm!r}")
         if mask_grad not in MASK_GRADS:
             raise ValueError(f"mask_grad must be one of {MASK_GRADS}, got {mask_grad!r}")
         if encoder_input not in ENCODER_INPUTS:
@@ -173,18 +217,20 @@ class MultiScaleAutoencoder(nn.Module):
         self.mask_grad = mask_grad
         self.mask_bias = float(mask_bias)
         self.width = float(width)
-        self.fc_widths = tuple(widened(n, width) for n in FC_WIDTHS)
+        self.fc_layers, self.shortcut_norm = fc_layers, shortcut_norm
+        self.fc_widths = tuple(widened(n, width) for n in FC_WIDTHS[: fc_layers - 1])
         self.sizes = [feature_size(L, width) for L in DEPTHS]
         self.offsets = [sum(self.sizes[:i]) for i in range(MAX_DEPTH)]
-        self.encoders = nn.ModuleList(Encoder(width) for _ in DEPTHS)
-        # FC 1 of 4 (6144 -> 512), stored as one block of columns per encoder: the multiplexer.
+        norm = shortcut_norm == "per_mlp"
+        self.encoders = nn.ModuleList(Encoder(width, norm) for _ in DEPTHS)
+        # FC 1 of 4 (of 3: fc_layers; 6144 -> 512), stored as one block of columns per encoder: the multiplexer.
         self.mux = nn.ModuleList(nn.Linear(size, self.fc_widths[0], bias=False) for size in self.sizes)
         self.mux_bias = nn.Parameter(torch.zeros(self.fc_widths[0]))
-        self.fc_in = _mlp((*self.fc_widths, EMBED_DIM), last_act=True)  # FC 2-4 of 4 -> z
-        self.fc_out = _mlp((EMBED_DIM, *self.fc_widths[::-1]), last_act=True)  # FC 1-3 of 4 back
-        # FC 4 of 4 (512 -> 6144), stored as one block of rows per decoder: the split.
+        self.fc_in = _mlp((*self.fc_widths, EMBED_DIM), last_act=True)  # FC 2-4 of 4 (2-3 of 3) -> z
+        self.fc_out = _mlp((EMBED_DIM, *self.fc_widths[::-1]), last_act=True)  # FC 1-3 of 4 (1-2 of 3) back
+        # the last FC layer (512 -> 6144), stored as one block of rows per decoder: the split.
         self.demux = nn.ModuleList(nn.Linear(self.fc_widths[0], size) for size in self.sizes)
-        self.decoders = nn.ModuleList(Decoder(L, width) for L in DEPTHS)
+        self.decoders = nn.ModuleList(Decoder(L, width, norm) for L in DEPTHS)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -299,6 +345,6 @@ def n_parameters(model: nn.Module) -> int:
 
 
 __all__ = [
-    "MultiScaleAutoencoder", "Encoder", "Decoder", "ResidualBlock", "neuron_masks", "feature_shape",
+    "MultiScaleAutoencoder", "Encoder", "Decoder", "ResidualBlock", "PerMLPBatchNorm2d", "neuron_masks", "feature_shape",
     "feature_size", "n_parameters", "MASK_GRADS", "DEFAULT_MASK_GRAD", "EMBED_DIM", "PADDED_WIDTH",
 ]

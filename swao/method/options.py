@@ -23,4 +23,11 @@ PENALTIES = ("all", "active")
 # "canonical" member of the permutation orbit (ours: swao.method.symmetry, hidden neurons sorted).
 ENCODER_INPUTS = ("as_drawn", "canonical")
 
-__all__ = ["MASK_GRADS", "LOSS_SCALES", "STARTS", "PENALTIES", "ENCODER_INPUTS"]
+# The autoencoder's FC layers each way (swao.method.model): 4 (the paper's text) or 3 (the authors' code).
+FC_LAYERS = (4, 3)
+# Its residual blocks' 1x1 shortcuts (swao.method.model): "none", a plain conv (ours, as the paper
+# draws it), or "per_mlp", the authors' code's conv + BatchNorm, run as their loop runs it (one
+# MLP at a time in training mode, the running statistics in eval mode).
+SHORTCUT_NORMS = ("none", "per_mlp")
+
+__all__ = ["MASK_GRADS", "LOSS_SCALES", "STARTS", "PENALTIES", "ENCODER_INPUTS", "FC_LAYERS", "SHORTCUT_NORMS"]

@@ -19,7 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from swao.training.config import resolve_device
+from swao.training.config import network, resolve_device
 from swao.method.model import DEFAULT_MASK_GRAD, MultiScaleAutoencoder
 
 FORMAT = "swao-autoencoder"
@@ -166,9 +166,7 @@ def load_autoencoder(path, device="cpu") -> tuple[MultiScaleAutoencoder, dict]:
     device = resolve_device(device)
     path = checkpoint_file(path) if Path(path).is_dir() or not Path(path).exists() else Path(path)
     _, state, meta, _ = _read(path, device, (FORMAT, SNAPSHOT_FORMAT))
-    config = meta.get("config", {})
-    model = MultiScaleAutoencoder(mask_grad=meta.get("mask_grad", DEFAULT_MASK_GRAD), width=config.get("width", 1.0),
-                                  encoder_input=config.get("encoder_input", "as_drawn")).to(device)
+    model = network(meta.get("config", {}), meta.get("mask_grad", DEFAULT_MASK_GRAD)).to(device)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

@@ -17,10 +17,17 @@ from dataclasses import dataclass, field
 
 import torch
 
-from swao.method.options import ENCODER_INPUTS, LOSS_SCALES, MASK_GRADS, PENALTIES, STARTS
+from swao.method.model import MultiScaleAutoencoder
+from swao.method.options import ENCODER_INPUTS, FC_LAYERS, LOSS_SCALES, MASK_GRADS, PENALTIES, SHORTCUT_NORMS, STARTS
 
 SCALES = ("smoke", "small", "paper")
 SCHEDULES = ("step", "linear")  # the learning-rate schedule of autoencoder training
+# How a training step's MLPs are drawn (swao.training.train.train_batch): "stratified" (ours: a
+# quarter of each depth, every MLP drawn on its own as the paper's appendix says) or "authors" (the
+# authors' code: swao.method.generation.authors_batch).
+BATCHES = ("stratified", "authors")
+# The training recipes: "ours" (each scale's own) and "authors" (the authors' training script, :func:`authors_recipe`).
+RECIPES = ("ours", "authors")
 # The allowed values of the configuration's named options: the schedule's here (training's own),
 # the method's in swao.method.options, where the functions that take them check them too.
 CHOICES = {
@@ -86,15 +93,16 @@ def _one_of(allowed: tuple):
     return check
 
 
-def _field(role: str, check, default=dataclasses.MISSING, ours: bool = False):
+def _field(role: str, check, default=dataclasses.MISSING, ours: bool = False, authors: bool = False):
     """A configuration field: its role (:data:`ROLES`), its check (``(name, value) -> error or
-    None``) and whether it is one of our options beyond the paper (``ours``)."""
-    return field(default=default, metadata={"role": role, "check": check, "ours": ours})
+    None``) and whether it is one of our options beyond the paper (``ours``) or a setting of the
+    authors' code that the paper's text does not have (``authors``; the default is the paper's)."""
+    return field(default=default, metadata={"role": role, "check": check, "ours": ours, "authors": authors})
 
 
 def _option(role: str, default: str):
     """A named option of :data:`CHOICES` (ours, beyond the paper)."""
-    return field(default=default, metadata={"role": role, "check": None, "ours": True})
+    return field(default=default, metadata={"role": role, "check": None, "ours": True, "authors": False})
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,12 @@ class Config:
     mask_grad: str = _option("mask", "none")  # the decoders' masks in training: "none" (the authors' hard masks) or "straight_through"
     loss_scale: str = _option("training", "none")  # "relative": each MLP's l_j divided by its mean squared output (an error judged relatively)
     encoder_input: str = _option("training", "as_drawn")  # "canonical": the encoders see each MLP's canonical matrix (hidden neurons sorted; swao.method.symmetry)
+    # --- the authors' training script where it differs from the paper's text (the paper's at their defaults; authors_recipe) ---
+    fc_layers: int = _field("training", _one_of(FC_LAYERS), 4, authors=True)  # FC layers each way: 4 (the paper's text) or 3 (autoencoder.py)
+    shortcut_norm: str = _field("training", _one_of(SHORTCUT_NORMS), "none", authors=True)  # "per_mlp": the shortcuts' BatchNorm, one MLP at a time (autoencoder.py, train_autoencoder.py)
+    norm_frozen_after: int = _field("training", _int_at_least(0), 0, authors=True)  # train in eval mode after this many epochs (their validation() leaves it there); 0: never
+    batches: str = _field("training", _one_of(BATCHES), "stratified", authors=True)  # how a step's MLPs are drawn (BATCHES)
+    train_steps: int = _field("training", _int_at_least(0), 0, authors=True)  # the run's steps where the budget is not whole epochs (0: epochs x steps_per_epoch)
     # --- the search beyond the paper (the paper's at their defaults; see swao.method.search) ---
     search_start: str = _option("search", "uniform")  # "uniform": z ~ U[0, 1)^128 (the paper); "encoded": embeddings of real MLPs that decode alive
     search_masks: str = _option("search", "none")  # the decoder's masks during the search: "none" (hard, the paper) or "straight_through"
@@ -141,6 +155,12 @@ class Config:
             error = check(f.name, getattr(self, f.name))
             if error:
                 raise ValueError(error)
+        if self.batches == "authors" and self.copy_weight:
+            raise ValueError(f"copy_weight={self.copy_weight} compares each MLP with its same-depth decoding in a batch "
+                             "sorted by depth; batches='authors' mixes depths: set copy_weight=0 or batches='stratified'")
+        if self.norm_frozen_after and self.shortcut_norm == "none":
+            raise ValueError(f"norm_frozen_after={self.norm_frozen_after} freezes the shortcuts' BatchNorm statistics, "
+                             "but shortcut_norm is 'none' (no BatchNorm): set shortcut_norm='per_mlp' or norm_frozen_after=0")
 
     def replace(self, **overrides) -> "Config":
         return with_overrides(self, **overrides)
@@ -151,7 +171,12 @@ class Config:
 
     @property
     def total_steps(self) -> int:
-        return self.steps_per_epoch * self.epochs
+        return self.train_steps or self.steps_per_epoch * self.epochs
+
+    @property
+    def mlp_passes(self) -> int:
+        """The MLPs the training run passes through the network (a step's batch times its steps)."""
+        return self.total_steps * self.batch_size
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -168,13 +193,16 @@ class Config:
             return "the paper's" if ours == theirs else f"{100 * ours / theirs:.3g} % of the paper's {theirs:,}"
 
         return (
-            f"autoencoders trained on {self.train_mlps:,} MLPs x {self.epochs} epoch(s) "
-            f"({share(self.train_mlps * self.epochs, paper.train_mlps * paper.epochs)}); "
+            (f"autoencoders trained on {self.train_mlps:,} MLPs x {self.epochs} epoch(s) " if not self.train_steps else
+               f"autoencoders trained on a set of {self.train_mlps:,} MLPs for {self.train_steps:,} steps of {self.batch_size} ")
+            + f"({share(self.mlp_passes, paper.mlp_passes)}); "
             f"{self.eval_mlps:,} test MLPs per encoder ({share(self.eval_mlps, paper.eval_mlps)}); "
             f"search {self.search_steps:,} steps ({share(self.search_steps, paper.search_steps)}) on "
             f"{self.search_points:,}-point datasets ({share(self.search_points, paper.search_points)}), "
             f"{self.restarts} restart(s) (the paper gives no number)"
             + (f"; our options beyond the paper: {', '.join(f'{k}={v}' for k, v in self.options().items())}" if self.options() else "")
+            + (f"; the authors' training script: batch {self.batch_size}, lr {self.lr:g}, "
+               f"{', '.join(f'{k}={v}' for k, v in self.authors_code().items())}" if self.authors_code() else "")
         )
 
     def options(self) -> dict:
@@ -182,12 +210,18 @@ class Config:
         defaults = {f.name: f.default for f in dataclasses.fields(Config)}
         return {k: getattr(self, k) for k in OPTIONS if getattr(self, k) != defaults[k]}
 
+    def authors_code(self) -> dict:
+        """The settings of the authors' code beyond the paper's text that this configuration turns on (name -> value)."""
+        defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+        return {k: getattr(self, k) for k in AUTHORS_CODE if getattr(self, k) != defaults[k]}
+
 
 # The fields an autoencoder's training depends on (its cache key), and our options beyond the
 # paper (the book's deviations page names those a configuration turns on): both read from the
 # fields' declarations above.
 TRAINING_FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.metadata["role"] == "training")
 OPTIONS = tuple(f.name for f in dataclasses.fields(Config) if f.metadata["ours"])
+AUTHORS_CODE = tuple(f.name for f in dataclasses.fields(Config) if f.metadata["authors"])
 
 
 # --- the table of scales: begin (its values enter every cache key, so it is left out of the code fingerprint)
@@ -232,11 +266,51 @@ def with_overrides(config: Config, **overrides) -> Config:
     return dataclasses.replace(config, **overrides)
 
 
-def get_config(scale: str = "small", **overrides) -> Config:
-    """The configuration of a named scale, with optional overrides (validated)."""
+# The authors' training script (training_autoencoder/sigmoid_based/train_autoencoder.py, autoencoder.py,
+# CreateDataset.py, data.py, test.py of their repository), where it differs from the paper's text or
+# from our recipes: Adam lr 1e-4 on steps of 32 MLPs drawn as their CreateDataset draws them, StepLR(2,
+# 0.5) stepped per epoch, 3 FC layers each way, BatchNorm in the 1x1 shortcuts with the network
+# called on one MLP at a time, and eval mode from the end of the first epoch on (their validation()
+# calls eval() and nothing calls train() again). Xavier-uniform weights and zero biases: as ours.
+AUTHORS_RECIPE = {"batch_size": 32, "lr": 1e-4, "lr_halve_epochs": 2, "schedule": "step", "fc_layers": 3,
+                  "shortcut_norm": "per_mlp", "norm_frozen_after": 1, "batches": "authors"}
+AUTHORS_EPOCH_STEPS = 150_001  # their epoch: 150,001 steps of 32 MLPs over one fixed set (the seed reset each epoch)
+
+
+def authors_recipe(config: Config) -> Config:
+    """``config`` trained as the authors' script trains: :data:`AUTHORS_RECIPE`, our training
+    options beyond the paper off (and the authors' hard masks), the scale's sizes otherwise; at the
+    paper scale, their epoch of :data:`AUTHORS_EPOCH_STEPS` steps (4,800,032 MLPs)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+    ours_off = {k: defaults[k] for k in OPTIONS if k in TRAINING_FIELDS or k == "mask_grad"}
+    sizes = {}
+    if config.scale == "paper":  # the paper's 12.8 M MLP passes in steps of 32, over their epoch's fixed set
+        steps = config.mlp_passes // AUTHORS_RECIPE["batch_size"]
+        sizes = {"train_mlps": AUTHORS_EPOCH_STEPS * AUTHORS_RECIPE["batch_size"], "train_steps": steps,
+                 "epochs": -(-steps // AUTHORS_EPOCH_STEPS)}
+    return with_overrides(config, **{**ours_off, **AUTHORS_RECIPE, **sizes})
+
+
+def get_config(scale: str = "small", recipe: str = "ours", **overrides) -> Config:
+    """The configuration of a named scale, with optional overrides (validated). ``recipe="authors"``:
+    the scale trained as the authors' script trains (:func:`authors_recipe`), then the overrides."""
     if scale not in _SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    return with_overrides(_SCALES[scale], **overrides)
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+    config = authors_recipe(_SCALES[scale]) if recipe == "authors" else _SCALES[scale]
+    return with_overrides(config, **overrides)
+
+
+def network(config: Config | dict, mask_grad: str | None = None) -> MultiScaleAutoencoder:
+    """The autoencoder a configuration trains (a :class:`Config` or its dict, as a checkpoint's meta
+    holds it; fields it lacks read as their defaults), with ``mask_grad`` (default: the config's)."""
+    c = config.to_dict() if isinstance(config, Config) else config
+    defaults = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
+    get = lambda k: c.get(k, defaults[k])  # noqa: E731
+    return MultiScaleAutoencoder(mask_grad=get("mask_grad") if mask_grad is None else mask_grad, mask_bias=get("mask_bias"),
+                                 width=get("width"), encoder_input=get("encoder_input"), fc_layers=get("fc_layers"),
+                                 shortcut_norm=get("shortcut_norm"))
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -43,12 +43,12 @@ from torch import nn
 from swao.method import losses
 from swao.training import distributed
 from swao.training.checkpoint import CHECKPOINT, HISTORY, read_checkpoint, read_snapshot, save_checkpoint, write_json
-from swao.training.config import TRAINING_FIELDS, Config, cuda_tf32, resolve_device
+from swao.training.config import TRAINING_FIELDS, Config, cuda_tf32, network, resolve_device
 from swao.training.diagnostics import table1_view
 from swao.training.evaluation import best_mean
 from swao.method.activations import check_activation
-from swao.method.generation import input_grid, mix_seed, random_mlps
-from swao.method.model import MASK_GRADS, MultiScaleAutoencoder
+from swao.method.generation import authors_batch, input_grid, mix_seed, random_mlps
+from swao.method.model import MASK_GRADS
 from swao.method.progress import bar as progress_bar
 from swao.method.representation import DEPTHS, MAX_DEPTH
 
@@ -58,7 +58,14 @@ def train_batch(config: Config, activation: str, b: int, rank: int = 0, world: i
     """The autoencoder's training data: shard ``rank`` of global batch ``b``
     (the same in every epoch, a pure function of ``(config.seed, b, rank, world)``):
     ``(padded, depth, counts)``, sorted by depth with ``counts = (n, n, n, n)``,
-    ``n = batch_size / (4 * world)``."""
+    ``n = batch_size / (4 * world)``. With ``config.batches == "authors"``: the step's MLPs as the
+    authors' code draws them (:func:`swao.method.generation.authors_batch`, drawn on the CPU), in
+    their order (``counts`` ``None``: depths mixed); one process only."""
+    if config.batches == "authors":
+        if world != 1:
+            raise ValueError(f"batches='authors' trains in one process (the authors' loop), got a world size of {world}")
+        padded, depth = authors_batch(config.batch_size, activation, mix_seed(config.seed, "authors", b))
+        return padded.to(device), depth.to(device), None
     n = config.batch_size // (MAX_DEPTH * world)
     parts = [
         random_mlps(n, activation, seed=mix_seed(config.seed, "train", b, rank, world, L), depth=L, device=device)
@@ -95,6 +102,13 @@ def lr_at(config: Config, step: int) -> float:
         warm = max(1, round(0.05 * total))
         return config.lr * min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm)))
     return config.lr * 0.5 ** math.floor(step / (config.lr_halve_epochs * config.steps_per_epoch))
+
+
+def norms_frozen(config: Config, step: int) -> bool:
+    """Whether (0-based) ``step`` trains in eval mode: from the end of epoch ``norm_frozen_after``
+    on (the authors' code: their validation after the first epoch calls ``eval()``, and nothing
+    calls ``train()`` again), the shortcuts' BatchNorm use their running statistics, frozen."""
+    return bool(config.norm_frozen_after) and step >= config.norm_frozen_after * config.steps_per_epoch
 
 
 def copy_weight_at(config: Config, step: int) -> float:
@@ -255,8 +269,7 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
     # the model, the optimiser and the run's record; a resumed run takes all three from its checkpoint
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(mix_seed(config.seed, "init"))
-        model = MultiScaleAutoencoder(mask_grad=mask_grad, mask_bias=config.mask_bias, width=config.width,
-                                      encoder_input=config.encoder_input)
+        model = network(config, mask_grad)
     model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=dev.type in ("cpu", "cuda"))
     meta = {
@@ -306,6 +319,7 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
             validate = done % config.val_every == 0 or at_end
             stopped = opts.deadline is not None and time.time() >= opts.deadline and not at_end
             save = done % config.checkpoint_every == 0 or at_end or stopped
+            model.train(not norms_frozen(config, step))
             lr = lr_at(config, step) * warm_factor(meta, step)
             for g in opt.param_groups:
                 g["lr"] = lr
