@@ -65,17 +65,114 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
         tmp = dest / f".tmp-{nb.name}"
         try:
             pm.execute_notebook(str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
-                                progress_bar=False, log_output=compute)
+                                progress_bar=False, log_output=compute, kernel_manager_class=book_kernel_manager())
         except pm.PapermillExecutionError as err:
             raise SystemExit(f"[book] {nb.stem} failed: {err.ename}: {err.evalue}\n"
                              f"[book] the executed notebook with the error: {tmp}") from None
         one_parameter_block(tmp)
+        drop_empty_paper_sections(tmp)
         os.replace(tmp, dest / nb.name)
         print(f"[book] {nb.stem}: {time.perf_counter() - start:6.1f} s", flush=True)
 
     at_once = 1 if compute else processes_for("cpu", len(todo))
     with mock.patch.dict(os.environ, {NO_COMPUTE: "0" if compute else "1"}), ThreadPoolExecutor(at_once) as pool:
         list(pool.map(execute, todo))  # the first error, raised here
+
+
+def book_kernel_manager():
+    """The kernel manager papermill starts each notebook's kernel with. Two differences from
+    jupyter_client's, each of which printed a WARNING or ERROR line per notebook in a green build:
+
+    * local IPC sockets, not TCP: over TCP without CurveZMQ keys ipykernel warns, rightly, that
+      everything is sent in plain text. Each kernel's sockets are files of its own in the
+      temporary folder (the default name, ``kernel-ipc`` in the working folder, is shared by the
+      kernels of notebooks run side by side), removed when the kernel stops;
+    * no SIGINT at shutdown: jupyter_client interrupts a kernel before asking it to shut down, and
+      a kernel still handling a message then logs "ERROR | KeyboardInterrupt caught in kernel".
+      Papermill shuts a kernel down only after its last cell has run: there is nothing to
+      interrupt, and the shutdown request (then a kill, if it does not exit) stops it."""
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class BookKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        def _ip_default(self) -> str:
+            return os.path.join(tempfile.gettempdir(), f"swao-kernel-{uuid.uuid4().hex}-ipc")
+
+        async def _async_interrupt_kernel(self) -> None:
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+    return BookKernelManager
+
+
+PAPER_SECTION = "paper-scale"  # the tag of a page's cells that show the paper-scale run of results/paper/
+
+
+def paper_run() -> bool:
+    """Whether ``results/paper/`` (``$SWAO_RESULTS/paper``) holds a paper-scale run (``swao reproduce --scale paper``)."""
+    from swao.book.stages import results_root
+
+    return any((results_root() / "paper").glob("*.json"))
+
+
+def drop_empty_paper_sections(path: Path) -> None:
+    """Without a paper-scale run, a page's paper-scale sections (cells tagged :data:`PAPER_SECTION`)
+    would each say that there is none: they are left out of the executed notebook, and the
+    Reproduce page says it once (:func:`write_paper_scale_note`)."""
+    import nbformat
+
+    if paper_run():
+        return
+    nb = nbformat.read(path, as_version=4)
+    kept = [c for c in nb.cells if PAPER_SECTION not in c.metadata.get("tags", [])]
+    if len(kept) != len(nb.cells):
+        nb.cells = kept
+        nbformat.write(nb, path)
+
+
+PAPER_NOTE = "paper_scale.md"  # in the executed notebooks' folder; the Reproduce page includes it
+
+
+def write_paper_scale_note(generated: Path) -> None:
+    """The one place the book says whether a paper-scale run is shown: with none in
+    ``results/paper/``, the pages leave their paper-scale sections out and this says so."""
+    text = ("A paper-scale run made on a GPU is shown on each page, in its section \"At paper scale\", beside the "
+            "CPU-scale results." if paper_run() else
+            "**No paper-scale run is in `results/paper/` yet**, so the pages leave out their paper-scale sections; "
+            "`swao reproduce --scale paper --device cuda` makes one on a GPU, and committed there it appears on every page "
+            "without rerunning anything.")
+    generated.mkdir(parents=True, exist_ok=True)
+    (generated / PAPER_NOTE).write_text(text + "\n")
+
+
+SCALES_TABLE = "scales.md"  # in the executed notebooks' folder; the Reproduce page includes it
+
+
+def write_scales_table(generated: Path) -> None:
+    """The Reproduce page's table of the three scales, written from their configurations
+    (:func:`swao.training.config.get_config`, and :func:`swao.book.reproduce.run_config` for the
+    paper scale as ``swao reproduce`` trims it), never typed."""
+    from swao.book.reproduce import run_config
+    from swao.training.config import get_config
+
+    def training(c) -> str:
+        epochs = f"{c.epochs:g} epoch{'s' if c.epochs != 1 else ''}"
+        return f"{c.train_mlps:,} MLPs x {epochs} in batches of {c.batch_size:,} ({c.total_steps:,} steps)"
+
+    what = {"smoke": "`smoke` (tests and nbval; seconds)", "small": "`small` (the default book, a CPU)",
+            "paper": "`paper` (a GPU)"}
+    rows = [(what[sc], get_config(sc)) for sc in SCALES]
+    rows.append(("`paper` as `swao reproduce` runs it (10 minutes on one H100, estimated; `--full`: the row above)", run_config("paper")))
+    lines = ["| scale (what for) | autoencoder training | Tables 1, 3 | search (Table 2) |", "| --- | --- | --- | --- |"]
+    lines += [f"| {name} | {training(c)} | {c.eval_mlps:,} test MLPs per encoder | {c.search_steps:,} steps on "
+              f"{c.search_points:,}-point datasets, {c.restarts} restart{'s' if c.restarts != 1 else ''} |" for name, c in rows]
+    generated.mkdir(parents=True, exist_ok=True)
+    (generated / SCALES_TABLE).write_text("\n".join(lines) + "\n")
 
 
 def one_parameter_block(path: Path) -> None:
@@ -133,6 +230,8 @@ def write_findings_summary(generated: Path) -> None:
 
 def build_html(out: Path, book_dir: Path = ROOT / "book") -> None:
     write_findings_summary(book_dir / "generated")
+    write_paper_scale_note(book_dir / "generated")
+    write_scales_table(book_dir / "generated")
     start = time.perf_counter()
     print("[book] jupyter-book build ...", flush=True)
     cmd = [

@@ -32,7 +32,6 @@ Run it from its own checkout of one fixed commit, outside the work tree, in the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -44,7 +43,7 @@ import torch  # noqa: E402
 from swao.training import diagnostics  # noqa: E402
 from swao.book.cache import git_commit, machine_name, provenance, read_json, write_json  # noqa: E402
 from swao.book.autoencoders import figure2_panel, table1_block  # noqa: E402
-from swao.book.findings import budget_cpus  # noqa: E402
+from swao.book.findings import budget_cpus, budget_recipe  # noqa: E402
 from swao.training.checkpoint import CHECKPOINT, load_autoencoder, read_checkpoint, save_snapshot  # noqa: E402
 from swao.training.config import Config, get_config, network  # noqa: E402
 from swao.method.generation import mix_seed  # noqa: E402
@@ -219,11 +218,7 @@ def table1(snapshot: Path, out: Path) -> int:
 def weights_line(meta: dict, curve: dict) -> str:
     """Which weights a score of the run used, in words (its provenance's ``sizes``)."""
     passes, total = meta["steps"] * curve["config"]["batch_size"], curve["paper_mlp_passes"]
-    made = (f"the authors' training script (batch {curve['config']['batch_size']}, lr {curve['config']['lr']:g}, 3 FC layers, "
-            "BatchNorm shortcuts one MLP at a time, eval mode after their first epoch, their batches)"
-            if curve.get("recipe") == "authors" else
-            f"the paper's network and recipe but batch {curve['config']['batch_size']} and lr {curve['config']['lr']:g}")
-    return (f"{made}; "
+    return (f"the paper's network trained by {budget_recipe(curve)}; "
             f"weights of step {meta['steps']:,} of {meta['total_steps']:,} ({passes / 1e6:.2f} M of the paper's "
             f"{total / 1e6:.1f} M MLP passes, {passes / total:.0%}; {curve['hours']:.1f} h on {', '.join(budget_cpus(curve))}), "
             "as a bf16 snapshot")
@@ -273,7 +268,7 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
     folder = table2_parts(out)
     done = {m: read_json(folder / f"{m}.json") for m in METHODS if (folder / f"{m}.json").exists()}
     for m, part in done.items():  # a part made through other weights or sizes is not one of these
-        if (part["steps_trained"], part["config"]) != (meta["steps"], json.loads(json.dumps(config.to_dict()))):
+        if (part["steps_trained"], Config(**part["config"]).to_dict()) != (meta["steps"], config.to_dict()):
             raise SystemExit(f"{folder / f'{m}.json'} was made through the weights of step {part['steps_trained']:,} or at "
                              f"other sizes: remove {folder} to search these weights at the {scale} sizes")
     todo = [m for m in (methods or METHODS) if m not in done]

@@ -219,3 +219,40 @@ def test_the_recipe_rule():
     assert edge["ahead"] == [True, True, True, False] and edge["difference"][3] == 0.0
     lifted = block((12.0, 20.0, 13.0, 14.0))
     assert recipe_verdict(lifted, lifted | {"best_median": [14.0, 23.0, 15.0, 16.0]})["verdict"] == "better"  # ours beat it too
+
+
+def test_the_pilot_rule():
+    from swao.book.findings import recipe_pilot
+
+    def curve(batch, medians):
+        return {"val": [{"step": p // batch, "mlp_passes": p, "best_decoder_median": m} for p, m in medians.items()]}
+
+    ours = curve(1024, {256_000: [54.0, 34.0, 30.0, 27.0], 512_000: [49.0, 30.0, 27.0, 22.0], 768_000: [45.0, 28.0, 25.0, 20.0]})
+    assert recipe_pilot(curve(32, {256_000: [50.0, 30.0, 28.0, 25.0]}), ours) | {"rows": None} == {
+        "rows": None, "done": False, "ahead": None, "expected": False, "stops": False}  # the pilot not over yet
+    pilot = recipe_pilot(curve(32, {256_000: [50.0, 30.0, 28.0, 25.0], 512_000: [45.0, 31.0, 26.0, 24.0]}), ours)
+    assert pilot["done"] and pilot["ahead"] == [True, False, True, False] and not pilot["expected"] and not pilot["stops"]
+    assert pilot["rows"][1]["updates"] == (16_000, 500) and pilot["rows"][1]["difference"] == [-4.0, 1.0, -1.0, 2.0]
+    worse = recipe_pilot(curve(32, {256_000: [50.0, 30.0, 28.0, 25.0], 512_000: [51.0, 31.0, 29.0, 26.0]}), ours)
+    assert worse["stops"] and not worse["expected"]  # higher at 512,000 than at 256,000 passes on every encoder
+
+
+def test_the_book_names_each_paper_budget_runs_recipe_and_waits_for_the_final_weights_to_judge():
+    import json
+    from pathlib import Path
+
+    from swao.book.findings import budget_recipe
+    from swao.render import reports
+
+    root = Path(__file__).resolve().parent.parent / "results" / "paper-budget"
+    ours, table1 = json.loads((root / "curve.json").read_text()), json.loads((root / "table1.json").read_text())
+    assert budget_recipe(ours).startswith("our recipe, batch 1,024 at lr 0.001 (12,500 updates") and "warm-started twice" in budget_recipe(ours)
+    assert reports.paper_budget_summary(ours).startswith("**Our recipe at the paper's budget")
+    authors = {**ours, "recipe": "authors", "config": {**ours["config"], "batch_size": 32, "lr": 1e-4}, "total_steps": 400_000,
+               "steps": 40_000, "mlp_passes": 1_280_000, "warm_starts": []}
+    assert budget_recipe(authors).startswith("the authors' recipe, batch 32 at lr 0.0001 (400,000 updates")
+    assert "judged on the final weights" in reports.recipe_comparison(authors, None, table1)
+    done = {**authors, "steps": 400_000}
+    better = {**table1, "steps": 400_000, "total_steps": 400_000, "best_median": [m - 3 for m in table1["best_median"]]}
+    text = reports.recipe_comparison(done, better, table1)
+    assert "clearly better" in text and "-3.0 / -3.0 / -3.0 / -3.0" in text  # E2 at 23.9: 2 % below its floor of 25.4

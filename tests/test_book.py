@@ -66,6 +66,42 @@ def test_the_findings_page_lists_every_claim_with_a_mark(html):
     assert toc.index("08_findings.html") < toc.index("00_framework.html"), "the findings page comes first"
 
 
+def test_without_a_paper_scale_run_the_book_says_so_once(html):
+    """With ``results/paper/`` empty, no page shows an empty "At paper scale" section or says there
+    is no run: the Reproduce page says it, once."""
+    import html as html_lib
+    import re
+
+    sys.path.insert(0, str(ROOT / "book"))
+    import build  # book/build.py
+
+    if build.paper_run():
+        pytest.skip("results/paper/ holds a paper-scale run")
+    said = {}
+    for page in sorted(html.rglob("*.html")):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        text = html_lib.unescape(re.sub(r"<[^>]+>", " ", page.read_text()))
+        said[page.name] = len(re.findall(r"No paper-scale run", text, flags=re.I))
+        assert not re.search(r"\bAt paper scale\b", text) or page.name == "reproduce.html", f"{page.name}: an empty paper-scale section"
+    assert said.pop("reproduce.html") == 1 and not any(said.values()), said
+
+
+def test_the_reproduce_page_gives_each_scales_sizes_from_its_config(html):
+    import html as html_lib
+    import re
+
+    from swao.training.config import SCALES, get_config
+
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", (html / "reproduce.html").read_text()))
+    text = re.sub(r"\s+", " ", text)
+    for scale in SCALES:
+        c = get_config(scale)
+        assert f"{c.train_mlps:,} MLPs x {c.epochs:g} epoch" in text and f"{c.eval_mlps:,} test MLPs per encoder" in text, scale
+        assert f"{c.search_steps:,} steps on {c.search_points:,}-point datasets" in text, scale
+    assert "in `config.py`" not in text and "experiments.STAGES" not in text
+
+
 def test_offline_assets_are_vendored(html):
     page = (html / "generated" / "04_mpe_evaluation.html").read_text()
     assert "_static/embed-amd.js" in page and "_static/require.js" in page
@@ -104,6 +140,90 @@ def test_intro_screenshot_is_not_blank(html, tmp_path):
 
     img = imread(str(png))
     assert img.std() > 0.05, "the screenshot is blank"
+
+
+def chromium() -> str | None:
+    """The system's Chromium: Debian's package (here and in .ci/run; Playwright's own browser
+    downloads are not reachable), or Chrome where a runner ships it instead."""
+    return next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
+                             shutil.which("google-chrome")) if p and Path(p).exists()), None)
+
+
+PAGE_CHECKS = """() => {
+  const article = document.querySelector("article.bd-article") || document.querySelector("main");
+  const column = article.clientWidth;
+  const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
+  return {
+    brokenImages: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute("src")),
+    images: document.images.length,
+    untypesetMath: [...document.querySelectorAll("span.math, div.math")].filter(e => !e.querySelector("mjx-container")).length,
+    math: document.querySelectorAll("span.math, div.math").length,
+    widgetRenders: views.map(v => v.parentElement.querySelectorAll(":scope > .widget-subarea").length),
+    emptyWidgets: views.filter(v => !v.parentElement.querySelector(".widget-subarea .jupyter-widgets")).length,
+    tooWide: [...article.querySelectorAll("table, img, figure")].map(e => [e.tagName, Math.round(e.getBoundingClientRect().width)])
+                                                       .filter(([, w]) => w > column + 1),
+    column,
+    pageWidth: document.documentElement.scrollWidth,
+    text: document.body.innerText,
+  };
+}"""
+
+
+def test_every_page_in_a_real_browser(html):
+    """Every page of the smoke book, opened in headless Chromium at 1,280 px: no JavaScript error
+    or failed request, every image loaded, MathJax typeset, each widget rendered exactly once,
+    nothing wider than the content column, and the intro's verdict on the first page."""
+    import functools
+    import http.server
+    import threading
+
+    browser_path = chromium()
+    if browser_path is None:
+        pytest.skip("no Chromium (/usr/bin/chromium) or Chrome on this machine: apt-get install chromium "
+                    "(.ci/run installs it where it runs as root)")
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
+                   if "_static" not in p.parts and "_sources" not in p.parts and p.name not in ("index.html", "genindex.html", "search.html"))
+    assert len(pages) >= 14, pages
+    seen = {}
+    try:
+        with playwright.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu", "--no-first-run",
+                                                                         "--disable-background-networking", "--disable-component-update"])
+            for name in pages:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                problems = []
+                page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+                page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+                page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url} ({r.failure})"))
+                page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+                page.goto(f"http://127.0.0.1:{server.server_address[1]}/{name}", wait_until="load", timeout=60_000)
+                page.wait_for_function("!window.MathJax || !MathJax.startup || !MathJax.startup.promise || MathJax.typesetPromise",
+                                       timeout=30_000)
+                page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+                page.wait_for_load_state("networkidle", timeout=30_000)
+                seen[name] = info = page.evaluate(PAGE_CHECKS)
+                page.close()
+                assert not problems, f"{name}: {problems}"
+                assert not info["brokenImages"], f"{name}: images that did not load: {info['brokenImages']}"
+                assert info["untypesetMath"] == 0, f"{name}: {info['untypesetMath']} of {info['math']} formulas not typeset by MathJax"
+                assert all(n == 1 for n in info["widgetRenders"]), f"{name}: widgets rendered {info['widgetRenders']} times"
+                assert info["emptyWidgets"] == 0, f"{name}: {info['emptyWidgets']} widget(s) rendered empty"
+                assert not info["tooWide"], f"{name}: wider than the {info['column']} px column: {info['tooWide']}"
+                assert info["pageWidth"] <= 1280, f"{name}: the page scrolls sideways ({info['pageWidth']} px)"
+            browser.close()
+    finally:
+        server.shutdown()
+    assert "In one sentence:" in seen["intro.html"]["text"] and "does not work" in seen["intro.html"]["text"]
+    assert sum(i["images"] for i in seen.values()) > 10 and sum(i["math"] for i in seen.values()) > 10
+    assert sum(len(i["widgetRenders"]) for i in seen.values()) >= 2  # the explorers of pages 04 and 05
 
 
 def test_the_book_build_renders_without_computing_and_a_lone_notebook_computes(tmp_path, monkeypatch):

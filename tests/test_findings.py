@@ -120,13 +120,15 @@ def test_the_paper_budget_run_is_checked_on_the_claims_its_table_1_block_can_tes
     assert all(c["ours"] == "–" for c in checks if c["mark"] == findings.NOT_RUN)
     # beside a scale that ran everything: "not run" is counted only where it occurs
     small = findings.check(evidence(ae_beats=False, search_mpe=60.0, nonzeros=30))
-    curve = {"segments": [{"cpu": "CPU A"}, {"cpu": "CPU B"}, {"cpu": "CPU A"}], "config": {"width": 1.0}}
+    curve = {"segments": [{"cpu": "CPU A"}, {"cpu": "CPU B"}, {"cpu": "CPU A"}], "total_steps": 12_500,
+             "config": {"width": 1.0, "batch_size": 1024, "lr": 1e-3}}
     used = findings.budget_used(table1, curve)
     assert used["hardware"] == "CPU A; CPU B" and used["train_passes"] == 3_200_000 and used["search_seconds"] == 0
     text = reports.findings_summary({"small": small, "paper-budget": checks}, {"paper-budget": used})
     assert "At small scale, of the paper's 8 claims: 1 held, 5 not held, 2 not testable at this scale.**" in text
     assert "At paper-budget scale, of the paper's 8 claims: 2 held, 0 not held, 0 not testable at this scale, 6 not run at this scale.**" in text
-    assert ("Made with 2.5 hours of autoencoder training (1 autoencoder, on 25 % of the paper's 12.8 M MLP passes; the paper: "
+    assert ("Made with 2.5 hours of autoencoder training (1 autoencoder, by our recipe, batch 1,024 at lr 0.001 (12,500 updates; "
+            "the paper's 4 FC layers, no norm), on 25 % of the paper's 12.8 M MLP passes; the paper: "
             "about 48 h per autoencoder on an NVIDIA RTX A5000 GPU) (no search), on CPU A; CPU B.") in text
     table = reports.findings_table({"small": small, "paper-budget": checks})
     assert table.header == ["the paper's claim", "the paper's number", "ours, small scale", "ours, paper-budget scale"]

@@ -265,6 +265,38 @@ def test_cli_csv_error_and_run(tmp_path, capsys):
     assert "ae-linear-min-small" in capsys.readouterr().err
 
 
+def test_cli_csv_through_a_given_autoencoder_reports_the_users_units_and_the_weights_used(tmp_path, capsys):
+    from swao.method.model import MultiScaleAutoencoder
+    from swao.ours.export import load_mlp
+    from swao.training.checkpoint import save_snapshot
+    from swao.training.config import get_config
+
+    config = get_config("smoke", width=0.25)
+    torch.manual_seed(0)
+    snap = tmp_path / "ae.safetensors"
+    save_snapshot(snap, MultiScaleAutoencoder(width=0.25), {"activation": "sigmoid", "loss": "min", "p": None, "mask_grad": "none",
+                                                           "config": config.to_dict(), "steps": 3, "total_steps": 8})
+    csv = write(tmp_path, "a,b,c,y\n" + "".join(f"{i / 40},{(i * 7 % 40) / 40},{(i * 3 % 40) / 40},{100 + i * i / 40}\n"
+                                              for i in range(60)), "mine.csv")
+    out = tmp_path / "out"
+    assert cli_main(["--autoencoder", str(snap), "--dataset", str(csv), "--scale", "smoke", "--steps", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "your data's units" in printed and "mpe_scaled" in printed and "Spread over" not in printed
+    res = json.loads((out / "results.json").read_text())
+    sizes = res["provenance"]["sizes"]
+    assert f"the sigmoid autoencoder {snap}: 3 of 8 training steps of 64 MLPs (192 MLP passes" in sizes
+    assert "x 1 epoch" not in sizes and "search 3 steps" in sizes  # the file's weights, not the scale's training sizes
+    data = load_csv(csv)
+    cell = res["types"]["sigmoid"]["search"]["mine"]["D2"]
+    net = load_mlp(out / "mlps" / "sigmoid-mine-D2-search")
+    with torch.no_grad():
+        assert cell["mpe"] == pytest.approx(float(mpe(net(data["x_test"]).squeeze(-1), data["y_test"])), rel=1e-5)
+    assert "mpe_scaled" in cell and cell["mpe_scaled"] != cell["mpe"]
+    assert cli_main(["--autoencoder", str(tmp_path / "missing.safetensors"), "--dataset", str(csv), "--scale", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("swao search: error: no swao checkpoint at") and "Traceback" not in err
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_fused_mse_gradient(activation, monkeypatch):
     """The fused kernel (forward + backward in chunks) == autograd, and passes gradcheck."""

@@ -286,6 +286,19 @@ def budget_cpus(curve: dict) -> list[str]:
     return sorted({s["cpu"] for s in curve["segments"]})
 
 
+def budget_recipe(curve: dict) -> str:
+    """The recipe a paper-budget run trains by, in words, from its ``curve.json``: the authors'
+    training script (``studies/paper_budget.py run --recipe authors``) or ours at the paper's
+    budget, with its batch, learning rate and number of updates, and its warm starts."""
+    c, warm = curve["config"], len(curve.get("warm_starts", []))
+    if curve.get("recipe") == "authors":
+        return (f"the authors' recipe, batch {c['batch_size']:,} at lr {c['lr']:g} ({curve['total_steps']:,} updates; 3 FC layers, "
+                "BatchNorm shortcuts one MLP at a time, eval mode from 4.8 M passes, their batches)")
+    times = {1: "once", 2: "twice"}.get(warm, f"{warm} times")
+    return (f"our recipe, batch {c['batch_size']:,} at lr {c['lr']:g} ({curve['total_steps']:,} updates; the paper's 4 FC layers, no norm"
+            + (f"; warm-started {times} from bf16 weights with fresh Adam moments" if warm else "") + ")")
+
+
 ALL_METHODS = "search and baselines"  # what a compute record's search seconds cover unless it says otherwise ("search_with")
 
 
@@ -298,6 +311,7 @@ def budget_used(table1: dict, curve: dict, table2: dict | None = None) -> dict:
             "search_with": ALL_METHODS if not table2 or table2["baselines"] else
                            " and ".join(["search", *(METHODS[m] for m in table2.get("baselines_done", []))]),
             "hardware": "; ".join(budget_cpus(curve)), "sizes": table1["provenance"].get("sizes"), "train_passes": table1["mlp_passes"],
+            "recipe": budget_recipe(curve),
             "paper_passes": table1["paper_mlp_passes"], "width": curve["config"]["width"]}
 
 
@@ -366,6 +380,34 @@ def recipe_verdict(authors: dict, ours: dict) -> dict:
         verdict = "worse" if sum(behind) >= MOST_ENCODERS else "same"
     return {"verdict": verdict, "text": RECIPE_VERDICTS[verdict], "ahead": ahead, "behind": behind, "difference": diff,
             "beats_constant": beats}
+
+
+PILOT_PASSES = (256_000, 512_000)  # the pilot: the authors' run's first two validations, at the batch-1,024 run's steps 250 and 500
+
+
+def recipe_pilot(authors: dict, ours: dict) -> dict:
+    """The pilot of the authors' recipe (results/paper-budget-authors/RULE.md): its run's own first
+    512,000 MLP passes against the batch-1,024 run at the same passes, on the same validation MLPs
+    (``authors``, ``ours``: the two runs' ``curve.json``). Per pilot point (:data:`PILOT_PASSES`)
+    that both runs have: each run's updates so far and best-decoder medians, and their difference
+    (the authors' minus ours). ``done``: both points exist; ``stops``: the pilot's stop rule, the
+    authors' medians higher at 512,000 than at 256,000 passes on all four encoders (a non-finite
+    loss stops the loop itself); ``ahead``: the encoders on which the authors' recipe is lower at
+    512,000 passes; ``expected``: the written expectation, ahead on at least :data:`MOST_ENCODERS`."""
+    def at(curve, passes):
+        return next((v for v in curve["val"] if v["mlp_passes"] == passes), None)
+
+    rows = []
+    for passes in PILOT_PASSES:
+        a, o = at(authors, passes), at(ours, passes)
+        if a and o:
+            rows.append({"mlp_passes": passes, "updates": (a["step"], o["step"]), "authors": a["best_decoder_median"],
+                         "ours": o["best_decoder_median"],
+                         "difference": [x - y for x, y in zip(a["best_decoder_median"], o["best_decoder_median"])]})
+    done = len(rows) == len(PILOT_PASSES)
+    ahead = [d < 0 for d in rows[-1]["difference"]] if done else None
+    return {"rows": rows, "done": done, "ahead": ahead, "expected": done and sum(ahead) >= MOST_ENCODERS,
+            "stops": done and all(b > a for a, b in zip(rows[0]["authors"], rows[1]["authors"]))}
 
 
 # ---------------------------------------------------------------- our own claims, beyond the paper
@@ -442,6 +484,7 @@ def own_claims(symmetry: dict | None) -> list[dict]:
 
 
 __all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "ALL_METHODS", "budget_evidence", "budget_cpus", "budget_used",
-           "budget_expectations", "TWICE", "Claim", "CLAIMS", "check", "evidence", "compute_used",
+           "budget_expectations", "budget_recipe", "TWICE", "RECIPE_POINTS", "RECIPE_VERDICTS", "recipe_verdict", "PILOT_PASSES",
+           "recipe_pilot", "Claim", "CLAIMS", "check", "evidence", "compute_used",
            "beats_constant", "spearman", "chosen", "most_datasets", "MOST_DATASETS",
            "SHAPE_CORRELATION", "SYMMETRY_SEEDS", "ENCODER_INPUT_NAMES", "symmetry_verdict", "own_claims"]

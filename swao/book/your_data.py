@@ -65,6 +65,24 @@ def your_data_cached(config: Config, csv: str | Path | None = None, equations=No
     return has_result("your_data", config=config, data=data_spec(csv, equations), types=list(YOUR_DATA_TYPES))
 
 
+def in_user_units(results: dict, raw: dict, units: dict) -> dict:
+    """Every reported MPE of a search of scaled datasets (:func:`swao.ours.table2.run_search`) in
+    the user's units, in place: each cell's ``mpe`` becomes the test MPE of its exported MLP
+    (:func:`swao.ours.export.exported_sequential`) on the dataset as the user gave it (``raw``:
+    ``{name: dataset}``; ``units``: ``{activation: {name: Units}}``); the search's own, on the
+    scaled outputs, is kept as ``mpe_scaled`` and ``mpe_all_scaled`` (the scaling is ours, so it
+    must not decide the score). Returns ``results``."""
+    for act, entry in results["types"].items():
+        for method in METHODS:
+            for ds, cells in entry.get(method, {}).items():
+                for c in cells.values():
+                    with torch.no_grad():
+                        seq = exported_sequential(torch.tensor(c["matrix"]), act, units[act][ds])
+                        m = float(mpe(seq(raw[ds]["x_test"]).squeeze(-1), raw[ds]["y_test"]))
+                    c.update(mpe=m if math.isfinite(m) else None, mpe_scaled=c["mpe"], mpe_all_scaled=c.pop("mpe_all"))
+    return results
+
+
 def search_your_data(models: dict, config: Config, csv: str | Path | None = None, equations=None,
                      progress: bool = True) -> dict:
     """:func:`your_data_results`'s computation through given autoencoders (``{activation: model}``;
@@ -75,15 +93,7 @@ def search_your_data(models: dict, config: Config, csv: str | Path | None = None
     units = {act: {ds: fit_units(d, act) for ds, d in raw.items()} for act in models}
     data = {act: {ds: units[act][ds].dataset(d) for ds, d in raw.items()} for act in models}
     start = time.perf_counter()
-    results = run_search(models, data, config, dev, config.seed, progress)
-    for act, entry in results["types"].items():  # every reported MPE in the user's units
-        for method in METHODS:
-            for ds, cells in entry.get(method, {}).items():
-                for c in cells.values():
-                    with torch.no_grad():
-                        seq = exported_sequential(torch.tensor(c["matrix"]), act, units[act][ds])
-                        m = float(mpe(seq(raw[ds]["x_test"]).squeeze(-1), raw[ds]["y_test"]))
-                    c.update(mpe=m if math.isfinite(m) else None, mpe_scaled=c["mpe"], mpe_all_scaled=c.pop("mpe_all"))
+    results = in_user_units(run_search(models, data, config, dev, config.seed, progress), raw, units)
     results.update(units={act: {ds: u.to_dict() for ds, u in us.items()} for act, us in units.items()},
                    data={**spec, "csv": None if csv is None else str(csv), "names": list(raw)},
                    # a constant and a least-squares fit commute with the affine scaling: fitted in the user's units

@@ -15,6 +15,7 @@ import torch
 
 from swao.book.autoencoders import book_autoencoders
 from swao.book.cache import provenance
+from swao.book.your_data import in_user_units
 from swao.method.activations import ACTIVATIONS
 from swao.method.model import MultiScaleAutoencoder
 from swao.ours.csv_dataset import load_csv
@@ -57,15 +58,38 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_autoencoders(args, activations: list[str], device, config: Config) -> dict:
+def weights_line(path, meta: dict) -> str:
+    """What a loaded autoencoder is, read from its own file's metadata (never from ``--scale``):
+    its MLP type, file, steps, batch and MLP passes against the paper's, and its recipe."""
+    try:
+        c = Config(**meta["config"])
+    except (KeyError, TypeError, ValueError):  # a file without its run's whole configuration
+        return f"the {meta.get('activation', '?')} autoencoder {path}: {meta.get('steps', '?')} training steps (its file records no configuration)"
+    passes, paper = meta["steps"] * c.batch_size, get_config("paper").mlp_passes
+    recipe = "the authors' training script" if c.authors_code() else "our recipe" + (f" at width {c.width:g}" if c.width != 1 else "")
+    return (f"the {meta['activation']} autoencoder {path}: {meta['steps']:,} of {meta['total_steps']:,} training steps of "
+            f"{c.batch_size:,} MLPs ({passes:,} MLP passes, {100 * passes / paper:.3g} % of the paper's {paper / 1e6:.1f} M), {recipe}")
+
+
+def search_sizes(config: Config) -> str:
+    """The search's sizes and its options beyond the paper, in words."""
+    opts = ", ".join(f"{k}={v}" for k, v in config.options().items() if k.startswith("search_"))
+    return (f"search {config.search_steps:,} steps on {config.search_points:,}-point datasets, {config.restarts} restart(s)"
+            + (f"; search options beyond the paper: {opts}" if opts else ""))
+
+
+def _load_autoencoders(args, activations: list[str], device, config: Config) -> tuple[dict, str | None]:
+    """``({activation: model}, what the weights are in words)``; ``None`` for the book's own
+    autoencoders of ``--scale`` (its provenance describes them)."""
     if not (args.untrained or args.autoencoder_dir or args.autoencoder):
         found = book_autoencoders(config, activations, device)
         for a, (_, folder) in found.items():
             print(f"{a}: the book's autoencoder {folder}")
-        return {a: m for a, (m, _) in found.items()}
+        return {a: m for a, (m, _) in found.items()}, None
     if args.untrained:  # the scale's network (its width), freshly initialised
         torch.manual_seed(args.seed)
-        return {a: MultiScaleAutoencoder(width=config.width).to(device) for a in activations}
+        return {a: MultiScaleAutoencoder(width=config.width).to(device) for a in activations}, \
+            f"freshly initialised (untrained) autoencoders of the {config.scale} scale's network"
     if args.autoencoder_dir:
         root = Path(args.autoencoder_dir)
         paths = {a: root / f"ae-{a}-min-{args.scale}" for a in activations}
@@ -74,8 +98,9 @@ def _load_autoencoders(args, activations: list[str], device, config: Config) -> 
                 have = sorted(q.name for q in root.iterdir()) if root.is_dir() else []
                 raise ValueError(f"no autoencoder for {a!r}: {path} does not exist (found: {have or 'nothing'}); "
                                  f"train one with 'swao train --activation {a} --scale {args.scale}' or pass --autoencoder")
-        return {a: load_autoencoder(str(path), device=device)[0] for a, path in paths.items()}
-    models = {}
+        loaded = {a: load_autoencoder(str(path), device=device) for a, path in paths.items()}
+        return {a: m for a, (m, _) in loaded.items()}, "; ".join(weights_line(paths[a], meta) for a, (_, meta) in loaded.items())
+    models, lines = {}, []
     for path in args.autoencoder:
         model, meta = load_autoencoder(path, device=device)
         a = meta["activation"]
@@ -84,7 +109,8 @@ def _load_autoencoders(args, activations: list[str], device, config: Config) -> 
         if a in models:
             raise ValueError(f"two autoencoders for {a!r}; give one per MLP type")
         models[a] = model
-    return models
+        lines.append(weights_line(path, meta))
+    return models, "; ".join(lines)
 
 
 def cli_main(argv: list[str] | None = None) -> int:
@@ -101,25 +127,30 @@ def cli_main(argv: list[str] | None = None) -> int:
         if not (is_csv or args.dataset == "all" or args.dataset in DATASET_DEPTHS):
             raise ValueError(f"--dataset must be 2hl, 3hl, 4hl, all or a .csv file, got {args.dataset!r}")
         data = load_csv(args.dataset, args.seed) if is_csv else None  # a bad file stops before any model loads
-        models = _load_autoencoders(args, activations, device, config)
-        units = {}
+        models, weights = _load_autoencoders(args, activations, device, config)
+        units, name = {}, Path(args.dataset).stem
         if is_csv:  # the search's units: inputs in [-1, 1]^3, outputs in the type's range (swao.ours.export)
             units = {a: fit_units(data, a) for a in models}
-            datasets = {a: {Path(args.dataset).stem: units[a].dataset(data)} for a in models}
+            datasets = {a: {name: units[a].dataset(data)} for a in models}
         else:
             names = list(DATASET_DEPTHS) if args.dataset == "all" else [args.dataset]
             datasets = {a: {k: v for k, v in table2_datasets(a, config.search_points, args.seed).items() if k in names} for a in models}
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:
         print(f"swao search: error: {e}", file=sys.stderr)
         return 2
     if args.untrained:
         print("NOTE: freshly initialised (untrained) autoencoders: this demonstrates the pipeline, not the method.")
     results = run_search(models, datasets, config, device, args.seed, progress=True, baselines=args.baselines,
                          eval_every=args.eval_every)
+    if is_csv:  # the table in the user's units: each found MLP exported and scored on the file's own test rows
+        in_user_units(results, {name: data}, {a: {name: u} for a, u in units.items()})
     results["autoencoders"] = "untrained" if args.untrained else (args.autoencoder_dir or args.autoencoder or "the book's cache")
     results["units"] = {a: u.to_dict() for a, u in units.items()}
     prov = provenance(device, config)
-    table = "\n\n".join(t.to_markdown() for t in result_tables(results, prov, args.baselines))
+    if weights:  # the weights actually used, from their own files, not the --scale's training sizes
+        prov = {**prov, "sizes": f"{weights}; {search_sizes(config)}"}
+    results["provenance"] = prov
+    table = "\n\n".join(t.to_markdown() for t in result_tables(results, prov, args.baselines, is_csv))
     print(table)
     if args.out:
         write_results(Path(args.out), results, table, units)
@@ -147,10 +178,21 @@ def write_results(out: Path, results: dict, table: str, units: dict) -> None:
           + ("  # in your units" if units else ""))
 
 
-def result_tables(results: dict, prov: dict, baselines: bool) -> list:
-    """What ``swao search`` prints: Table 2, the search against the baselines, the spread."""
-    return [tables.table2(results, prov), *([tables.baselines_table(results, prov)] if baselines else []),
-            tables.spread_table(results, prov)]
+USER_UNITS = ("Test MPE in your data's units: each found MLP exported (swao.ours.export) and scored on the file's own "
+              "test rows; the search's own, on its scaled outputs, is in results.json as mpe_scaled.")
 
 
-__all__ = ["cli_main", "result_tables", "write_results"]
+def result_tables(results: dict, prov: dict, baselines: bool, user_units: bool = False) -> list:
+    """What ``swao search`` prints: Table 2, the search against the baselines, the spread over
+    restarts. ``user_units`` (a CSV search, :func:`swao.book.your_data.in_user_units`): the first
+    two say that their MPEs are in the data's own units, and the spread, which only the search's
+    scaled units have, is left to ``results.json``."""
+    found = [tables.table2(results, prov), *([tables.baselines_table(results, prov)] if baselines else [])]
+    if not user_units:
+        return [*found, tables.spread_table(results, prov)]
+    for t in found:
+        t.note = f"{USER_UNITS} {t.note}".strip()
+    return found
+
+
+__all__ = ["cli_main", "result_tables", "write_results", "weights_line", "search_sizes", "USER_UNITS"]

@@ -83,7 +83,7 @@ def plot_scaling(study: dict, paper_budget: dict | None = None):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False,
                title="filled: budget runs; hollow: on the way"
-               + (f"; squares: the paper's recipe,\n12.8 M-pass run{'' if paper_budget['steps'] >= paper_budget['total_steps'] else ' so far'}" if paper_budget and paper_budget.get("scored") else ""),
+               + (f"; squares: our recipe at the paper's\n12.8 M-pass budget{'' if paper_budget['steps'] >= paper_budget['total_steps'] else ' so far'}" if paper_budget and paper_budget.get("scored") else ""),
                title_fontsize=9)
     fig.tight_layout(rect=(0, 0.8 / fig.get_figheight(), 1, 1))  # the legend below the panels, off the data
     return legible(fig)
@@ -115,29 +115,49 @@ def plot_memorisation(study: dict):
     return legible(fig)
 
 
-def plot_paper_budget(curve: dict):
+def plot_paper_budget(curve: dict, authors: dict | None = None):
     """The paper-budget CPU run (``studies/paper_budget.py``) on its validation MLPs, per encoder
     against the MLP passes so far (the x-axis ends at the paper's 12.8 M): each MLP's best decoder's
     median MPE (top; dashed: the constant floor of the same MLPs) and the median correlation of
-    that decoding with its target (bottom)."""
-    fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.4), sharex=True)
-    v = curve["val"]
-    x = [p["mlp_passes"] / 1e6 for p in v]
+    that decoding with its target (bottom). ``authors``: the authors'-recipe run's ``curve.json``
+    on the same validation MLPs, drawn beside it (dash-dot, hollow markers; a dotted line where it
+    switches to eval mode)."""
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.8), sharex=True)
+    runs = [(curve, "-", "o", None)] + ([(authors, "-.", "o", "none")] if authors and authors["val"] else [])
+    for run, ls, marker, face in runs:
+        v = run["val"]
+        x = [p["mlp_passes"] / 1e6 for p in v]
+        for e in range(4):
+            c = f"C{e}"
+            axes[0].plot(x, [p["best_decoder_median"][e] for p in v], marker=marker, ms=3, mfc=face, color=c, ls=ls)
+            axes[1].plot(x, [p["median_correlation"][e] for p in v], marker=marker, ms=3, mfc=face, color=c, ls=ls)
     for e in range(4):
-        c = f"C{e}"
-        axes[0].plot(x, [p["best_decoder_median"][e] for p in v], marker="o", ms=3, color=c, label=f"E{e + 1}")
-        axes[0].axhline(curve["floors"]["constant"]["median"][e], color=c, ls="--", lw=0.7)
-        axes[1].plot(x, [p["median_correlation"][e] for p in v], marker="o", ms=3, color=c, label=f"E{e + 1}")
+        axes[0].axhline(curve["floors"]["constant"]["median"][e], color=f"C{e}", ls="--", lw=0.7)
     paper = curve["paper_mlp_passes"] / 1e6
     for ax in axes:
         ax.axvline(paper, color="0.5", lw=0.8)
+        if len(runs) > 1:
+            c = authors["config"]
+            frozen = c["norm_frozen_after"] * c["train_mlps"] / 1e6
+            ax.axvline(frozen, color="0.5", lw=0.8, ls=":")
+            if ax is axes[1]:
+                ax.text(frozen, 0.9, " the authors' recipe:\n eval mode from here", fontsize=8, color="0.3", va="top")
         ax.set_xlim(0, paper * 1.02)
     axes[0].set(yscale="log", ylabel="best-decoder median MPE (%)",
                 title=f"validation ({curve['validation_mlps_per_encoder']} MLPs per encoder); dashed: constant floor")
     plain_log_y(axes[0])
     axes[1].set(ylim=(-0.2, 1), xlabel="MLP passes of training (millions; grey line: the paper's 12.8 M)",
                 ylabel="median correlation with the target")
-    axes[0].legend(fontsize=9, ncol=4)
+    handles = [Line2D([], [], color=f"C{e}", label=f"E{e + 1}") for e in range(4)]
+    if len(runs) > 1:  # in the correlation panel's empty middle: E1/E2 above, E3/E4 at zero
+        handles += [Line2D([], [], color="0.3", ls="-", marker="o", ms=3, label=f"ours, batch {curve['config']['batch_size']:,}"),
+                    Line2D([], [], color="0.3", ls="-.", marker="o", ms=3, mfc="none",
+                           label=f"the authors', batch {authors['config']['batch_size']}")]
+        axes[1].legend(handles=handles, fontsize=9, ncol=2, loc="center right")
+    else:
+        axes[0].legend(handles=handles, fontsize=9, ncol=4)
     fig.tight_layout()
     return legible(fig)
 

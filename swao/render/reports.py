@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from swao.method.activations import TYPE_NAMES
 from swao.method.metrics import NEAR_CONSTANT
-from swao.book.findings import ALL_METHODS, ENCODER_INPUT_NAMES, SHAPE_CORRELATION, budget_cpus, budget_expectations, symmetry_verdict
+from swao.book.findings import (ALL_METHODS, ENCODER_INPUT_NAMES, RECIPE_POINTS, SHAPE_CORRELATION, budget_cpus, budget_expectations,
+                                budget_recipe, recipe_pilot, recipe_verdict, symmetry_verdict)
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
 from swao.book.numbers import slash
@@ -254,7 +255,8 @@ def compute_sentence(used: dict) -> str:
     n = len(used["train_seconds"])
     search = (f" and {_minutes(used['search_seconds'])} of {used.get('search_with', ALL_METHODS)}" if used["search_seconds"] else
               " (no search)")
-    return (f"Made with {_minutes(train)} of autoencoder training ({n} autoencoder{'s' if n > 1 else ''}, "
+    recipe = f", by {used['recipe']}" if used.get("recipe") else ""
+    return (f"Made with {_minutes(train)} of autoencoder training ({n} autoencoder{'s' if n > 1 else ''}{recipe}, "
             f"{'each ' if n > 1 else ''}on {share_text} % of the paper's {used['paper_passes'] / 1e6:.1f} M MLP passes{width}; "
             f"the paper: about {PAPER_TRAINING['hours_per_autoencoder']} h per autoencoder on {PAPER_TRAINING['hardware']})"
             f"{search}, on {used['hardware']}.")
@@ -390,6 +392,7 @@ def symmetry_summary(study: dict) -> str:
 __all__ = ["training_table", "floors_table", "recipe_label", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
            "scaling_median_table", "scaling_verdict", "FINDING_MARKS",
            "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary",
+           "recipe_pilot_table", "recipe_comparison",
            "paper_budget_expectations",
            "paper_budget_against_fit",
            "own_claims_table", "symmetry_table", "symmetry_collapse_table", "symmetry_summary"]
@@ -399,8 +402,8 @@ def paper_budget_against_fit(curve: dict, scaling: dict) -> str:
     """Did the scaling study's prediction hold? The paper-budget run's last stop, scored on
     the scaling study's test MLPs (``curve["scored"]``), beside each view's power law
     (:func:`swao.ours.scaling_law.trend`) evaluated at the run's MLP passes. The fit is the small
-    recipe's, the run the paper's: a lower run than fit says the paper's recipe learns more per
-    pass than the small recipe's trend foretold, a higher one less. In words, per encoder."""
+    recipe's, the run ours at the paper's budget: a lower run than fit says that recipe learns more
+    per pass than the small recipe's trend foretold, a higher one less. In words, per encoder."""
     last = max(curve["scored"], key=lambda p: p["mlp_passes"])
     x = last["mlp_passes"]
     parts = []
@@ -412,7 +415,7 @@ def paper_budget_against_fit(curve: dict, scaling: dict) -> str:
     return (f"Against the scaling study's prediction (the small recipe's power law, evaluated at this run's "
             f"{x / 1e6:.2f} M passes, {x / max(r['mlp_passes'] for r in scaling['runs']):.1f}x its largest budget; the run "
             f"scored at step {last['steps']:,} on the same {scaling['eval_mlps']} test MLPs per encoder), E1 / E2 / E3 / E4: "
-            + "; ".join(parts) + ". The fit is another recipe's, so this says whether the paper's recipe learns more "
+            + "; ".join(parts) + ". The fit is another recipe's, so this says whether the run's recipe learns more "
             "(below) or less (above) per MLP pass than the small recipe's trend foretold, not whether compute alone "
             "closes the gap.")
 
@@ -430,6 +433,44 @@ def paper_budget_expectations(table1: dict) -> str:
     return "\n".join(lines)
 
 
+def recipe_pilot_table(authors: dict, ours: dict) -> Table:
+    """The authors' recipe's pilot (:func:`swao.book.findings.recipe_pilot`): its run's first
+    validations against our recipe's at the same MLP passes, on the same validation MLPs, with the
+    pilot's rule and expectation (written before the run) read off them."""
+    pilot = recipe_pilot(authors, ours)
+    rows = [[f"{r['mlp_passes']:,}", f"{r['updates'][0]:,} / {r['updates'][1]:,}", slash(r["authors"]), slash(r["ours"]),
+             " / ".join(f"{d:+.1f}" for d in r["difference"])] for r in pilot["rows"]]
+    if not pilot["done"]:
+        outcome = "The pilot is not over: it ends at 512,000 passes."
+    else:
+        outcome = (f"At 512,000 passes the authors' recipe is lower on {sum(pilot['ahead'])} of 4 encoders: the expectation "
+                   f"(lower on at least 3) {'held' if pilot['expected'] else 'did not hold'}. The stop rule (higher at 512,000 "
+                   f"than at 256,000 passes on every encoder) {'stopped the run' if pilot['stops'] else 'did not stop the run'}.")
+    note = ("Best-decoder median MPE (%) on the same 2,048 validation MLPs (512 per encoder), E1 / E2 / E3 / E4; difference: "
+            "the authors' minus ours (negative: the authors' recipe lower). At equal passes the authors' recipe has made 32 "
+            "times more updates, which favours it early: the pilot is no verdict (`results/paper-budget-authors/RULE.md`). "
+            + outcome)
+    return Table("The pilot: the authors' recipe against ours at equal MLP passes",
+                 ["MLP passes", "updates (authors' / ours)", "authors'", "ours", "difference"], rows, note)
+
+
+def recipe_comparison(curve: dict, authors: dict | None, ours: dict) -> str:
+    """The authors' recipe against ours at the paper's budget, judged by the rule written before
+    the run (:func:`swao.book.findings.recipe_verdict`) on the two runs' Table 1 blocks (``authors``,
+    ``ours``) once the authors' run (``curve``, its ``curve.json``) is complete and scored; until
+    then, a line saying where it stands."""
+    if authors is None or authors["steps"] < authors["total_steps"] or curve["steps"] < curve["total_steps"]:
+        return (f"*The comparison is judged on the final weights, at 12.8 M passes (`results/paper-budget-authors/RULE.md`); "
+                f"the authors' run is at step {curve['steps']:,} of {curve['total_steps']:,} "
+                f"({curve['mlp_passes'] / 1e6:.2f} M passes).*")
+    v = recipe_verdict(authors, ours)
+    return (f"**The verdict, by the rule written before the run: {v['text']}.** Best-decoder medians on "
+            f"{authors['eval_mlps']:,} test MLPs per encoder, E1 / E2 / E3 / E4: the authors' recipe {slash(authors['best_median'])} %, "
+            f"ours {slash(ours['best_median'])} %, difference {' / '.join(f'{d:+.1f}' for d in v['difference'])} points "
+            f"(a recipe is ahead where it is lower by at least {RECIPE_POINTS:g}); the constant floor "
+            f"{slash(authors['floors']['constant']['median'])} %.")
+
+
 def paper_budget_summary(curve: dict, table1: dict | None = None, scaling: dict | None = None) -> str:
     """The paper-budget CPU run so far (``studies/paper_budget.py``), in words: how far it is, on
     which CPUs and in how many hours, how its recipe differs from the authors', its last
@@ -439,10 +480,11 @@ def paper_budget_summary(curve: dict, table1: dict | None = None, scaling: dict 
     (:func:`paper_budget_against_fit`)."""
     done = curve["mlp_passes"] / curve["paper_mlp_passes"]
     cpus = budget_cpus(curve)
-    lines = [f"**The paper's recipe on a CPU{'' if done >= 1 else ', so far'}: {curve['mlp_passes'] / 1e6:.2f} M of "
+    who = "The authors' recipe" if curve.get("recipe") == "authors" else "Our recipe"
+    lines = [f"**{who} at the paper's budget, on a CPU{'' if done >= 1 else ', so far'}: {curve['mlp_passes'] / 1e6:.2f} M of "
              f"{curve['paper_mlp_passes'] / 1e6:.1f} M MLP passes ({100 * done:.0f} %), step {curve['steps']:,} of "
              f"{curve['total_steps']:,}, {curve['hours']:.1f} h of training over {len(curve['segments'])} segment(s)** "
-             f"on {'; '.join(cpus)} (2 threads)."
+             f"on {'; '.join(cpus) or 'a CPU'} (2 threads), by {budget_recipe(curve)}."
              + ("" if done < 1 else " The run is complete.")]
     if curve["val"]:
         v = curve["val"][-1]

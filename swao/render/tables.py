@@ -120,7 +120,7 @@ def mpe_block(ours: list[list[float]], paper: list[list[float]] | None, caption:
     header = ["decoder"] + [f"ours {e}" for e in ENCODERS] + [f"paper {e}" for e in ENCODERS]
     note = ("Mean MPE % over the test MLPs of each encoder, ours and the paper's side by side; the lowest per encoder in bold"
             + (f"; '> {ABSURD_MPE:,.0f} (k)': a mean at or above {ABSURD_MPE:,.0f} %, made by the k test MLPs whose own MPE is "
-               f"that high (their outputs come near zero on the grid; eq. 7 divides by them), its digits meaningless"
+               f"that high ({NEAR_ZERO}), its digits meaningless"
                if absurd and any(v >= ABSURD_MPE for row in ours for v in row) else "")
             + ("; the floors: a predictor that ignores the autoencoder, on the same test MLPs (lower than a decoder: "
                "that decoder has learned nothing the MLP's level does not give). " if floors else ". ") + provenance_note(prov))
@@ -150,6 +150,15 @@ def table3(ours_by_type: dict[str, list[list[float]]], prov: dict | None, floors
                   (floors or {}).get(act), (absurd or {}).get(act))
         for act, ours in ours_by_type.items()
     ]
+
+
+NEAR_ZERO = "eq. 7 divides by the target, so where a function's outputs come near zero a small error reads as thousands of percent"
+
+
+def near_zero_note(mpes) -> str:
+    """Where a table shows an MPE of :data:`swao.training.evaluation.ABSURD_MPE` % or more, the
+    sentence that says why such a number appears (:data:`NEAR_ZERO`), else nothing."""
+    return f" MPEs of {ABSURD_MPE:,.0f} % and more: {NEAR_ZERO}." if any(v is not None and v >= ABSURD_MPE for v in mpes) else ""
 
 
 COLLAPSED = " †"  # marks a found MLP that computes a near-constant function (swao.method.metrics.is_near_constant)
@@ -190,6 +199,8 @@ def table2(results: dict, prov: dict | None, caption: str = "Table 2: searched M
     collapsed = [c.get("collapsed") for e in results["types"].values() for cs in e["search"].values() for c in cs.values()]
     if any(collapsed):
         note += f" {COLLAPSED_NOTE} {sum(map(bool, collapsed))} of {len(collapsed)} cells."
+    note += near_zero_note([c["mpe"] for e in results["types"].values() for cs in e["search"].values() for c in cs.values()]
+                           + [f[ds][name]["mpe"] for f in (floors or {}).values() for ds in f for name in ("constant", "linear")])
     header = ["MLP type", "decoder"]
     for ds, shown in zip(names, with_paper):
         header += [f"ours {DATASETS.get(ds, ds)}"] + ([f"paper {DATASETS[ds]}"] if shown else [])
@@ -225,7 +236,8 @@ def baselines_table(results: dict, prov: dict | None) -> Table:
             "the searched MLPs (every depth and restart), those that compute a near-constant function; dead ends: those "
             "whose exported MLP has a layer that passes nothing (a constant by construction, a subset of the collapsed)."
             + (" L0 gates: the swept strength s whose non-zero count is nearest the search's at that depth."
-               if "l0" in methods else ""))
+               if "l0" in methods else "")
+            + near_zero_note([best_decoder(e[m][ds])[1]["mpe"] for e in results["types"].values() for m in methods for ds in e["search"]]))
     return Table("Search against baselines: test MPE % (non-zeros, depth) of the depth chosen by validation loss",
                  ["MLP type", "dataset"] + [METHODS[m] for m in methods] + ["search: collapsed", "search: dead ends"], rows, note)
 
@@ -260,6 +272,7 @@ def spread_table(results: dict, prov: dict | None) -> Table:
                 row.append(f"{fmt(c['mpe_mean'])} ± {fmt(c['mpe_std'])} (best {fmt(c['mpe'])})")
             rows.append(row)
     R = results.get("restarts", "?")
+    shown = [c[k] for e in results["types"].values() for cs in e["search"].values() for c in cs.values() for k in ("mpe_mean", "mpe")]
     return Table(f"Spread over {R} restarts: test MPE % mean ± std (best by validation)",
                  ["MLP type", "decoder"] + [DATASETS.get(d, d) for d in next(iter(results["types"].values()))["search"]], rows,
-                 provenance_note(prov))
+                 provenance_note(prov) + near_zero_note(shown))
