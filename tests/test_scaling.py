@@ -85,7 +85,7 @@ def budget_curve(steps=(250, 500), warm=()):
             "hours": 1.5, "segments": [{"cpu": "CPU A", "seconds": 3600}, {"cpu": "CPU B", "seconds": 1800}],
             "warm_starts": [{"step": w} for w in warm], "validation_mlps_per_encoder": 512, "val": val,
             "floors": {"constant": {"median": [50.0, 26.0, 7.0, 2.0]}},
-            "recipe_differences": ["batch 1024 instead of the authors' 32"],
+            "recipe_differences": ["batch 1024 instead of the authors' 32"], "config": {"batch_size": 1024, "lr": 1e-3, "width": 1.0},
             "scored": [{"steps": s, "mlp_passes": s * 1024, "table": table, "best_median": [40.0] * 4,
                         "best_mean": [50.0] * 4} for s in steps],
             "provenance": {"scale": "paper", "hardware": "CPU A", "commit": "abc", "date": "today"}}
@@ -98,6 +98,7 @@ def test_the_paper_budget_summary_says_how_far_and_where_from_the_numbers():
     assert "39.0 / 30.0 / 20.0 / 10.0 %" in text and "50.0 / 26.0 / 7.0 / 2.0 %" in text  # the last validation, the floors
     assert "50 % / 25 % / 75 % / 100 %" in text and "dead decoders: D1" in text and "batch 1024" in text
     assert "Warm starts" not in text and "complete" not in text
+    assert "**Our recipe at the paper's budget" in text and "by our recipe, batch 1,024 at lr 0.001 (12,500 updates" in text
     done = budget_curve(steps=(250, 12_500), warm=(300,))
     text = reports.paper_budget_summary(done)
     assert "(100 %)" in text and "The run is complete." in text and "at step 300" in text

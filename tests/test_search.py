@@ -620,5 +620,6 @@ def test_untrained_autoencoders_are_the_scales_network():
     from swao.cli import search as cli_search
 
     args = cli_search._parser().parse_args(["--untrained", "--scale", "small", "--activation", "linear"])
-    models = cli_search._load_autoencoders(args, ["linear"], torch.device("cpu"), get_config("small"))
+    models, weights = cli_search._load_autoencoders(args, ["linear"], torch.device("cpu"), get_config("small"))
+    assert weights == "freshly initialised (untrained) autoencoders of the small scale's network"
     assert models["linear"].width == get_config("small").width == 0.5
