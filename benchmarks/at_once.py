@@ -28,7 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from ae_throughput import machine, matmul_peak  # noqa: E402
 from swao.book import experiments as ex  # noqa: E402
-from swao.book.cache import git_commit  # noqa: E402
+from swao.book.provenance import git_commit  # noqa: E402
 from swao.book.reproduce import search_at_once, train_at_once  # noqa: E402
 from swao.book.your_data import search_your_data  # noqa: E402
 from swao.method.activations import ACTIVATIONS  # noqa: E402

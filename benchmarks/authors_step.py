@@ -18,7 +18,7 @@ import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch i
 import torch  # noqa: E402
 
 from ae_throughput import machine  # noqa: E402
-from swao.book.cache import git_commit  # noqa: E402
+from swao.book.provenance import git_commit  # noqa: E402
 from swao.method import losses  # noqa: E402
 from swao.method.generation import input_grid  # noqa: E402
 from swao.training.config import get_config, network  # noqa: E402

@@ -32,7 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from ae_throughput import machine, matmul_peak  # noqa: E402
 from at_once import flops_per_mlp  # noqa: E402
 from small_step import timed_steps  # noqa: E402
-from swao.book.cache import git_commit  # noqa: E402
+from swao.book.provenance import git_commit  # noqa: E402
 from swao.method.generation import input_grid  # noqa: E402
 from swao.method.model import MultiScaleAutoencoder  # noqa: E402
 from swao.training.config import get_config  # noqa: E402

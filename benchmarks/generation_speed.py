@@ -12,7 +12,7 @@ import time
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 import torch
 
-from swao.book.cache import git_commit, machine_name
+from swao.book.provenance import git_commit, machine_name
 from swao.method.generation import random_mlps
 
 TARGET = 20_000

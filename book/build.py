@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,9 +60,8 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
 
     def execute(nb: Path) -> None:
         start = time.perf_counter()
-        params = {"scale": scale}
-        if "device" in _parameter_names(nb):
-            params["device"] = device
+        declared = _parameter_names(nb)  # a page gets only the parameters it declares (each one does something there)
+        params = {name: value for name, value in (("scale", scale), ("device", device)) if name in declared}
         tmp = dest / f".tmp-{nb.name}"
         try:
             pm.execute_notebook(str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
@@ -71,8 +71,10 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
                              f"[book] the executed notebook with the error: {tmp}") from None
         one_parameter_block(tmp)
         drop_empty_paper_sections(tmp)
+        seconds = time.perf_counter() - start
+        add_rerun_box(tmp, nb, params, seconds, at_once, compute)
         os.replace(tmp, dest / nb.name)
-        print(f"[book] {nb.stem}: {time.perf_counter() - start:6.1f} s", flush=True)
+        print(f"[book] {nb.stem}: {seconds:6.1f} s", flush=True)
 
     at_once = 1 if compute else processes_for("cpu", len(todo))
     with mock.patch.dict(os.environ, {NO_COMPUTE: "0" if compute else "1"}), ThreadPoolExecutor(at_once) as pool:
@@ -153,6 +155,26 @@ def write_paper_scale_note(generated: Path) -> None:
 SCALES_TABLE = "scales.md"  # in the executed notebooks' folder; the Reproduce page includes it
 
 
+MEASUREMENTS = "measurements.md"  # in the executed notebooks' folder; the Measurements page includes it
+
+
+MEASUREMENTS_NOTE = (
+    "# Measurements\n\nEvery speed, memory and timing figure this book cites, and the studies behind its recipe, as "
+    "they were measured: each section names its machine, date and commit, and the command that remakes it. This page "
+    "is `benchmarks/RESULTS.md` of the repository, copied in when the book is built; the section titles keep the "
+    "history of the work that made them.\n\n")
+
+
+def write_measurements(generated: Path) -> None:
+    """``benchmarks/RESULTS.md`` into the book (the Measurements page), where the pages that cite
+    it can link: copied at each build under the page's own title (the file's first heading
+    dropped), so the book shows the file as committed."""
+    lines = (ROOT / "benchmarks" / "RESULTS.md").read_text().splitlines(keepends=True)
+    body = "".join(lines[1:] if lines and lines[0].startswith("# ") else lines)
+    generated.mkdir(parents=True, exist_ok=True)
+    (generated / MEASUREMENTS).write_text(MEASUREMENTS_NOTE + body)
+
+
 def write_scales_table(generated: Path) -> None:
     """The Reproduce page's table of the three scales, written from their configurations
     (:func:`swao.training.config.get_config`, and :func:`swao.book.reproduce.run_config` for the
@@ -175,29 +197,101 @@ def write_scales_table(generated: Path) -> None:
     (generated / SCALES_TABLE).write_text("\n".join(lines) + "\n")
 
 
+def rerun_command(nb: Path, params: dict) -> str:
+    """The command that reruns a page from the repository's root, with the parameters it ran with."""
+    given = "".join(f" -p {name} {value}" for name, value in params.items())
+    return f"papermill {nb.relative_to(ROOT).as_posix()} {nb.stem}-rerun.ipynb -k python3 --cwd .{given}"
+
+
+def repository() -> tuple[str, str] | None:
+    """The public repository the book is built from, ``("owner/name", branch)``: ``_config.yml``'s
+    ``repository.url`` (and ``branch``), else the CI's (``GITHUB_REPOSITORY``, ``GITHUB_REF_NAME``);
+    ``None`` where neither says (never a made-up address)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text()).get("repository") or {}
+    url = config.get("url") or (f"https://github.com/{os.environ['GITHUB_REPOSITORY']}" if os.environ.get("GITHUB_REPOSITORY") else "")
+    match = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?/?", url)
+    if not match:
+        return None
+    return match[1], config.get("branch") or os.environ.get("GITHUB_REF_NAME") or "main"
+
+
+def add_rerun_box(path: Path, nb: Path, params: dict, seconds: float, at_once: int, computed: bool) -> None:
+    """End the executed page with a "Rerun this page" box: the exact command, and the time it
+    took in this build (measured: its scale, machine, and whether it read cached results)."""
+    import nbformat
+    from swao.book.provenance import machine_name
+    from swao.book.stages import NOTEBOOK_STAGES
+
+    where = f"on {machine_name()}" + (f", {at_once} pages at once" if at_once > 1 else "")
+    if nb.stem not in NOTEBOOK_STAGES:
+        how = "reading no cached result (what it shows, it computes as it runs or reads from the committed results)"
+    elif computed:
+        how = "computing the results it reads that were not in the cache"
+    else:
+        how = ("reading results the build's compute stage had made first (a run whose results are not in the cache "
+               "computes them, with progress bars; the compute stage's measured times are on the "
+               "[measurements page](../measurements.md))")
+    scale = f" at the `{params['scale']}` scale" if "scale" in params else ""
+    text = ("```{admonition} Rerun this page\n:class: tip\n"
+            "From the repository's root, with swao installed (`make venv`, or `pip install -e .`):\n\n"
+            f"`{rerun_command(nb, params)}`\n\n"
+            "adding `-p NAME VALUE` for any parameter of the block at the top of the page. "
+            f"Measured: this build ran it in {seconds:.1f} s{scale} {where}, {how}.\n\n{launch(nb)}\n```")
+    page = nbformat.read(path, as_version=4)
+    page.cells.append(nbformat.v4.new_markdown_cell(text, metadata={"tags": ["rerun-box"]}))
+    nbformat.write(page, path)
+
+
+def launch(nb: Path) -> str:
+    """Where to run a page in the browser: Binder on the repository (:func:`repository`; its
+    ``environment.yml`` installs swao and the committed results come with the clone), or why not."""
+    repo = repository()
+    if repo is None:
+        return ("In the browser: Binder opens this page once the book is built from a public repository (by its CI, or "
+                "with `repository: url:` in `_config.yml`).")
+    name, branch = repo
+    link = f"https://mybinder.org/v2/gh/{name}/{branch}?labpath={nb.relative_to(ROOT).as_posix().replace('/', '%2F')}"
+    return (f"In the browser: [open this page in Binder]({link}) (the repository's `environment.yml` installs swao; "
+            "set `scale = \"smoke\"` in the parameters cell for a run of seconds).")
+
+
 def one_parameter_block(path: Path) -> None:
-    """Render one parameter block, with the values the page ran with: papermill's injected cell
-    gets every parameter (the source cell's defaults, overridden by the injected values) and the
-    source ``parameters`` cell is hidden in the book (tag ``remove-cell``; it stays in the
-    notebook, so nbval and a reader's rerun execute both, with the same effect)."""
+    """Render one parameter block, with the values the page ran with and what each does: papermill's
+    injected cell gets every parameter (the source cell's defaults, overridden by the injected
+    values, each with the source's comment) and the source ``parameters`` cell is hidden in the
+    book (tag ``remove-cell``; it stays in the notebook, so nbval and a reader's rerun execute
+    both, with the same effect). A page run with its defaults (nothing injected) shows its source
+    cell so written."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     source = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
     injected = next((c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])), None)
-    if source is None or injected is None:
+    if source is None:
         return
-    values = dict(_assignments(source.source))
-    values.update(_assignments(injected.source))
-    injected.source = "# Parameters (the values this page was run with; papermill -p NAME VALUE changes them)\n" + "\n".join(
-        f"{name} = {value}" for name, value in values.items())
-    source.metadata.setdefault("tags", []).append("remove-cell")
+    comments = {name: comment for name, _, comment in _assignments(source.source)}
+    values = {name: value for name, value, _ in _assignments(source.source)}
+    values.update({name: value for name, value, _ in _assignments(injected.source)} if injected else {})
+    block = "# Parameters (the values this page was run with; papermill -p NAME VALUE changes them)\n" + "\n".join(
+        f"{name} = {value}" + (f"  # {comments[name]}" if comments.get(name) else "") for name, value in values.items())
+    if injected is None:
+        source.source = block
+        source.metadata["tags"] = [t for t in source.metadata.get("tags", []) if t != "hide-input"]
+    else:
+        injected.source = block
+        source.metadata.setdefault("tags", []).append("remove-cell")
     nbformat.write(nb, path)
 
 
-def _assignments(source: str) -> list[tuple[str, str]]:
-    return [(line.split("=", 1)[0].strip(), line.split("=", 1)[1].strip()) for line in source.splitlines()
-            if "=" in line and not line.lstrip().startswith("#")]
+ASSIGNMENT = re.compile(r"^(\w+)\s*=\s*(.*?)\s*(?:#\s*(.*))?$")  # name = value  # what it does
+
+
+def _assignments(source: str) -> list[tuple[str, str, str]]:
+    """A parameters cell's ``(name, value, comment)`` per assignment line (comment ``""`` if none)."""
+    found = [ASSIGNMENT.match(line.strip()) for line in source.splitlines() if not line.lstrip().startswith("#")]
+    return [(m[1], m[2], m[3] or "") for m in found if m]
 
 
 def _parameter_names(nb: Path) -> set[str]:
@@ -205,7 +299,7 @@ def _parameter_names(nb: Path) -> set[str]:
 
     for cell in nbformat.read(nb, as_version=4).cells:
         if "parameters" in cell.metadata.get("tags", []):
-            return {name for name, _ in _assignments(cell.source)}
+            return {name for name, _, _ in _assignments(cell.source)}
     return set()
 
 
@@ -232,6 +326,7 @@ def build_html(out: Path, book_dir: Path = ROOT / "book") -> None:
     write_findings_summary(book_dir / "generated")
     write_paper_scale_note(book_dir / "generated")
     write_scales_table(book_dir / "generated")
+    write_measurements(book_dir / "generated")
     start = time.perf_counter()
     print("[book] jupyter-book build ...", flush=True)
     cmd = [

@@ -27,7 +27,9 @@ import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch i
 import torch  # noqa: E402
 
 from swao.training import diagnostics  # noqa: E402
-from swao.book.cache import provenance, write_json  # noqa: E402
+from swao.training.evaluation import test_seed  # noqa: E402
+from swao.book.cache import write_json  # noqa: E402
+from swao.book.provenance import provenance  # noqa: E402
 from swao.method.generation import generator, input_grid, random_mlps  # noqa: E402
 from swao.method.forward import forward  # noqa: E402
 from swao.method.losses import target_outputs  # noqa: E402
@@ -76,7 +78,7 @@ def main(argv=None) -> int:
     model = MultiScaleAutoencoder(mask_grad=a.mask_grad)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     x = input_grid()
-    p_ev, d_ev = random_mlps(a.eval_mlps, a.activation, gen=generator(10_000 + a.seed), depth=1)
+    p_ev, d_ev = random_mlps(a.eval_mlps, a.activation, gen=generator(test_seed(a.seed)), depth=1)
     y_ev = target_outputs(p_ev, d_ev, x, a.activation)
     result = {"command": "python studies/depth1_diagnostic.py " + " ".join(sys.argv[1:] if argv is None else argv),
               "args": vars(a), "paper_d1_e1": PAPER_D1_E1, "floors": diagnostics.floor_mpe(y_ev, x), "curve": [],

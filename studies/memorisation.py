@@ -1,4 +1,4 @@
-"""Can the paper's autoencoder memorise one batch? The pre-flight of the paper-budget run (issue 26).
+"""Can the paper's autoencoder memorise one batch? The pre-flight of the paper-budget run.
 
 The same fixed batch of MLPs (``--mlps`` sigmoid-based MLPs, a quarter of each depth, drawn
 once) is the whole training set: every step is Adam on eq. 3's min loss over exactly those
@@ -28,7 +28,8 @@ import torch  # noqa: E402
 
 from swao.training import diagnostics  # noqa: E402
 from swao.method import losses  # noqa: E402
-from swao.book.cache import provenance, read_json, write_json  # noqa: E402
+from swao.book.cache import read_json, write_json  # noqa: E402
+from swao.book.provenance import provenance  # noqa: E402
 from swao.training.config import get_config  # noqa: E402
 from swao.method.forward import forward  # noqa: E402
 from swao.method.generation import input_grid, mix_seed  # noqa: E402

@@ -41,12 +41,13 @@ import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch i
 import torch  # noqa: E402
 
 from swao.training import diagnostics  # noqa: E402
-from swao.book.cache import git_commit, machine_name, provenance, read_json, write_json  # noqa: E402
+from swao.book.cache import read_json, write_json  # noqa: E402
+from swao.book.provenance import git_commit, machine_name, provenance  # noqa: E402
 from swao.book.autoencoders import figure2_panel, table1_block  # noqa: E402
 from swao.book.findings import budget_cpus, budget_recipe  # noqa: E402
 from swao.training.checkpoint import CHECKPOINT, load_autoencoder, read_checkpoint, save_snapshot  # noqa: E402
 from swao.training.config import Config, get_config, network  # noqa: E402
-from swao.method.generation import mix_seed  # noqa: E402
+from swao.training.evaluation import test_seed, validation_mlps  # noqa: E402
 from swao.method.representation import MAX_DEPTH  # noqa: E402
 from swao.training.train import train_autoencoder  # noqa: E402
 from swao.ours.table2 import METHODS, run_method, table2_datasets  # noqa: E402
@@ -149,10 +150,10 @@ def export(state: Path, out: Path) -> int:
     config = Config(**meta["config"])
     history = meta["history"]
     segments = read_json(state / SEGMENTS) if (state / SEGMENTS).exists() else []
-    n = config.val_mlps // MAX_DEPTH
+    n = validation_mlps(config)[0]
     floors_path = state / "floors.json"  # the floors on the validation MLPs: computed once
     if not floors_path.exists():
-        write_json(floors_path, diagnostics.floors(ACTIVATION, n, mix_seed(config.seed, "validation")))
+        write_json(floors_path, diagnostics.validation_floors(config, ACTIVATION))
     curve = {
         "autoencoder": f"{ACTIVATION}-{LOSS}", "mask_grad": MASK_GRAD, "config": config.to_dict(),
         "recipe_differences": differences(config), "authors": AUTHORS,
@@ -176,9 +177,9 @@ def export(state: Path, out: Path) -> int:
     small = get_config("small")
     scored = [p for p in old.get("scored", []) if p["steps"] != meta["steps"]]
     scored.append({"steps": meta["steps"], "mlp_passes": meta["steps"] * config.batch_size, "hours": curve["hours"],
-                   **diagnostics.table1_view(model.eval(), ACTIVATION, small.eval_mlps, 10_000 + small.seed)})
+                   **diagnostics.table1_view(model.eval(), ACTIVATION, small.eval_mlps, test_seed(small.seed))})
     curve["scored"] = sorted(scored, key=lambda p: p["steps"])
-    curve["scored_on"] = f"the small book's Table 1 test MLPs ({small.eval_mlps} per encoder, seed {10_000 + small.seed}), as the scaling study"
+    curve["scored_on"] = f"the small book's Table 1 test MLPs ({small.eval_mlps} per encoder, seed {test_seed(small.seed)}), as the scaling study"
     save_snapshot(out / "snapshot.safetensors", model, {**{k: v for k, v in meta.items() if k != "history"},
                                                           "history": history, "commit": git_commit()})
     write_json(out / "curve.json", curve)

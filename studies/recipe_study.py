@@ -1,4 +1,4 @@
-"""The autoencoder recipe study (issue 14): which training recipe learns most in the CPU budget?
+"""The autoencoder recipe study: which training recipe learns most in the CPU budget?
 
 Each recipe trains the sigmoid-based min-loss autoencoder (the ``small`` config otherwise) for
 the same wall-clock budget of training steps: the steps of each recipe are set from its own
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,11 +27,14 @@ import torch  # noqa: E402
 
 from swao.training import diagnostics  # noqa: E402
 from swao.render import reports  # noqa: E402
-from swao.book.cache import provenance, write_json  # noqa: E402
+from swao.book.cache import write_json  # noqa: E402
+from swao.book.provenance import provenance  # noqa: E402
 from swao.training.config import get_config  # noqa: E402
 from swao.method.generation import input_grid  # noqa: E402
 from swao.method.model import MultiScaleAutoencoder  # noqa: E402
-from swao.training.train import step_loss, train_autoencoder  # noqa: E402
+from swao.training.train import step_loss  # noqa: E402
+from swao.training.evaluation import test_seed  # noqa: E402
+from swao.book.autoencoders import train_and_score  # noqa: E402
 
 # name -> (config overrides, mask_grad, bf16 autocast). lr scaled as sqrt(batch / 256) x 1e-3.
 RECIPES = {
@@ -45,7 +47,7 @@ RECIPES = {
     "b128-copy": (dict(batch_size=128, lr=7e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0), "straight_through", False),
     "b64-copy-bf16": (dict(batch_size=64, lr=5e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0), "straight_through", True),
     "b64-copy-w0.5": (dict(batch_size=64, lr=5e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0, width=0.5), "straight_through", False),
-    # issue 24: the small recipe (b64-copy-w0.5) at larger batches, lr by the same square-root rule
+    # the small recipe (b64-copy-w0.5) at larger batches, lr by the same square-root rule
     "b128-copy-w0.5": (dict(batch_size=128, lr=7e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0, width=0.5), "straight_through", False),
     "b256-copy-w0.5": (dict(batch_size=256, lr=1e-3, schedule="linear", mask_bias=2.0, copy_weight=1.0, width=0.5), "straight_through", False),
     "b64-linear-st-on-w0.5": (dict(batch_size=64, lr=5e-4, schedule="linear", mask_bias=2.0, width=0.5), "straight_through", False),
@@ -58,6 +60,9 @@ RECIPES = {
     "b64-copy-rel-w0.5": (dict(batch_size=64, lr=5e-4, schedule="linear", mask_bias=2.0, copy_weight=1.0, loss_scale="relative",
                                width=0.5), "straight_through", False),
 }
+
+# every recipe is scored on the small book's Table 1 test MLPs, whatever the training seed
+BOOK_TEST_SEED = test_seed(get_config("small").seed)
 
 
 def mlps_per_s(config, amp: bool, steps: int = 24) -> float:
@@ -88,17 +93,14 @@ def run(name: str, budget_s: float | None, eval_mlps: int, rates: dict, seed: in
     steps = max(3, round(passes / probe.batch_size / 3) * 3)
     config = small.replace(**overrides, train_mlps=steps // 3 * probe.batch_size, epochs=3,
                            val_every=10**9, checkpoint_every=10**9)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        out = train_autoencoder(config, "sigmoid", out_dir=tmp, mask_grad=mask_grad, device="cpu", amp=amp)
-        seconds = time.perf_counter() - t0
-    model = out["model"].eval()
-    view = diagnostics.table1_view(model, "sigmoid", eval_mlps, seed=10_000)
-    hist = out["history"]
+    scored = train_and_score(config, "sigmoid", eval_mlps, BOOK_TEST_SEED, mask_grad=mask_grad, device="cpu", amp=amp)
+    hist = scored.pop("history")
+    scored.pop("model")
     tail = hist["loss"][-max(1, len(hist["loss"]) // 10):]
     return {"name": name, "seed": seed, "overrides": overrides, "mask_grad": mask_grad, "amp": amp, "steps": config.total_steps,
             "mlp_passes": config.total_steps * config.batch_size, "calibrated_mlps_per_s": rates.get(key),
-            "train_seconds": seconds, "final_loss": sum(tail) / len(tail), **view, "provenance": provenance("cpu", config)}
+            "train_seconds": scored.pop("train_seconds"), "final_loss": sum(tail) / len(tail), **scored,
+            "provenance": provenance("cpu", config)}
 
 
 def main(argv=None) -> int:
@@ -137,7 +139,7 @@ def main(argv=None) -> int:
         study["command"] += f"; then {command}"
     else:
         study = {"command": command, "budget_s": budget_s, "mlp_passes": a.mlp_passes, "eval_mlps": a.eval_mlps,
-                 "floors": diagnostics.floors("sigmoid", a.eval_mlps, 10_000), "recipes": [],
+                 "floors": diagnostics.floors("sigmoid", a.eval_mlps, BOOK_TEST_SEED), "recipes": [],
                  "provenance": provenance("cpu", get_config("small"))}
     rates: dict = {}
     for name in names:

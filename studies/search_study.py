@@ -1,4 +1,4 @@
-"""The search study (issue 14): why does the search end with near-empty MLPs, and what stops it?
+"""The search study: why does the search end with near-empty MLPs, and what stops it?
 
 Through the book's own min-loss autoencoders of a scale (read from the cache: ``make book`` or
 ``swao reproduce`` trains them), each search variant runs on the Table 2 datasets of every MLP
@@ -28,7 +28,8 @@ import torch  # noqa: E402
 from swao.book import experiments  # noqa: E402
 from swao.render import reports  # noqa: E402
 from swao.ours.baselines import direct_sparse  # noqa: E402
-from swao.book.cache import provenance, write_json  # noqa: E402
+from swao.book.cache import write_json  # noqa: E402
+from swao.book.provenance import provenance  # noqa: E402
 from swao.training.config import get_config  # noqa: E402
 from swao.method.activations import ACTIVATIONS  # noqa: E402
 from swao.method.search import search  # noqa: E402

@@ -1,4 +1,4 @@
-"""Beyond the paper (issue 23): does the embedding learn once the encoders see one matrix per
+"""Beyond the paper: does the embedding learn once the encoders see one matrix per
 function? The sigmoid-based min-loss autoencoder of a scale's recipe, trained twice per seed at
 the same MLP passes: with each MLP's matrix as drawn (the paper) and with its canonical matrix
 (``encoder_input="canonical"``: hidden neurons sorted, :mod:`swao.method.symmetry`). Both are
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,13 +24,14 @@ import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch i
 
 import torch  # noqa: E402
 
-from swao.book.cache import provenance, read_json, write_json  # noqa: E402
+from swao.book.cache import read_json, write_json  # noqa: E402
+
+from swao.book.provenance import provenance  # noqa: E402
 from swao.method.options import ENCODER_INPUTS  # noqa: E402
 from swao.training import diagnostics  # noqa: E402
-from swao.method.generation import mix_seed  # noqa: E402
-from swao.method.representation import MAX_DEPTH  # noqa: E402
+from swao.training.evaluation import test_seed  # noqa: E402
 from swao.training.config import SCALES, get_config  # noqa: E402
-from swao.training.train import train_autoencoder  # noqa: E402
+from swao.book.autoencoders import train_and_score  # noqa: E402
 
 CURVE_POINTS = 12  # validations per run (the scale's own val_every gives 3 at small scale; it does not change the training)
 
@@ -42,21 +41,16 @@ def run(scale: str, variant: str, seed: int, threads: int) -> dict:
     config = get_config(scale, encoder_input=variant, seed=seed)
     config = replace(config, val_every=max(1, config.total_steps // CURVE_POINTS))
     base = get_config(scale)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        out = train_autoencoder(config, "sigmoid", "min", out_dir=tmp, device="cpu", threads=threads)
-        seconds = time.perf_counter() - t0
-    model = out["model"].eval()
-    view = diagnostics.table1_view(model, "sigmoid", base.eval_mlps, 10_000 + base.seed)
-    h = out["history"]
+    scored = train_and_score(config, "sigmoid", base.eval_mlps, test_seed(base.seed), device="cpu", threads=threads)
+    h = scored.pop("history")
+    scored.pop("model")
     keys = ("best_decoder_median", "best_decoder_mean", "near_constant_share", "median_correlation")
     curve = {"step": [v["step"] for v in h["val"]], **{k: [v[k] for v in h["val"]] for k in keys},
              "loss_step": h["step"], "loss": h["loss"],
-             # the floors on the run's validation MLPs, drawn as train.validation_record draws them
-             "floors": diagnostics.floors("sigmoid", max(1, config.val_mlps // MAX_DEPTH), mix_seed(config.seed, "validation"))}
-    return {"encoder_input": variant, "seed": seed, "train_seconds": seconds,
-            "mlp_passes": config.total_steps * config.batch_size, "final_loss": out["history"]["loss"][-1],
-            **view, "curve": curve, "provenance": provenance("cpu", config)}
+             "floors": diagnostics.validation_floors(config, "sigmoid")}  # on the run's validation MLPs
+    return {"encoder_input": variant, "seed": seed, "train_seconds": scored.pop("train_seconds"),
+            "mlp_passes": config.total_steps * config.batch_size, "final_loss": h["loss"][-1],
+            **scored, "curve": curve, "provenance": provenance("cpu", config)}
 
 
 def main(argv=None) -> int:
@@ -79,7 +73,7 @@ def main(argv=None) -> int:
     if study["scale"] != a.scale:
         raise SystemExit(f"{out} holds a study at scale {study['scale']!r}, not {a.scale!r}: choose another --out")
     study.update(command="python studies/symmetry_study.py " + " ".join(sys.argv[1:] if argv is None else argv),
-                 eval_mlps=base.eval_mlps, floors=diagnostics.floors("sigmoid", base.eval_mlps, 10_000 + base.seed))
+                 eval_mlps=base.eval_mlps, floors=diagnostics.floors("sigmoid", base.eval_mlps, test_seed(base.seed)))
     for seed in seeds:
         for variant in ENCODER_INPUTS:
             if any(r["encoder_input"] == variant and r["seed"] == seed for r in study["runs"]):

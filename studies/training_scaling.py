@@ -1,4 +1,4 @@
-"""How far does compute explain the gap? The scaling study (issue 16).
+"""How far does compute explain the gap? The scaling study.
 
 Trains the sigmoid-based min-loss autoencoder with the ``small`` config (its recipe, batch and
 schedule) but ``factor`` times its training MLPs per epoch, for each of ``--factors``, and scores
@@ -34,10 +34,13 @@ import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch i
 import torch  # noqa: E402
 
 from swao.training import diagnostics  # noqa: E402
-from swao.book.cache import provenance, write_json  # noqa: E402
+from swao.training.evaluation import test_seed  # noqa: E402
+from swao.book.cache import write_json  # noqa: E402
+from swao.book.provenance import provenance  # noqa: E402
 from swao.training.config import get_config  # noqa: E402
 from swao.book.paper import paper_tables  # noqa: E402
 from swao.training.train import lr_at, train_autoencoder  # noqa: E402
+from swao.book.autoencoders import train_and_score  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -63,21 +66,19 @@ def main(argv=None) -> int:
         "command": "python studies/training_scaling.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "autoencoder": "sigmoid-min", "eval_mlps": small.eval_mlps, "paper_mlp_passes": 12_800_000,
         "paper_table1_min": paper_tables()["table1"]["blocks"]["min"],
-        "floors": diagnostics.floors("sigmoid", small.eval_mlps, 10_000 + small.seed), "runs": []}
+        "floors": diagnostics.floors("sigmoid", small.eval_mlps, test_seed(small.seed)), "runs": []}
     done = {r["factor"] for r in study["runs"]}
     for f in factors:
         if f in done:
             continue
         config = scaled_config(small, f)
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            run = train_autoencoder(config, "sigmoid", out_dir=tmp, mask_grad=small.mask_grad, device="cpu")
-            seconds = time.perf_counter() - t0
-        study["runs"].append({"factor": f, **score(run["model"], small, config.total_steps, config.batch_size),
-                              "train_seconds": seconds, "provenance": provenance("cpu", config)})
+        scored = train_and_score(config, "sigmoid", small.eval_mlps, test_seed(small.seed), mask_grad=small.mask_grad, device="cpu")
+        study["runs"].append({"factor": f, "steps": config.total_steps, "mlp_passes": config.total_steps * config.batch_size,
+                              **{k: v for k, v in scored.items() if k not in ("history", "model", "train_seconds")},
+                              "train_seconds": scored["train_seconds"], "provenance": provenance("cpu", config)})
         study["runs"].sort(key=lambda r: r["factor"])
         write_json(out, study)
-        report(f"x{f:g}", config.total_steps, seconds, study["runs"][-1])
+        report(f"x{f:g}", config.total_steps, scored["train_seconds"], study["runs"][-1])
     if a.curve is not None:
         curve(study, out, small, a.curve, at, Path(a.run_dir or tempfile.gettempdir()) / f"swao-scaling-curve-x{a.curve:g}")
     return 0
@@ -103,7 +104,7 @@ def scaled_config(small, factor: float):
 def score(model, small, steps: int, batch_size: int) -> dict:
     """Table 1's view of one trained model on ``small``'s test MLPs, and its collapse views."""
     return {"steps": steps, "mlp_passes": steps * batch_size,
-            **diagnostics.table1_view(model.eval(), "sigmoid", small.eval_mlps, 10_000 + small.seed)}
+            **diagnostics.table1_view(model.eval(), "sigmoid", small.eval_mlps, test_seed(small.seed))}
 
 
 def report(name: str, steps: int, seconds: float, row: dict) -> None:

@@ -243,3 +243,18 @@ def test_the_book_build_renders_without_computing_and_a_lone_notebook_computes(t
     cells = json.loads((tmp_path / "out" / "03_autoencoder_training.ipynb").read_text())["cells"]
     stderr = "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []) if o.get("name") == "stderr")
     assert "train sigmoid/min" in stderr and "step/s" in stderr
+
+
+def test_the_sidebar_follows_the_reading_order_the_intro_recommends():
+    """The intro says: read the findings, then "Does it learn?", then the deviations; the sidebar
+    once put them under three different captions, in another order."""
+    import re
+
+    import yaml
+
+    intro = (ROOT / "book" / "intro.md").read_text()
+    advice = intro[intro.index("**Read next:**"):].split("\n\n")[0]
+    recommended = [re.sub(r"\.(ipynb|md)$", "", link) for link in re.findall(r"\]\(([^)]+)\)", advice)]
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    first = [c["file"] for c in toc["parts"][0]["chapters"]]
+    assert recommended and first[: len(recommended)] == recommended, (recommended, first)

@@ -193,6 +193,30 @@ def test_our_own_claims_are_marked_from_the_study_and_not_run_without_it():
         findings.symmetry_verdict(symmetry_study(RAW, []))
 
 
+def test_a_committed_seed_study_is_checked_against_the_books_own_autoencoder():
+    """Page 07 once called the study's seed 0 "the book's own" autoencoder while the two scored
+    51.1 / 37.7 / 36.5 / 28.1 and 52.55 / 38.73 / 35.95 / 30.93: the page now names the commit behind
+    each and says whether they are one autoencoder."""
+    from swao.render import reports
+
+    study = symmetry_study(RAW, RAW)
+    study["eval_mlps"] = 200
+    for r in study["runs"]:
+        r["provenance"] = {"commit": "7b42e27"}
+    same = {"best_median": list(RAW[0]), "eval_mlps": 200, "provenance": {"commit": "abc1234"}}
+    d = findings.seed_study_drift(study, same, "small")
+    assert d["comparable"] and d["agree"] and d["gap"] == 0.0
+    assert "the same autoencoder" in reports.seed_study_note(study, same, "small")
+    moved = {**same, "best_median": [52.55, 30.0, 10.0, 7.0]}
+    d = findings.seed_study_drift(study, moved, "small")
+    assert not d["agree"] and d["gap"] == pytest.approx(2.55) and d["spread"] == [2.0, 2.0, 1.0, 1.0]
+    assert d["beyond_spread"] == 2  # E1 by 2.55 > 2, E4 by 2 > 1; E2 and E3 agree
+    note = reports.seed_study_note(study, moved, "small")
+    assert "`7b42e27`" in note and "`abc1234`" in note and "more than the seeds' spread on 2 of 4 encoders" in note
+    other = findings.seed_study_drift(study, same, "smoke")
+    assert not other["comparable"] and "made at small scale" in reports.seed_study_note(study, same, "smoke")
+
+
 def test_the_paper_budget_expectation_is_checked_part_by_part_on_the_final_weights():
     from swao.book.paper import paper_tables
     from swao.render import reports

@@ -1,8 +1,8 @@
 """The package's layers (README, "The library"): each module imports only from its own layer or
 the ones below it, and no modules import each other in a circle. Read from the syntax trees (the
-same walk as the cache key's, :func:`swao.book.cache.imported_modules`), imports inside
+same walk as the cache key's, :func:`swao.book.fingerprint.imported_modules`), imports inside
 functions included."""
-from swao.book import cache
+from swao.book import fingerprint as cache
 
 # bottom to top: the paper's method, training, our additions, the book, then its renderers and the CLI
 LAYERS = ("method", "training", "ours", "book", "render", "cli")
@@ -51,3 +51,15 @@ def test_the_walk_sees_every_kind_of_import(tmp_path):
                      "def f():\n    from swao.render.tables import Table\n")
     assert cache.imported_modules("swao.book.example", tree) == {
         "swao.method.model", "swao.training", "swao.training.config", "swao.ours.table2", "swao.render.tables"}
+
+
+def test_the_readmes_module_table_names_every_module():
+    """The README's table of the library is how a newcomer finds a module: every module is in it."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme[readme.index("| **`swao.method`**"):readme.index("Command line (after")]
+    named = set(re.findall(r"`([a-z_0-9]+)`", table))
+    missing = sorted(m for m in cache.package_modules() if m.count(".") == 2 and m.split(".")[2] not in named | {"__main__"})
+    assert not missing, f"not in the README's module table: {missing}"

@@ -254,19 +254,22 @@ def test_collapse_sees_a_constant_autoencoder():
 
 
 def test_retuning_a_scale_keeps_the_code_fingerprint_and_changing_code_does_not():
-    from swao.book import cache
+    from swao.book import fingerprint as cache
 
     name = "swao.training.config"
     src = cache.module_file(name).read_bytes()
-    assert b"# --- the table of scales: begin" in src and b"# --- the table of scales: end" in src
+    assert f"\n{cache.SCALES_TABLE}: dict[str, Config] = {{".encode() in src  # the table, found by its name
     retuned = src.replace(b'scale="small", train_mlps=', b'scale="small", train_mlps=1 + 0 * ', 1)
     assert retuned != src and cache.fingerprinted(name, retuned) == cache.fingerprinted(name, src)
+    # a comment edited anywhere, the table's included, changes nothing; a renamed table would be code
+    commented = src.replace(b"# The table of scales.", b"# (edited) The table of scales.", 1)
+    assert commented != src and cache.fingerprinted(name, commented) == cache.fingerprinted(name, src)
     recoded = src.replace(b"def with_overrides(config: Config, **overrides)", b"def with_overrides(config: Config, **changes)")
     assert recoded != src and cache.fingerprinted(name, recoded) != cache.fingerprinted(name, src)
 
 
 def test_a_docstring_or_comment_edit_keeps_every_key_and_a_code_edit_changes_it():
-    from swao.book import cache
+    from swao.book import fingerprint as cache
 
     src = cache.module_file("swao.training.train").read_bytes()
     prose = src.replace(b'"""Training the multi-scale autoencoder', b'"""Training (a reworded docstring) the multi-scale autoencoder', 1)
@@ -281,7 +284,7 @@ def test_a_docstring_or_comment_edit_keeps_every_key_and_a_code_edit_changes_it(
 
 def _keys_with(monkeypatch, module: str, edit) -> dict[str, str]:
     """Every kind's code fingerprint after ``edit`` (bytes -> bytes) of ``module``'s source."""
-    from swao.book import cache
+    from swao.book import fingerprint as cache
 
     path, read = cache.module_file(module), cache.Path.read_bytes
     monkeypatch.setattr(cache.Path, "read_bytes", lambda p: edit(read(p)) if p == path else read(p))
@@ -294,7 +297,7 @@ def _keys_with(monkeypatch, module: str, edit) -> dict[str, str]:
 
 
 def test_which_edits_change_which_results_keys(monkeypatch):
-    from swao.book import cache
+    from swao.book import fingerprint as cache
 
     before = {kind: cache.code_fingerprint(kind) for kind in cache.kind_modules()}
     assert {"autoencoder", "mpe_table", "figure2", "search", "embedding", "mask_grad", "your_data"} <= set(before)
@@ -315,12 +318,12 @@ def test_which_edits_change_which_results_keys(monkeypatch):
 
 
 def test_an_autoencoders_key_reads_what_training_imports_and_nothing_else():
-    from swao.book import cache
+    from swao.book import fingerprint as cache
 
     modules = set(cache.code_modules("autoencoder"))
     assert {"swao.training.train", "swao.method.model", "swao.training.config", "swao.book.autoencoders"} <= modules
     assert not {m for m in modules if m.startswith(("swao.render", "swao.cli", "swao.ours"))}
-    assert not {"swao.method.search", "swao.method.optimise", "swao.book.experiments", "swao.book.cache"} & modules
+    assert not {"swao.method.search", "swao.method.optimise", "swao.book.experiments", *cache.LEFT_OUT} & modules
     assert modules < set(cache.code_modules("search")) and "swao.ours.baselines" in cache.code_modules("search")
     assert cache.code_fingerprint("autoencoder") != cache.code_fingerprint("search")
 

@@ -7,7 +7,7 @@ import torch
 from swao.book import plan as pl
 from swao.book import reproduce as rp
 from swao.cli import reproduce as cli
-from swao.book.cache import provenance
+from swao.book.provenance import provenance
 from swao.training.config import get_config
 from swao.render.tables import provenance_note
 

@@ -195,3 +195,74 @@ def test_the_symmetry_study_trains_both_encoder_inputs_and_skips_what_it_has(tmp
     assert again.returncode == 0 and "seed 0" not in again.stdout  # kept, not rerun
     bad = run("studies/symmetry_study.py", "--seeds", "a", "--out", str(out))
     assert bad.returncode != 0 and "--seeds must be comma-separated integers" in bad.stderr
+
+
+def recorded_commands(node):
+    """Every ``command`` string in a result, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "command" and isinstance(value, str):
+                yield value
+            else:
+                yield from recorded_commands(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from recorded_commands(value)
+
+
+def test_every_committed_results_command_runs_as_written():
+    """A reader copies a result's command from the repository's root: its script must be there
+    (five results once named benchmarks/ scripts that had moved to studies/)."""
+    found = 0
+    for path in sorted((ROOT / "results").rglob("*.json")):
+        for command in recorded_commands(json.loads(path.read_text())):
+            for part in command.split("; then "):
+                words = part.split()
+                found += 1
+                assert words[0] in ("python", "swao"), f"{path}: {part!r} does not start with python or swao"
+                if words[0] == "python":
+                    assert (ROOT / words[1]).is_file(), f"{path}: {part!r} names {words[1]}, which is not in the repository"
+    assert found > 20
+
+
+def test_a_command_is_recorded_as_it_reruns():
+    from swao.book.provenance import command_line
+
+    assert command_line([str(ROOT / "studies" / "paper_budget.py"), "table1"]) == "python studies/paper_budget.py table1"
+    assert command_line(["/usr/bin/swao", "search", "--dataset", "x.csv"]) == "swao search --dataset x.csv"
+    assert command_line(["/elsewhere/tool.py", "-x"]) == "tool.py -x"
+
+
+def test_the_scaling_study_trains_a_run_scores_it_and_skips_it_next_time(tmp_path):
+    out = tmp_path / "scaling.json"
+    args = ("studies/training_scaling.py", "--factors", "0.005", "--threads", "1", "--out", str(out))
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    study = json.loads(out.read_text())
+    (row,) = study["runs"]
+    assert row["factor"] == 0.005 and row["steps"] == 9 and row["mlp_passes"] == 9 * 64 and row["train_seconds"] > 0
+    assert len(row["best_median"]) == 4 and study["command"].startswith("python studies/training_scaling.py")
+    again = run(*args)
+    assert again.returncode == 0 and "[scaling] x0.005" not in again.stdout
+
+
+def test_every_committed_study_is_declared_with_its_script_and_the_pages_that_read_it():
+    """swao.book.stages.STUDIES: each result file under results/ (but a GPU run's results/paper/
+    and the parts of a table) is declared; its script exists and is the one its own command names;
+    every page that reads a committed study by name is among its declared readers."""
+    import re
+
+    from swao.book.stages import STUDIES
+
+    on_disk = {p.relative_to(ROOT / "results").with_suffix("").as_posix() for p in (ROOT / "results").rglob("*.json")
+               if p.parts[-2] not in ("paper", "table2-parts")}
+    assert on_disk == set(STUDIES), f"undeclared: {sorted(on_disk - set(STUDIES))}; missing: {sorted(set(STUDIES) - on_disk)}"
+    for name, (script, pages) in STUDIES.items():
+        assert (ROOT / script).is_file(), f"{name}: {script} is not in the repository"
+        command = json.loads((ROOT / "results" / f"{name}.json").read_text())["command"]
+        assert command.split()[1] == script, f"{name}: made by {command.split()[1]}, declared {script}"
+        assert all((ROOT / "notebooks" / f"{page}.ipynb").is_file() for page in pages), name
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for folder, file in re.findall(r'exported\(\\"([a-z-]+)\\", \\"([a-z0-9_-]+)\\"\)', nb.read_text()):
+            if folder != "paper":
+                assert nb.stem in STUDIES[f"{folder}/{file}"][1], f"{nb.stem} reads {folder}/{file} but is not declared"

@@ -69,7 +69,9 @@ def test_cache_refuses_broken_json(tmp_path):
 
 
 def test_provenance_names_hardware():
-    prov = cache.provenance("cpu", scale="smoke")
+    from swao.book.provenance import provenance
+
+    prov = provenance("cpu", scale="smoke")
     assert prov["scale"] == "smoke" and prov["hardware"].startswith("CPU (") and prov["date"]
     json.dumps(prov)
 
@@ -123,15 +125,15 @@ def test_the_plan_times_the_scales_network(monkeypatch):
     class Stop(Exception):
         pass
 
-    def network(**kw):
-        built.append(kw)
+    def network(config, mask_grad=None):
+        built.append(config)
         raise Stop
 
     monkeypatch.setattr(pl, "autoencoders_needed", lambda config, stages: [])  # nothing to train
-    monkeypatch.setattr(pl, "MultiScaleAutoencoder", network)
+    monkeypatch.setattr(pl, "network", network)
     with pytest.raises(Stop):
         pl.plan(get_config("small"), "cpu", stages=("tables",), calibration_steps=1)
-    assert built == [{"width": get_config("small").width}]
+    assert built == [get_config("small")]  # the scale's network (its width), as its training builds it
 
 
 def test_table_numbers_never_print_in_e_notation():
@@ -174,3 +176,41 @@ def test_a_mean_cell_made_absurd_by_a_few_mlps_says_so_and_how_many():
     assert "'> 1,000 (k)'" in t.note and "e+" not in t.to_markdown()
     plain = tables.mpe_block(ours, None, "T", None)  # without the counts: the book's number format
     assert [row[2] for row in plain.rows[:4]] == ["1,500", "> 10,000", "1,000", "**999.0**"] and "'> 1,000" not in plain.note
+
+
+def test_the_training_table_shows_the_constant_floor_and_marks_what_beats_it():
+    """Page 03: a learning curve above the constant floor must not read as learning (issue: the
+    small book's sigmoid/min sat above the constant on every encoder, and nothing said so)."""
+    from swao.render.reports import training_table
+
+    def run(median, flat):
+        return {"history": {"step": [10], "loss": [1.0], "val": [{"step": 10, "best_decoder_median": median,
+                                                                   "near_constant_share": [flat] * 4}]}}
+
+    floor = {"constant": {"median": [50.0, 25.0, 7.0, 2.0]}}
+    trained = {"sigmoid-min": run([40.0, 30.0, 8.0, 1.0], 0.1), "linear-min": run([50.0, 50.0, 50.0, 50.0], 1.0)}
+    table = training_table(trained, {"sigmoid-min": floor, "linear-min": {"constant": {"median": [49.5, 50.0, 50.0, 50.0]}}})
+    rows = {r[0]: r for r in table.rows}
+    assert rows["sigmoid-min"][4:8] == ["40.0 ✓", "30.0", "8.0", "1.0 ✓"]
+    assert "linear-min (constant output)" in rows and "✓" not in "".join(rows["linear-min (constant output)"])
+    assert rows["constant (oracle), sigmoid MLPs"][4:8] == ["50.0", "25.0", "7.0", "2.0"]
+    assert "constant (oracle), linear MLPs" in rows and "beats the constant in 2 of 8 cells" in table.caption
+    plain = training_table(trained)
+    assert len(plain.rows) == 2 and "constant" not in plain.caption
+
+
+def test_the_baselines_note_weighs_error_with_non_zeros():
+    """Page 09 once called the search "best" on a dataset where it was most accurate with 44
+    non-zeros against L0 gates' 8: "best" now carries the non-zero counts."""
+    from swao.render.tables import baselines_table
+
+    def cell(mpe, nz):
+        return {"d1": {"mpe": mpe, "nonzeros": nz, "val_loss": 0.1}}
+
+    data = {"a": {"search": cell(6.02, 44), "direct": cell(6.44, 29), "pruned": cell(9.0, 44), "l0": cell(7.14, 8)},
+            "b": {"search": cell(5.0, 10), "direct": cell(6.0, 12), "pruned": cell(7.0, 10), "l0": cell(8.0, 30)},
+            "c": {"search": cell(9.0, 20), "direct": cell(5.0, 10), "pruned": cell(7.0, 20), "l0": cell(8.0, 30)}}
+    results = {"types": {"sigmoid": {m: {ds: data[ds][m] for ds in data} for m in ("search", "direct", "pruned", "l0")}}}
+    note = baselines_table(results, None).note
+    assert "lowest test MPE on 2 of 3 datasets" in note
+    assert "no more non-zeros than any baseline on 1" in note and "no more non-zeros on 1 " in note

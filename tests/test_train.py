@@ -209,12 +209,12 @@ def test_the_cli_trains_the_scales_own_autoencoder(tmp_path, monkeypatch):
 @pytest.mark.parametrize("argv, name", [([], "sigmoid-min"), (["--loss", "pnorm", "--p", "0.5"], "sigmoid-p0.5")])
 def test_swao_train_and_the_book_train_the_same_autoencoder(tmp_path, monkeypatch, scale, argv, name):
     """``swao train --scale S`` trains what the book's autoencoder of scale S is (one cache key):
-    both describe the run with :func:`swao.training.train.autoencoder_spec`, and the CLI passes
+    both describe the run with :func:`swao.training.spec.autoencoder_spec`, and the CLI passes
     every part of it on to the training."""
     from swao.book.autoencoders import autoencoder_parts
     from swao.book.cache import cache_key
     from swao.cli import train as cli_train
-    from swao.training.train import autoencoder_spec
+    from swao.training.spec import autoencoder_spec
 
     seen = {}
     monkeypatch.setattr(cli_train, "train_autoencoder", lambda config, activation, **kw: seen.update(
@@ -546,3 +546,22 @@ def test_resume_refuses_another_device_type_or_world_size(tmp_path, key, value):
     _rewrite_checkpoint(tmp_path / "checkpoint.safetensors", meta={key: value})
     with pytest.raises(ValueError, match=f"cannot resume .*{key} was {value!r}"):
         train_autoencoder(cfg, "sigmoid", out_dir=tmp_path, device="cpu", progress=False, resume=True)
+
+
+@pytest.mark.parametrize("scale, recipe", [("smoke", "ours"), ("small", "ours"), ("paper", "ours"), ("paper", "authors")])
+def test_the_schedule_in_words_is_the_schedule_lr_at_runs(scale, recipe):
+    """Page 03 prints Config.schedule_text(): it must say what lr_at does (the small scale's linear
+    schedule once printed as "halved every 1 epoch(s)")."""
+    from swao.training.train import lr_at
+
+    config = get_config(scale, recipe=recipe)
+    text = config.schedule_text()
+    steps = range(0, config.total_steps, max(1, config.total_steps // 4000))
+    rates = [lr_at(config, s) for s in steps]
+    if config.schedule == "linear":
+        assert "warm-up" in text and "decay" in text and "halved" not in text
+        assert rates[0] < rates[len(rates) // 20 + 1] and rates[-1] < rates[len(rates) // 2]
+    else:
+        halvings = len(set(rates)) - 1
+        assert "halved" in text and (f"{halvings} halving(s)" in text if halvings else "never" in text)
+        assert all(b in (a, a / 2) for a, b in zip(rates, rates[1:]))

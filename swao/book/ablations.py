@@ -9,12 +9,13 @@ from pathlib import Path
 import torch
 
 from swao.book.autoencoders import autoencoder, mpe_table
-from swao.book.cache import cached, provenance
+from swao.book.cache import cached
+from swao.book.provenance import provenance
 from swao.book.stages import MIN_LOSS, STAGES
 from swao.method.activations import ACTIVATIONS
-from swao.method.model import MultiScaleAutoencoder, device_of
+from swao.method.model import device_of
 from swao.ours.embedding import embedding_quality
-from swao.training.config import Config, resolve_device
+from swao.training.config import Config, network, resolve_device
 
 def embedding_pairs(config: Config) -> int:
     """MLP pairs of the embedding study: twice the test MLPs, within [100, 2000]."""
@@ -31,7 +32,7 @@ def embedding_study(config: Config, device="cpu", recompute: bool = False) -> di
             model, _ = autoencoder(config, MIN_LOSS[act], device)
             with torch.random.fork_rng(devices=[]):  # the untrained one of the seed, the global RNG untouched
                 torch.manual_seed(config.seed)
-                untrained = MultiScaleAutoencoder(width=config.width).to(device_of(model)).eval()
+                untrained = network(config).to(device_of(model)).eval()
             out["types"][act] = {
                 "trained": embedding_quality(model, act, n_pairs, seed=30_000 + config.seed, grid_points=config.grid_points),
                 "untrained": embedding_quality(untrained, act, n_pairs, seed=30_000 + config.seed, grid_points=config.grid_points),

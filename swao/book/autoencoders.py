@@ -8,12 +8,15 @@ it on the first call and reading it from the cache (:mod:`swao.book.cache`) afte
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from swao.book.cache import cache_root, cached, has_result, provenance, result_dir
+from swao.book.cache import cache_root, cached, has_result, result_dir
+
+from swao.book.provenance import provenance
 from swao.book.stages import AUTOENCODERS, CONFIG_MASK_GRAD, FIGURE2_MLPS, MIN_LOSS, resolve_mask_grad
 from swao.method.activations import ACTIVATIONS
 from swao.method.forward import forward, forward_batch
@@ -24,19 +27,20 @@ from swao.method.representation import unpad_matrix
 from swao.training import diagnostics
 from swao.training.checkpoint import load_autoencoder
 from swao.training.config import Config, cpu_threads, resolve_device
-from swao.training.evaluation import mpe_summary
-from swao.training.train import autoencoder_spec, train_autoencoder
+from swao.training.evaluation import mpe_summary, test_seed
+from swao.training.spec import autoencoder_spec
+from swao.training.train import train_autoencoder
 
 
 # CPU threads of one book autoencoder's training, wherever it trains: alone, or beside others in
 # the compute stage (swao.book.reproduce.train_at_once, one per core: on 2 cores, more MLPs/s than
-# one training on both; benchmarks/RESULTS.md, issue 24). Fixed, because the thread count changes
+# one training on both; benchmarks/RESULTS.md, "Book speed"). Fixed, because the thread count changes
 # the last bits of the gradients: an autoencoder is the same whichever way it was trained.
 TRAIN_THREADS = 1
 
 
 def autoencoder_parts(config: Config, name: str, mask_grad: str = CONFIG_MASK_GRAD) -> dict:
-    """The cache key's parts of one of :data:`AUTOENCODERS`: :func:`swao.training.train.autoencoder_spec`,
+    """The cache key's parts of one of :data:`AUTOENCODERS`: :func:`swao.training.spec.autoencoder_spec`,
     the function ``swao train`` describes its run with too (the same key for the same training)."""
     if name not in AUTOENCODERS:
         raise ValueError(f"autoencoder must be one of {list(AUTOENCODERS)}, got {name!r}")
@@ -93,14 +97,39 @@ def autoencoder(config: Config, name: str, device="cpu", mask_grad: str = CONFIG
 
 def table1_block(model: MultiScaleAutoencoder, activation: str, config: Config) -> dict:
     """One trained autoencoder scored as Tables 1 / 3 are, on ``config.eval_mlps`` fresh test MLPs
-    per encoder (seed ``10,000 + config.seed``, apart from training and validation): the mean
+    per encoder (seed :func:`swao.training.evaluation.test_seed`, apart from training and validation): the mean
     per-MLP MPE per decoder x encoder (``table``), the robust views of
     :func:`swao.training.evaluation.mpe_summary`, and on the same MLPs the floors and the collapse
     views of :mod:`swao.training.diagnostics` (one pass through the model)."""
-    seed = 10_000 + config.seed
+    seed = test_seed(config.seed)
     per_mlp, shape = diagnostics.views(model, activation, config.eval_mlps, seed, device=device_of(model))
     return {**mpe_summary(per_mlp), "eval_mlps": config.eval_mlps,
             "floors": diagnostics.floors(activation, config.eval_mlps, seed), "collapse": shape}
+
+
+def train_and_score(config: Config, activation: str = "sigmoid", eval_mlps: int | None = None, eval_seed: int | None = None,
+                    mask_grad: str | None = None, **options) -> dict:
+    """A study's unit: one autoencoder trained in a scratch folder (min loss; ``options`` as
+    :func:`swao.training.train.train_autoencoder` takes them), then scored as Table 1 scores
+    (:func:`swao.training.diagnostics.table1_view`) on ``eval_mlps`` test MLPs per encoder (default:
+    the config's) of seed ``eval_seed`` (default: :func:`swao.training.evaluation.test_seed` of the
+    config's). ``{"train_seconds", "history", "model", **view}``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        out = train_autoencoder(config, activation, out_dir=tmp, mask_grad=mask_grad, **options)
+        seconds = time.perf_counter() - start
+    model = out["model"].eval()
+    view = diagnostics.table1_view(model, activation, eval_mlps or config.eval_mlps,
+                                   test_seed(config.seed) if eval_seed is None else eval_seed)
+    return {"train_seconds": seconds, "history": out["history"], "model": model, **view}
+
+
+def validation_floors(config: Config, names) -> dict:
+    """Per autoencoder name, the floors of its MLP type on the training run's validation MLPs
+    (:func:`swao.training.diagnostics.validation_floors`): what its learning curve must get
+    below. Seconds to compute, from the config alone: not cached."""
+    by_type = {act: diagnostics.validation_floors(config, act) for act in {AUTOENCODERS[n][0] for n in names}}
+    return {n: by_type[AUTOENCODERS[n][0]] for n in names}
 
 
 def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = CONFIG_MASK_GRAD, recompute: bool = False) -> dict:

@@ -21,18 +21,20 @@ from __future__ import annotations
 
 from swao.book.ablations import embedding_pairs, embedding_study, mask_grad_study
 from swao.book.autoencoders import (autoencoder, autoencoder_cached, autoencoder_folder, autoencoder_parts,
-                                    autoencoder_result, book_autoencoders, figure2, mpe_table)
+                                    autoencoder_result, book_autoencoders, figure2, mpe_table,
+                                    validation_floors)
 from swao.book.searches import (dataset_floors, search_cached, search_frames, search_jobs, search_results, search_type,
                                 searched_views)
 from swao.book.stages import (AUTOENCODERS, CONFIG_MASK_GRAD, FIGURE2_MLPS, MIN_LOSS, NOTEBOOK_STAGES, STAGES,
                               YOUR_DATA_TYPES, autoencoders_for, check_stages, exported, exported_config,
-                              resolve_mask_grad, results_root, stages_for)
+                              read_study, resolve_mask_grad, results_root, stages_for)
 from swao.book.your_data import your_data_cached, your_data_datasets, your_data_results, your_data_views
 
 __all__ = [
     "AUTOENCODERS", "MIN_LOSS", "FIGURE2_MLPS", "YOUR_DATA_TYPES", "CONFIG_MASK_GRAD", "STAGES", "NOTEBOOK_STAGES",
-    "check_stages", "stages_for", "autoencoders_for", "resolve_mask_grad", "results_root", "exported", "exported_config",
+    "check_stages", "stages_for", "autoencoders_for", "resolve_mask_grad", "results_root", "exported", "exported_config", "read_study",
     "autoencoder_parts", "autoencoder_folder", "autoencoder_cached", "autoencoder_result", "autoencoder", "mpe_table",
+    "validation_floors",
     "figure2", "book_autoencoders", "search_results", "search_type", "search_jobs", "search_cached", "searched_views", "dataset_floors",
     "search_frames", "your_data_datasets", "your_data_results", "your_data_cached", "your_data_views", "embedding_pairs", "embedding_study", "mask_grad_study",
 ]

@@ -411,7 +411,7 @@ def recipe_pilot(authors: dict, ours: dict) -> dict:
 
 
 # ---------------------------------------------------------------- our own claims, beyond the paper
-SHAPE_CORRELATION = 0.5  # issue 23's rule 2: "learns shape" also needs a median correlation with the target of at least this
+SHAPE_CORRELATION = 0.5  # the symmetry study's rule 2 (results/symmetry/RULE.md): "learns shape" also needs a median correlation with the target of at least this
 SYMMETRY_SEEDS = 3  # the rule's seeds per encoder input (results/symmetry/RULE.md)
 ENCODER_INPUT_NAMES = {"as_drawn": "as drawn (the paper)", "canonical": "canonical (ours)"}
 
@@ -425,7 +425,7 @@ def _seed_spread(runs: list[dict], key: str) -> list[float]:
 
 
 def symmetry_verdict(study: dict) -> dict:
-    """Issue 23's rule (``results/symmetry/RULE.md``, committed before its numbers) on the symmetry
+    """The symmetry study's rule (``results/symmetry/RULE.md``, committed before its numbers) on the symmetry
     study (``studies/symmetry_study.py``). Per encoder input, over its seeds, per encoder: the mean
     and spread (max - min) of the best-decoder median and mean, the near-constant share and the
     median correlation. Then rule 1, ``effect``: the canonical input ``"helps"`` where its mean
@@ -452,6 +452,28 @@ def symmetry_verdict(study: dict) -> dict:
     return {"inputs": per, "effect": effect, "lower": lower, "higher": higher, "shape_per_encoder": shape,
             "learns_shape": sum(shape) >= MOST_ENCODERS, "paper_mlp_passes": get_config("paper").mlp_passes,
             "complete": all(len(rs) >= SYMMETRY_SEEDS for rs in runs.values())}
+
+
+AGREE = 0.05  # MPE points: two scores of one autoencoder on the same MLPs that differ by less are one number
+
+
+def seed_study_drift(study: dict, own: dict, scale: str) -> dict:
+    """Does the committed seed study (the symmetry study's as-drawn runs) still describe the book's
+    own sigmoid-based min-loss autoencoder? Its seed-0 run against ``own`` (that autoencoder's
+    Table 1 block at ``scale``, :func:`swao.book.autoencoders.mpe_table`), on the same test MLPs:
+    ``comparable`` (same scale and test MLPs), the largest gap over the encoders in MPE points,
+    the seeds' spread per encoder and on how many encoders the gap exceeds it, ``agree`` (every
+    gap under :data:`AGREE`) and the commit behind each."""
+    raw = symmetry_verdict(study)["inputs"]["as_drawn"]
+    seed0 = next((r for r in study["runs"] if r["encoder_input"] == "as_drawn" and r["seed"] == 0), None)
+    comparable = seed0 is not None and study["scale"] == scale and study["eval_mlps"] == own.get("eval_mlps")
+    gaps = [abs(a - b) for a, b in zip(seed0["best_median"], own["best_median"])] if comparable else None
+    return {"comparable": comparable, "study_scale": study["scale"], "gap": max(gaps) if gaps else None,
+            "agree": comparable and max(gaps) < AGREE, "spread": raw["best_median_spread"],
+            "beyond_spread": sum(g > s for g, s in zip(gaps, raw["best_median_spread"])) if gaps else None,
+            "seed0": seed0["best_median"] if seed0 else None,
+            "own": own["best_median"], "study_commit": (seed0 or study["runs"][0])["provenance"].get("commit"),
+            "own_commit": own.get("provenance", {}).get("commit")}
 
 
 def own_claims(symmetry: dict | None) -> list[dict]:
@@ -487,4 +509,5 @@ __all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "ALL_METHODS"
            "budget_expectations", "budget_recipe", "TWICE", "RECIPE_POINTS", "RECIPE_VERDICTS", "recipe_verdict", "PILOT_PASSES",
            "recipe_pilot", "Claim", "CLAIMS", "check", "evidence", "compute_used",
            "beats_constant", "spearman", "chosen", "most_datasets", "MOST_DATASETS",
-           "SHAPE_CORRELATION", "SYMMETRY_SEEDS", "ENCODER_INPUT_NAMES", "symmetry_verdict", "own_claims"]
+           "SHAPE_CORRELATION", "SYMMETRY_SEEDS", "ENCODER_INPUT_NAMES", "symmetry_verdict", "own_claims", "AGREE",
+           "seed_study_drift"]

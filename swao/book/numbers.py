@@ -1,4 +1,4 @@
-"""How the book writes a number: one rule for every table, summary and claim (issue 27).
+"""How the book writes a number: one rule for every table, summary and claim.
 
 An MPE above :data:`ABSURD` % is a mean driven by a few MLPs whose outputs come near zero; its
 digits mean nothing, so it is written ``"> 10,000"``, never in e-notation or with 20 digits.

@@ -4,7 +4,7 @@ On a CPU of a few cores, the book's parts are small (convolutions of 16-64 chann
 neurons): one process cannot keep two cores busy, and two threads of one process wait for each
 other at every operator. Independent parts (the autoencoders, the search of each MLP type) run
 instead in as many fresh processes as there are cores, one thread each (benchmarks/RESULTS.md,
-issue 24). A part's numbers do not depend on it: each part fixes its own thread count.
+"Book speed"). A part's numbers do not depend on it: each part fixes its own thread count.
 """
 from __future__ import annotations
 

@@ -11,12 +11,11 @@ import torch
 from swao.book.ablations import embedding_pairs
 from swao.book.autoencoders import TRAIN_THREADS, autoencoder_cached
 from swao.book.parallel import processes_for
-from swao.book.cache import provenance
+from swao.book.provenance import provenance
 from swao.book.stages import FIGURE2_MLPS, STAGES, autoencoders_for
-from swao.method.model import MultiScaleAutoencoder
 from swao.ours.embedding import embedding_quality
 from swao.ours.table2 import run_search, table2_datasets
-from swao.training.config import Config, cpu_threads, resolve_device
+from swao.training.config import Config, cpu_threads, network, resolve_device
 from swao.training.evaluation import evaluate_mpe
 from swao.training.train import train_autoencoder
 
@@ -94,7 +93,7 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
         est["mask_grad"] = per_ae * sum(ae not in book for ae in needed)
 
     torch.manual_seed(config.seed)
-    untrained = MultiScaleAutoencoder(width=config.width).to(dev).eval()  # the scale's network
+    untrained = network(config).to(dev).eval()  # the scale's network
     if {"tables", "mask_grad", "figure2"} & set(stages):
         evaluate_mpe(untrained, "sigmoid", 8, seed=0, device=dev)  # warm-up
         t_table = _timed(lambda: evaluate_mpe(untrained, "sigmoid", config.eval_mlps, seed=0, device=dev), dev)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from swao.book import experiments as ex
 from swao.book.autoencoders import TRAIN_THREADS
-from swao.book.cache import provenance, write_json
+from swao.book.cache import write_json
+from swao.book.provenance import provenance
 from swao.book.parallel import at_once, processes_for
 from swao.book.plan import format_plan, plan
 from swao.book.stages import STAGES as _STAGES

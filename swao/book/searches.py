@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 
 from swao.book.autoencoders import autoencoder
-from swao.book.cache import cached, has_result, provenance
+from swao.book.cache import cached, has_result
+from swao.book.provenance import provenance
 from swao.book.parallel import at_once, processes_for
 from swao.book.stages import MIN_LOSS
 from swao.method.activations import ACTIVATIONS

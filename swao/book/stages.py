@@ -1,6 +1,7 @@
 """What the book computes, declared once: the paper's five autoencoders, the stages of results
 and what each is computed from, the notebooks and the stages they read; where exported runs
-live (``results/<scale>/``).
+live (``results/<scale>/``); the committed studies, the script behind each and the pages that
+read it.
 
 The five autoencoders of the paper (Section 4.1, Tables 1 and 3): sigmoid-based with the min
 loss, p = 0.5 and p = 1; leaky-ReLU- and linear-based with min.
@@ -55,6 +56,28 @@ NOTEBOOK_STAGES: dict[str, tuple[str, ...]] = {
     "09_your_data": ("your_data",),
 }
 
+# The committed studies, made once at a cost the book does not pay again: each result file under
+# results/ (without ".json"), the script that makes it, and the pages that read it (none: cited
+# only, on the deviations page or in benchmarks/RESULTS.md). Each file's own "command" says how.
+STUDIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "diagnostic/depth1-sigmoid": ("studies/depth1_diagnostic.py", ("07_does_it_learn",)),
+    "diagnostic/depth1-sigmoid-hardmask": ("studies/depth1_diagnostic.py", ("07_does_it_learn",)),
+    "diagnostic/memorisation-sigmoid": ("studies/memorisation.py", ("07_does_it_learn",)),
+    "recipe/study": ("studies/recipe_study.py", ("07_does_it_learn",)),
+    "recipe/batch": ("studies/recipe_study.py", ()),
+    "recipe/batch-passes": ("studies/recipe_study.py", ()),
+    "recipe/search": ("studies/search_study.py", ("07_does_it_learn",)),
+    "scaling/sigmoid-min": ("studies/training_scaling.py", ("07_does_it_learn", "08_findings", "10_symmetry")),
+    "symmetry/sigmoid-min": ("studies/symmetry_study.py", ("07_does_it_learn", "08_findings", "10_symmetry")),
+    "paper-budget/pilot": ("studies/paper_budget.py", ()),
+    "paper-budget/curve": ("studies/paper_budget.py", ("07_does_it_learn", "08_findings")),
+    "paper-budget/table1": ("studies/paper_budget.py", ("04_mpe_evaluation", "07_does_it_learn", "08_findings")),
+    "paper-budget/table2": ("studies/paper_budget.py", ("05_sparse_search", "08_findings")),
+    "paper-budget/your_data": ("studies/paper_budget.py", ("09_your_data",)),
+    "paper-budget-authors/curve": ("studies/paper_budget.py", ("07_does_it_learn",)),
+    "paper-budget-authors/table1": ("studies/paper_budget.py", ("07_does_it_learn",)),
+}
+
 
 def check_stages(stages) -> tuple[str, ...]:
     """``stages`` in :data:`STAGES` order; a clear error for an unknown one or none."""
@@ -95,6 +118,15 @@ def exported(scale: str, name: str) -> dict | None:
     return read_json(path) if path.exists() else None
 
 
+def read_study(path) -> dict:
+    """A study's result file given by its path (a notebook's parameter: your own run of a
+    ``studies/`` script), read as JSON; a clear error naming the path if it is not there."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"study_path: no file at {path} (the --out of a studies/ script run, or None for the committed one)")
+    return read_json(path)
+
+
 def exported_config(scale: str, name: str = "run") -> Config | None:
     """The config an exported result of ``scale`` was made with (``run.json``'s by default;
     ``"search"``: the search's own), or ``None``."""
@@ -102,5 +134,5 @@ def exported_config(scale: str, name: str = "run") -> Config | None:
     return None if result is None or "config" not in result else Config(**result["config"])
 
 
-__all__ = ["AUTOENCODERS", "MIN_LOSS", "FIGURE2_MLPS", "YOUR_DATA_TYPES", "CONFIG_MASK_GRAD", "STAGES", "NOTEBOOK_STAGES",
-           "check_stages", "stages_for", "autoencoders_for", "resolve_mask_grad", "results_root", "exported", "exported_config"]
+__all__ = ["AUTOENCODERS", "MIN_LOSS", "FIGURE2_MLPS", "YOUR_DATA_TYPES", "CONFIG_MASK_GRAD", "STAGES", "NOTEBOOK_STAGES", "STUDIES",
+           "check_stages", "stages_for", "autoencoders_for", "resolve_mask_grad", "results_root", "exported", "exported_config", "read_study"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 
 from swao.book.autoencoders import autoencoder
-from swao.book.cache import cached, has_result, provenance
+from swao.book.cache import cached, has_result
+from swao.book.provenance import provenance
 from swao.book.searches import SEARCH_THREADS
 from swao.book.stages import MIN_LOSS, YOUR_DATA_TYPES
 from swao.method.metrics import mpe
@@ -102,6 +103,20 @@ def search_your_data(models: dict, config: Config, csv: str | Path | None = None
     return results
 
 
+def live_alternative(cells: dict) -> dict | None:
+    """Where the depth chosen by validation loss collapsed (a near-constant function), the
+    lowest-validation-loss depth of ``cells`` (``{decoder: cell}``) that did not: ``{"decoder",
+    "mpe", "nonzeros", "matrix"}``, or ``None`` (the chosen one is live, or every depth collapsed)."""
+    dec, chosen = best_decoder(cells)
+    if not chosen.get("collapsed"):
+        return None
+    live = {k: c for k, c in cells.items() if c.get("collapsed") is False}
+    if not live:
+        return None
+    dec, c = best_decoder(live)
+    return {"decoder": dec, "mpe": c["mpe"], "nonzeros": c["nonzeros"], "matrix": torch.tensor(c["matrix"])}
+
+
 def your_data_views(results: dict, config: Config, csv: str | Path | None = None, equations=None) -> list[dict]:
     """What the your-data figure draws, in the user's units: per dataset and type, the test
     points' targets and each method's found MLP (its depth chosen by validation loss) as the
@@ -119,9 +134,11 @@ def your_data_views(results: dict, config: Config, csv: str | Path | None = None
                     with torch.no_grad():
                         pred = exported_sequential(torch.tensor(c["matrix"]), act, units)(d["x_test"]).squeeze(-1)
                     found[m] = {"decoder": dec, "pred": pred, "mpe": c["mpe"], "nonzeros": c["nonzeros"],
-                                "matrix": torch.tensor(c["matrix"]), "strength": c.get("strength")}
+                                "matrix": torch.tensor(c["matrix"]), "strength": c.get("strength"),
+                                "collapsed": c.get("collapsed"), "live": live_alternative(entry[m][ds])}
             views.append({"activation": act, "dataset": ds, "units": units, "x": d["x_test"], "y": d["y_test"], "found": found})
     return views
 
 
-__all__ = ["data_spec", "your_data_datasets", "your_data_results", "your_data_cached", "search_your_data", "your_data_views"]
+__all__ = ["data_spec", "your_data_datasets", "your_data_results", "your_data_cached", "search_your_data", "your_data_views",
+           "live_alternative"]

@@ -14,16 +14,15 @@ from pathlib import Path
 import torch
 
 from swao.book.autoencoders import book_autoencoders
-from swao.book.cache import provenance
+from swao.book.provenance import provenance
 from swao.book.your_data import in_user_units
 from swao.method.activations import ACTIVATIONS
-from swao.method.model import MultiScaleAutoencoder
 from swao.ours.csv_dataset import load_csv
 from swao.ours.export import fit_units, save_mlp
 from swao.ours.table2 import DATASET_DEPTHS, METHODS, run_search, table2_datasets
 from swao.render import tables
 from swao.training.checkpoint import load_autoencoder, write_json
-from swao.training.config import Config, get_config, resolve_device
+from swao.training.config import Config, get_config, network, resolve_device
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,7 +87,7 @@ def _load_autoencoders(args, activations: list[str], device, config: Config) -> 
         return {a: m for a, (m, _) in found.items()}, None
     if args.untrained:  # the scale's network (its width), freshly initialised
         torch.manual_seed(args.seed)
-        return {a: MultiScaleAutoencoder(width=config.width).to(device) for a in activations}, \
+        return {a: network(config).to(device) for a in activations}, \
             f"freshly initialised (untrained) autoencoders of the {config.scale} scale's network"
     if args.autoencoder_dir:
         root = Path(args.autoencoder_dir)

@@ -2,7 +2,7 @@
 
 Every value comes from the scale's config (:func:`swao.training.config.get_config`) unless a flag
 overrides it, so that ``swao train --activation sigmoid --scale small`` trains the book's small
-sigmoid-based min-loss autoencoder (the same :func:`swao.training.train.autoencoder_spec`, the
+sigmoid-based min-loss autoencoder (the same :func:`swao.training.spec.autoencoder_spec`, the
 book's cache key).
 """
 from __future__ import annotations
@@ -18,7 +18,8 @@ from swao.method.model import MASK_GRADS
 from swao.method.representation import DEPTHS, MAX_DEPTH
 from swao.training.config import SCALES, Config, get_config
 from swao.training.evaluation import format_table
-from swao.training.train import NonFiniteLoss, autoencoder_spec, train_autoencoder
+from swao.training.spec import autoencoder_spec
+from swao.training.train import NonFiniteLoss, train_autoencoder
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def spec_of(args: argparse.Namespace) -> tuple[Config, dict]:
     """The run the arguments ask for: ``(config, spec)``, the spec built by
-    :func:`swao.training.train.autoencoder_spec` as the book builds its autoencoders' (every value
+    :func:`swao.training.spec.autoencoder_spec` as the book builds its autoencoders' (every value
     the scale's config, unless a flag overrides it)."""
     overrides = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr), ("seed", args.seed)) if v is not None}
     config = get_config(args.scale, **overrides)

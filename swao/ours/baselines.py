@@ -1,4 +1,4 @@
-"""Baselines the paper lacks: does the embedding help? (issue 4)
+"""Baselines the paper lacks: does the embedding help?
 
 All three train the weights of width-7 MLPs of each depth 1..4 (every neuron active) directly, on
 the same datasets, splits and step budget as the search, batched over (dataset, depth, restart)

@@ -1,4 +1,4 @@
-"""Does compute explain the gap to the paper? The scaling law of the scaling study (issue 16).
+"""Does compute explain the gap to the paper? The scaling law of the scaling study.
 
 ``studies/training_scaling.py`` trains the sigmoid-based min-loss autoencoder with the small
 recipe at several budgets (MLP passes = steps x batch) and scores each as Table 1 does. Here,

@@ -8,16 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from swao.book.findings import ENCODER_INPUT_NAMES
-from swao.render.plots import legible
-
-
-def plain_log_y(ax) -> None:
-    """A log y-axis labelled 1, 2, 5, 10, 20, ... in plain numbers (no 6 x 10^1 minor labels)."""
-    from matplotlib.ticker import FormatStrFormatter, LogLocator
-
-    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+from swao.render.plots import legible, plain_log_y
 
 
 def plot_depth1(runs: dict[str, dict]):

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.text import Text
+from matplotlib.ticker import FormatStrFormatter
 
 from swao.method.representation import H, INPUT_ROWS, depth_of
 
@@ -38,15 +39,47 @@ def legible(fig):
     return fig
 
 
+FINE_SUBS = (1, 1.5, 2, 3, 5, 7)  # a log axis's labels over less than a decade (20, 30, 50, 70, 100)
+
+
+def plain_log_y(ax, axis: str = "y", most: int = 9) -> None:
+    """A log axis (``axis``: ``"y"`` or ``"x"``) labelled in plain numbers: 0.01, 0.1, 1, 10 over
+    several decades, 1, 2, 5, 10, 20 over a few (at most ``most`` labels), 42, 44, 46 over a narrow
+    range; never matplotlib's 4.4 x 10^1 minor labels. Call it once the data are drawn."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullLocator
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    labels = sum(lo <= m * 10.0 ** k <= hi for k in decades for m in (1, 2, 5))
+    if labels > most:  # a wide range: the powers of ten only
+        target.set_major_locator(LogLocator(subs=(1,), numticks=most + 1))
+    elif labels >= 3:
+        target.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    elif sum(lo <= m * 10.0 ** k <= hi for k in decades for m in FINE_SUBS) >= 3:
+        target.set_major_locator(LogLocator(subs=FINE_SUBS))
+    else:  # a narrow range: evenly spaced plain values
+        target.set_major_locator(MaxNLocator(5 if axis == "y" else 3, steps=[1, 2, 5, 10]))
+        target.set_minor_locator(NullLocator())
+    target.set_major_formatter(FormatStrFormatter("%g"))
+    target.set_minor_formatter(FormatStrFormatter(""))
+
+
 def _np(t) -> np.ndarray:
     return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
 
 
 def plot_matrix(matrix: torch.Tensor, ax=None, title: str | None = None):
-    """Heat map of an MLP matrix (eq. 1): blocks ``B_l``, the output column and the masks."""
+    """Heat map of an MLP matrix (eq. 1): blocks ``B_l``, the output column and the masks. Row
+    ``k`` of a block is neuron ``k`` of the layer it reads from (for ``B_1``, the inputs on rows
+    :data:`swao.method.representation.INPUT_ROWS`); row ``k`` of mask column ``l`` is neuron ``k``
+    of hidden layer ``l``. The weights' colour bar on the right, the masks' key below."""
+    from matplotlib.patches import Patch
+
     L = depth_of(matrix)
     m = _np(matrix)
-    ax = ax or plt.subplots(figsize=(0.32 * m.shape[1] + 1.5, 3.0))[1]
+    own = ax is None
+    ax = ax or plt.subplots(figsize=(0.32 * m.shape[1] + 1.5, 3.4))[1]
     weights = m.copy()
     weights[:, H * L + 1 :] = np.nan
     lim = max(np.nanmax(np.abs(weights)), 1e-9)
@@ -57,27 +90,57 @@ def plot_matrix(matrix: torch.Tensor, ax=None, title: str | None = None):
     for c in range(1, L + 1):
         ax.axvline(H * c - 0.5, color="k", lw=1)
     ax.axvline(H * L + 0.5, color="k", lw=1)
-    labels = [f"$B_{l + 1}$" for l in range(L)] + ["$b_{out}$", "masks"]
-    centers = [H * l + (H - 1) / 2 for l in range(L)] + [H * L, H * L + 1 + (L - 1) / 2]
-    ax.set_xticks(centers, labels)
-    ax.set_yticks(range(H), [f"in {INPUT_ROWS.index(r) + 1}" if r in INPUT_ROWS else str(r) for r in range(H)])
-    ax.set_title(title or f"{L}-hidden-layer MLP as a {H}x{m.shape[1]} matrix")
+    first, last = INPUT_ROWS[0], INPUT_ROWS[-1]
+    labels = [f"$B_1$\n(inputs: rows {first}-{last})"] + [f"$B_{l + 1}$" for l in range(1, L)] + ["$b_{out}$"]
+    ax.set_xticks([H * l + (H - 1) / 2 for l in range(L)] + [H * L], labels)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([H * L + 1 + l for l in range(L)], [str(l + 1) for l in range(L)])
+    top.tick_params(length=0, pad=1)
+    ax.annotate("masks", xy=(H * L + 1 + (L - 1) / 2, -0.5), xytext=(0, 13), textcoords="offset points",
+                ha="center", va="bottom", fontsize=9, annotation_clip=False)
+    ax.set_yticks(range(H), [str(r) for r in range(H)])
+    ax.set_ylabel("row k: neuron k of\nthe layer read")
+    ax.set_title(title or f"{L}-hidden-layer MLP as a {H}x{m.shape[1]} matrix", pad=26)
+    ax.legend(handles=[Patch(facecolor=plt.get_cmap("Greys")(1 / 1.6), edgecolor="0.3", label="mask 1: active neuron"),
+                       Patch(facecolor="white", edgecolor="0.3", label="mask 0: inactive")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, fontsize=9,
+              bbox_transform=ax.transAxes, borderaxespad=2.2)
     plt.colorbar(im, ax=ax, fraction=0.025, pad=0.02, label="weight")
+    if own:
+        legible(ax.figure)
     return ax
 
 
 def plot_surface(x: torch.Tensor, y: torch.Tensor, ax=None, title: str = "", vmin=None, vmax=None):
-    """3-d view of an MLP's output over its 3-d inputs: a scatter coloured by the output."""
+    """3-d view of an MLP's output over its 3-d inputs: a scatter coloured by the output, three
+    ticks per input axis (every axis labelled), and the output's colour bar."""
     if ax is None:
-        ax = plt.figure(figsize=(4, 3.4)).add_subplot(projection="3d")
+        ax = plt.figure(figsize=(4.4, 3.6)).add_subplot(projection="3d")
     xs, ys = _np(x), _np(y)
     sc = ax.scatter(xs[:, 0], xs[:, 1], xs[:, 2], c=ys, cmap="viridis", s=6, vmin=vmin, vmax=vmax, depthshade=False)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    ax.set_zlabel("$x_3$")
+    lo, hi = float(xs.min()), float(xs.max())
+    ticks = [lo, (lo + hi) / 2, hi]
+    ax.set(xticks=ticks, yticks=ticks, zticks=ticks, xlabel="$x_1$", ylabel="$x_2$", zlabel="$x_3$")
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.labelpad = 0
+    ax.tick_params(pad=0)
+    ax.set_box_aspect(None, zoom=0.82)  # room for the z label inside the panel
     ax.set_title(title)
-    plt.colorbar(sc, ax=ax, fraction=0.04, pad=0.12, label="output")
+    plt.colorbar(sc, ax=ax, fraction=0.04, pad=0.1, label="output")
     return ax
+
+
+def plot_surfaces(x: torch.Tensor, panels: list[list[tuple[torch.Tensor, str]]]):
+    """A grid of :func:`plot_surface` panels, one row per list of ``(y, title)``: legible at the
+    column's width."""
+    rows, cols = len(panels), max(len(r) for r in panels)
+    fig = plt.figure(figsize=(3.3 * cols, 2.9 * rows))
+    for r, row in enumerate(panels):
+        for c, (y, title) in enumerate(row):
+            plot_surface(x, y, ax=fig.add_subplot(rows, cols, r * cols + c + 1, projection="3d"), title=title)
+    fig.subplots_adjust(left=0.0, right=0.93, bottom=0.02, top=0.95, wspace=0.3, hspace=0.3)
+    return legible(fig)
 
 
 def plot_generator_statistics(stats: dict, title: str = ""):
@@ -147,22 +210,35 @@ ACT_COLORS = {"sigmoid": "tab:blue", "leaky_relu": "tab:orange", "linear": "tab:
 DEC_COLORS = ["tab:red", "tab:purple", "tab:green", "tab:orange"]
 
 
-def plot_learning_curves(results: dict[str, dict]):
+def plot_learning_curves(results: dict[str, dict], floors: dict | None = None):
     """Training loss and validation MPE against steps. The validation view is each MLP's best
     decoder, the median over the validation MLPs, averaged over the 4 encoders (a mean over MLPs
-    would be dominated by the few whose outputs come near zero); log axes."""
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.6))
-    for name, res in results.items():
+    would be dominated by the few whose outputs come near zero); log axes. With ``floors``
+    (:func:`swao.book.autoencoders.validation_floors`), the constant's on the same MLPs, the same
+    average, one dashed line per MLP type: a curve above it has learned less than each MLP's level."""
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.4))
+    drawn = {}
+    for k, (name, res) in enumerate(results.items()):
         h = res["history"]
-        ax0.plot(h["step"], h["loss"], lw=0.8, label=name)
+        ax0.plot(h["step"], h["loss"], lw=0.8, label=name, color=f"C{k}")
         val = [v for v in h["val"] if "best_decoder_median" in v]
         ax1.plot([v["step"] for v in val], [sum(v["best_decoder_median"]) / len(v["best_decoder_median"]) for v in val],
-                 marker="o", ms=3, lw=1, label=name)
+                 marker="o", ms=3, lw=1, label=name, color=f"C{k}")
+        act = name.rsplit("-", 1)[0]
+        if floors and act not in drawn:
+            const = floors[name]["constant"]["median"]
+            drawn[act] = ax1.axhline(sum(const) / len(const), color=f"C{k}", ls="--", lw=0.9,
+                                     label=f"constant, {act} MLPs")
     ax0.set(xlabel="step", ylabel="training loss", yscale="log", title="training loss (per batch)")
     ax1.set(xlabel="step", ylabel="validation MPE (%)", yscale="log",
-            title="validation: best decoder per MLP, median, mean over encoders")
-    ax1.legend(fontsize=9)
-    fig.tight_layout()
+            title="validation: each MLP's best decoder\n(median over MLPs, mean over encoders"
+            + ("; dashed: the constant floor)" if drawn else ")"))
+    for ax in (ax0, ax1):
+        plain_log_y(ax)
+    handles, labels = ax1.get_legend_handles_labels()
+    ncol = min(4, len(labels))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, (0.1 + 0.2 * -(-len(labels) // ncol)) / fig.get_figheight(), 1, 1))
     return legible(fig)
 
 
@@ -233,33 +309,43 @@ def plot_search_views(x, y, preds: dict[str, np.ndarray], title: str, slab: floa
     return legible(fig)
 
 
+LOG_FLOOR = 1e-3  # an MPE below this (the paper's "0.00") is drawn at it on a log axis, and the legend says so
+
+
 def plot_tradeoff(points: list[dict], paper: list[dict] | None = None, l0: list[dict] | None = None):
     """Figure 4: non-zero count against test MPE over the searched MLPs (every restart), beside
     the paper's Table 2 cells and the L0-gates baseline's MLPs (``l0``: every strength, hollow).
     A searched MLP that computes a near-constant function (``collapsed``) is drawn as a grey dot:
-    its non-zero count describes no working network."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    its non-zero count describes no working network. An MPE under :data:`LOG_FLOOR` is drawn at
+    it (the legend counts them); the legend sits below the axes, off the data."""
+    fig, ax = plt.subplots(figsize=(6.5, 5.2))
+
+    def scatter(pts, label, **style):
+        low = sum(p["mpe"] < LOG_FLOOR for p in pts)
+        ax.scatter([p["nonzeros"] for p in pts], [max(p["mpe"], LOG_FLOOR) for p in pts],
+                   label=label + (f" ({low} at 0.00, drawn at {LOG_FLOOR:g})" if low else ""), **style)
+
     for act in ACT_COLORS:
         pts = [p for p in points if p["activation"] == act and p["mpe"] is not None and not p.get("collapsed")]
         if pts:
-            ax.scatter([p["nonzeros"] for p in pts], [max(p["mpe"], 1e-3) for p in pts], s=14, alpha=0.7,
-                       color=ACT_COLORS[act], label=f"{act}-based (ours)")
+            scatter(pts, f"{act}-based (ours)", s=14, alpha=0.7, color=ACT_COLORS[act])
     flat = [p for p in points if p["mpe"] is not None and p.get("collapsed")]
     if flat:
-        ax.scatter([p["nonzeros"] for p in flat], [max(p["mpe"], 1e-3) for p in flat], s=10, alpha=0.6, color="0.6",
-                   label=f"ours, collapsed to a near-constant ({len(flat)} of {len(points)})")
+        scatter(flat, f"ours, collapsed to a near-constant ({len(flat)} of {len(points)})", s=10, alpha=0.6, color="0.6")
     for act in ACT_COLORS:
         pts = [p for p in l0 or [] if p["activation"] == act and p["mpe"] is not None]
         if pts:
-            ax.scatter([p["nonzeros"] for p in pts], [max(p["mpe"], 1e-3) for p in pts], s=16, marker="^", alpha=0.6,
-                       facecolors="none", edgecolors=ACT_COLORS[act], label=f"{act}-based, L0 gates (baseline)")
+            scatter(pts, f"{act}-based, L0 gates (baseline)", s=16, marker="^", alpha=0.6, facecolors="none",
+                    edgecolors=ACT_COLORS[act])
     if paper:
-        ax.scatter([p["nonzeros"] for p in paper], [max(p["mpe"], 1e-3) for p in paper], s=30, marker="x",
-                   color="k", alpha=0.6, label="paper, Table 2")
+        scatter(paper, "paper, Table 2", s=30, marker="x", color="k", alpha=0.6)
     ax.set(xlabel="non-zero weights of the searched MLP", ylabel="test MPE (%)", yscale="log",
            title="Figure 4: compactness against error")
-    ax.legend(fontsize=9)
-    fig.tight_layout()
+    plain_log_y(ax)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2 if len(labels) > 3 else 1, fontsize=9, frameon=False)
+    rows = (len(labels) + 1) // 2 if len(labels) > 3 else len(labels)
+    fig.tight_layout(rect=(0, (0.1 + 0.2 * rows) / fig.get_figheight(), 1, 1))
     return legible(fig)
 
 
@@ -292,8 +378,6 @@ def plot_your_data(views: list[dict]):
 def plot_embedding_quality(study: dict):
     """Embedding distance against functional distance, trained and untrained encoders."""
     types = list(study["types"])
-    from matplotlib.ticker import LogLocator
-
     fig, axes = plt.subplots(1, len(types), figsize=(3.2 * len(types), 3.4), squeeze=False)
     for k, (ax, act) in enumerate(zip(axes[0], types)):
         for which, color in (("untrained", "0.6"), ("trained", ACT_COLORS[act])):
@@ -301,7 +385,7 @@ def plot_embedding_quality(study: dict):
             ax.scatter(q["f_dist"], q["z_dist"], s=5, alpha=0.5, color=color, label=f"{which}: rho {q['spearman']:.2f}")
         ax.set(xlabel="functional distance (RMS)", ylabel="embedding distance" if k == 0 else "", xscale="log",
                title=f"{act}-based")
-        ax.xaxis.set_major_locator(LogLocator(numticks=4))
+        plain_log_y(ax, "x", most=3)
         ax.legend(fontsize=9)
     fig.tight_layout()
     return legible(fig)
@@ -320,15 +404,14 @@ def plot_searched(views: list[dict], title: str) -> list:
 def plot_search_frame(frame: dict, label: str):
     """One snapshot of a search (:func:`swao.book.experiments.search_frames`): the exported MLP's
     matrix (its architecture) and its predictions against the target on the test points."""
-    fig = plt.figure(figsize=(11, 3.2))
-    plot_matrix(frame["matrix"], ax=fig.add_subplot(1, 2, 1),
+    fig = plt.figure(figsize=(11, 3.8), layout="constrained")
+    grid = fig.add_gridspec(1, 2, width_ratios=(2.6, 1))
+    plot_matrix(frame["matrix"], ax=fig.add_subplot(grid[0]),
                 title=f"{label}, step {frame['step']}: {frame['nonzeros']} non-zeros")
-    ax = fig.add_subplot(1, 2, 2)
+    ax = fig.add_subplot(grid[1])
     y, pred = _np(frame["y"]), _np(frame["pred"])
     ax.scatter(y, pred, s=4, alpha=0.5)
     span = [float(y.min()), float(y.max())]
     ax.plot(span, span, color="k", ls="--", lw=0.8)
-    ax.set(xlabel="target", ylabel="prediction", box_aspect=1,
-           title=f"MPE {frame['mpe']:.1f} % on {len(y):,} test points (dashed: exact)")
-    fig.tight_layout()
+    ax.set(xlabel="target", ylabel="prediction", title=f"MPE {frame['mpe']:.1f} % on {len(y):,} test points\n(dashed: exact)")
     return legible(fig)

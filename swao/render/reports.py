@@ -6,30 +6,50 @@ from __future__ import annotations
 
 from swao.method.activations import TYPE_NAMES
 from swao.method.metrics import NEAR_CONSTANT
-from swao.book.findings import (ALL_METHODS, ENCODER_INPUT_NAMES, RECIPE_POINTS, SHAPE_CORRELATION, budget_cpus, budget_expectations,
-                                budget_recipe, recipe_pilot, recipe_verdict, symmetry_verdict)
+from swao.book.findings import (ALL_METHODS, ENCODER_INPUT_NAMES, MARGIN, RECIPE_POINTS, SHAPE_CORRELATION, budget_cpus, budget_expectations,
+                                budget_recipe, recipe_pilot, recipe_verdict, seed_study_drift, symmetry_verdict)
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
 from swao.book.numbers import slash
-from swao.render.tables import ENCODERS, Table, fmt, provenance_note
+from swao.render.tables import COLLAPSED, ENCODERS, Table, fmt, provenance_note
+
+NEAR_CONSTANT_ALL = 0.9  # an autoencoder "outputs a constant" when this share of its best decodings is near-constant on every encoder
 
 
-def training_table(trained: dict, caption: str = "Training: where each autoencoder ended") -> Table:
+def training_table(trained: dict, floors: dict | None = None, caption: str = "Training: where each autoencoder ended") -> Table:
     """Page 03's one view of training: per autoencoder (rows), its steps, last training loss and
     training seconds, and its last validation as the learning-curve figure draws it: each
-    validation MLP's best decoder, the median over the MLPs, per encoder and their mean. One
-    aggregation, stated in the note; the test-set tables beside the paper's are page 04's."""
-    rows = []
+    validation MLP's best decoder, the median over the MLPs, per encoder and their mean. With
+    ``floors`` (:func:`swao.book.autoencoders.validation_floors`), the constant's on the same
+    MLPs, one row per MLP type, and a mark on each cell that beats it; an autoencoder whose best
+    decodings are near-constant on every encoder is named so. One aggregation, stated in the note;
+    the test-set tables beside the paper's are page 04's."""
+    rows, below, cells, const_rows = [], 0, 0, {}
     for name, r in trained.items():
         h = r["history"]
         val = [v for v in h["val"] if "best_decoder_median" in v]
         med = val[-1]["best_decoder_median"] if val else [None] * len(ENCODERS)
         mean = sum(med) / len(med) if val else None
-        rows.append([name, f"{h['step'][-1]:,}", fmt(h["loss"][-1], 3), fmt(r.get("train_seconds"), 0),
-                     *[fmt(v, 1) for v in med], fmt(mean, 1)])
+        const = floors[name]["constant"]["median"] if floors else None
+        marks = [""] * len(med)
+        if const and val:
+            beats = [m < MARGIN * c for m, c in zip(med, const)]
+            marks = [" ✓" if b else "" for b in beats]
+            below, cells = below + sum(beats), cells + len(med)
+            const_rows.setdefault(name.rsplit("-", 1)[0], const)
+        flat = val and "near_constant_share" in val[-1] and min(val[-1]["near_constant_share"]) >= NEAR_CONSTANT_ALL
+        rows.append([name + (" (constant output)" if flat else ""), f"{h['step'][-1]:,}", fmt(h["loss"][-1], 3),
+                     fmt(r.get("train_seconds"), 0), *[fmt(v, 1) + k for v, k in zip(med, marks)], fmt(mean, 1)])
+    for act, const in const_rows.items():
+        rows.append([f"constant (oracle), {act} MLPs", "", "", "", *[fmt(c, 1) for c in const], fmt(sum(const) / len(const), 1)])
     note = ("MPE %: each validation MLP's best decoder, the median over the validation MLPs of each encoder (the "
             "figure's view), and its mean over the four encoders. Training seconds are wall time on the hardware named "
             "in the provenance.")
+    if const_rows:
+        caption += f" (beats the constant in {below} of {cells} cells)"
+        note += (" The constant rows: each validation MLP's own median output over the grid (an oracle), scored the same "
+                 f"way; ✓: the autoencoder beats it (by the book's margin: below {MARGIN:g} times it). Constant output: on every encoder at least "
+                 f"{NEAR_CONSTANT_ALL:.0%} of the best decodings vary by under {NEAR_CONSTANT:.0%} of their target.")
     return Table(caption, ["autoencoder", "steps", "last loss", "training s", *ENCODERS, "mean"], rows, note)
 
 
@@ -151,7 +171,7 @@ def scaling_table(study: dict) -> Table:
              ["the fit against the paper", *verdict]]
     prov = runs[-1].get("provenance")
     made = [r.get("provenance") or {} for r in runs] + [p.get("provenance") or {} for p in study.get("curve", {}).get("points", [])]
-    commands = "; ".join(f"`python studies/{c}`" for c in dict.fromkeys(m["command"] for m in made if m.get("command")))
+    commands = "; ".join(f"`{c}`" for c in dict.fromkeys(m["command"] for m in made if m.get("command")))
     note = (f"The sigmoid-based min-loss autoencoder with the small recipe, trained with x times small's MLPs per epoch "
             f"(MLP passes = steps x batch 64); {study['eval_mlps']} test MLPs per encoder. Best cell: the lowest decoder "
             f"mean MPE % in Table 1's layout, like the paper's numbers; per 10x compute: the fitted power law's factor. "
@@ -320,8 +340,8 @@ def symmetry_table(study: dict, inputs: tuple[str, ...] = tuple(ENCODER_INPUT_NA
     its training seconds and the held-out best-decoder median MPE per encoder (columns), then
     per input the seed mean with the spread (max - min), the x16-compute run of the scaling
     study where given (``scaling``: its committed result, the same test MLPs), and the floors.
-    ``inputs``: the encoder inputs shown (``("as_drawn",)``: the seed variance of the book's
-    small sigmoid-based min-loss autoencoder). :func:`symmetry_collapse_table` gives the rest."""
+    ``inputs``: the encoder inputs shown (``("as_drawn",)``: the seed variance of the small
+    sigmoid-based min-loss recipe). :func:`symmetry_collapse_table` gives the rest."""
     v = symmetry_verdict(study)
     rows = []
     for name in inputs:
@@ -345,8 +365,51 @@ def symmetry_table(study: dict, inputs: tuple[str, ...] = tuple(ENCODER_INPUT_NA
             f"({100 * passes / paper:.2g} % of the paper's {paper / 1e6:.1f} M), the {study['scale']} recipe{canonical}. Spread: max - min over the seeds. "
             f"Command: `{study['command']}`. " + provenance_note(study["runs"][0].get("provenance")))
     title = ("The symmetry study: best-decoder median MPE (%), the paper's input against the canonical one" if len(inputs) > 1
-             else "Seed variance: the small sigmoid-based min-loss autoencoder trained with three seeds, best-decoder median MPE (%)")
+             else "Seed variance: the small sigmoid-based min-loss recipe trained with three seeds, best-decoder median MPE (%)")
     return Table(title, ["encoder input", "seed", "seconds", *ENCODERS], rows, note)
+
+
+def found_formulas(views: list[dict]) -> str:
+    """The search's found MLPs as formulas (:func:`swao.ours.export.formula`, in the user's
+    units), one block per dataset and type. A collapsed one (†: a near-constant function) is one
+    line, not its neurons; below it, the best depth that did not collapse, where one did
+    (:func:`swao.book.your_data.live_alternative`)."""
+    from swao.ours.export import formula
+
+    blocks = []
+    for v in views:
+        f = v["found"]["search"]
+        head = f"{v['dataset']} ({v['activation']}-based), {f['decoder']}, {f['nonzeros']} non-zeros, test MPE {fmt(f['mpe'])} %"
+        if not f.get("collapsed"):
+            blocks.append(head + ":\n" + formula(f["matrix"], v["activation"], v["units"], x=v["x"]))
+            continue
+        lines = [head + f"{COLLAPSED}: it computes a near-constant function; its formula is not printed."]
+        live = f.get("live")
+        if live:
+            lines += [f"  the best depth that did not collapse, {live['decoder']}: {live['nonzeros']} non-zeros, test MPE "
+                      f"{fmt(live['mpe'])} %:", formula(live["matrix"], v["activation"], v["units"], x=v["x"])]
+        else:
+            lines.append("  every depth's MLP collapsed.")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def seed_study_note(study: dict, own: dict, scale: str) -> str:
+    """What the committed seed study says of the book's own autoencoder, with the commit behind
+    each number (:func:`swao.book.findings.seed_study_drift`): the same scores, or how far apart."""
+    d = seed_study_drift(study, own, scale)
+    if not d["comparable"]:
+        return (f"The seed study was made at {d['study_scale']} scale (commit `{d['study_commit']}`); this page's "
+                f"autoencoders are the {scale} scale's, so its spread is a property of the {d['study_scale']} recipe, "
+                "not an error bar on the numbers above.")
+    both = (f"The seed study's seed 0 (commit `{d['study_commit']}`) scores {slash(d['seed0'])} %; the book's own sigmoid-based min-loss "
+            f"autoencoder (commit `{d['own_commit']}`) scores {slash(d['own'])} % on the same test MLPs")
+    if d["agree"]:
+        return both + ": the same autoencoder. The spread below is its seed spread."
+    return (both + f": they differ by up to {d['gap']:.1f} points, by more than the seeds' spread on {d['beyond_spread']} of 4 "
+            "encoders. "
+            "The training code has changed since the study was made, so the book's autoencoder is not one of its seeds: "
+            "read the spread as a property of the recipe, not as an error bar on the numbers above.")
 
 
 def symmetry_collapse_table(study: dict) -> Table:
@@ -395,7 +458,8 @@ __all__ = ["training_table", "floors_table", "recipe_label", "recipe_table", "re
            "recipe_pilot_table", "recipe_comparison",
            "paper_budget_expectations",
            "paper_budget_against_fit",
-           "own_claims_table", "symmetry_table", "symmetry_collapse_table", "symmetry_summary"]
+           "own_claims_table", "symmetry_table", "symmetry_collapse_table", "symmetry_summary",
+           "seed_study_note", "found_formulas"]
 
 
 def paper_budget_against_fit(curve: dict, scaling: dict) -> str:

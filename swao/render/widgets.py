@@ -11,12 +11,24 @@ import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from matplotlib.text import Text
+
+from swao.render.plots import COLUMN_PX, MIN_PX
 
 
-def figure_png(fig, dpi: int = 80) -> bytes:
-    """A matplotlib figure as PNG bytes (the figure is closed)."""
+def frame_dpi(fig) -> float:
+    """The smallest resolution that keeps ``fig``'s smallest text at :data:`swao.render.plots.MIN_PX`
+    pixels as the page shows the PNG (at its own width, or scaled down to the column; a figure
+    wider than the column is first made legible by :func:`swao.render.plots.legible`)."""
+    smallest = min((t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()), default=10)
+    return max(MIN_PX * 72 / smallest, min(fig.dpi, COLUMN_PX / fig.get_figwidth()))
+
+
+def figure_png(fig, dpi: float | None = None) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed), at ``dpi`` (default
+    :func:`frame_dpi`: an explorer's frame as legible as a figure, and no larger than it must be)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi or frame_dpi(fig), bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
 

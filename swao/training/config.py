@@ -22,6 +22,7 @@ from swao.method.options import ENCODER_INPUTS, FC_LAYERS, LOSS_SCALES, MASK_GRA
 
 SCALES = ("smoke", "small", "paper")
 SCHEDULES = ("step", "linear")  # the learning-rate schedule of autoencoder training
+LINEAR_WARMUP = 0.05  # the "linear" schedule's warm-up, a share of the run's steps
 # How a training step's MLPs are drawn (swao.training.train.train_batch): "stratified" (ours: a
 # quarter of each depth, every MLP drawn on its own as the paper's appendix says) or "authors" (the
 # authors' code: swao.method.generation.authors_batch).
@@ -205,15 +206,24 @@ class Config:
                f"{', '.join(f'{k}={v}' for k, v in self.authors_code().items())}" if self.authors_code() else "")
         )
 
+    def schedule_text(self) -> str:
+        """The learning rate as this configuration trains it (:func:`swao.training.train.lr_at`), in words."""
+        if self.schedule == "linear":
+            return (f"lr {self.lr:g}: a linear warm-up over the first {100 * LINEAR_WARMUP:g} % of the "
+                    f"{self.total_steps:,} steps, then a linear decay to 0")
+        every = self.lr_halve_epochs * self.steps_per_epoch
+        halvings = (self.total_steps - 1) // every
+        return (f"lr {self.lr:g}, halved every {self.lr_halve_epochs} epoch(s) of {self.steps_per_epoch:,} steps "
+                + (f"({halvings} halving(s) in {self.total_steps:,} steps)" if halvings else
+                   f"(never, in this run's {self.total_steps:,} steps: a constant rate)"))
+
     def options(self) -> dict:
         """The options beyond the paper that this configuration turns on (name -> value)."""
-        defaults = {f.name: f.default for f in dataclasses.fields(Config)}
-        return {k: getattr(self, k) for k in OPTIONS if getattr(self, k) != defaults[k]}
+        return {k: getattr(self, k) for k in OPTIONS if getattr(self, k) != DEFAULTS[k]}
 
     def authors_code(self) -> dict:
         """The settings of the authors' code beyond the paper's text that this configuration turns on (name -> value)."""
-        defaults = {f.name: f.default for f in dataclasses.fields(Config)}
-        return {k: getattr(self, k) for k in AUTHORS_CODE if getattr(self, k) != defaults[k]}
+        return {k: getattr(self, k) for k in AUTHORS_CODE if getattr(self, k) != DEFAULTS[k]}
 
 
 # The fields an autoencoder's training depends on (its cache key), and our options beyond the
@@ -222,9 +232,12 @@ class Config:
 TRAINING_FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.metadata["role"] == "training")
 OPTIONS = tuple(f.name for f in dataclasses.fields(Config) if f.metadata["ours"])
 AUTHORS_CODE = tuple(f.name for f in dataclasses.fields(Config) if f.metadata["authors"])
+# Each field's default: the value a result written before the field existed was made with.
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
 
 
-# --- the table of scales: begin (its values enter every cache key, so it is left out of the code fingerprint)
+# The table of scales. Its values enter every cache key, so the code fingerprint leaves this
+# assignment out, found by its name (swao.book.fingerprint.fingerprinted): keep the name.
 _SCALES: dict[str, Config] = {
     "smoke": Config(
         scale="smoke", train_mlps=512, epochs=1, batch_size=64, lr=1e-3, lr_halve_epochs=2,
@@ -255,7 +268,6 @@ _SCALES: dict[str, Config] = {
         eval_mlps=1000, search_points=100_000, search_steps=30_000, restarts=3,
     ),
 }
-# --- the table of scales: end
 
 
 def with_overrides(config: Config, **overrides) -> Config:
@@ -281,8 +293,7 @@ def authors_recipe(config: Config) -> Config:
     """``config`` trained as the authors' script trains: :data:`AUTHORS_RECIPE`, our training
     options beyond the paper off (and the authors' hard masks), the scale's sizes otherwise; at the
     paper scale, their epoch of :data:`AUTHORS_EPOCH_STEPS` steps (4,800,032 MLPs)."""
-    defaults = {f.name: f.default for f in dataclasses.fields(Config)}
-    ours_off = {k: defaults[k] for k in OPTIONS if k in TRAINING_FIELDS or k == "mask_grad"}
+    ours_off = {k: DEFAULTS[k] for k in OPTIONS if k in TRAINING_FIELDS or k == "mask_grad"}
     sizes = {}
     if config.scale == "paper":  # the paper's 12.8 M MLP passes in steps of 32, over their epoch's fixed set
         steps = config.mlp_passes // AUTHORS_RECIPE["batch_size"]
@@ -306,8 +317,7 @@ def network(config: Config | dict, mask_grad: str | None = None) -> MultiScaleAu
     """The autoencoder a configuration trains (a :class:`Config` or its dict, as a checkpoint's meta
     holds it; fields it lacks read as their defaults), with ``mask_grad`` (default: the config's)."""
     c = config.to_dict() if isinstance(config, Config) else config
-    defaults = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
-    get = lambda k: c.get(k, defaults[k])  # noqa: E731
+    get = lambda k: c.get(k, DEFAULTS[k])  # noqa: E731
     return MultiScaleAutoencoder(mask_grad=get("mask_grad") if mask_grad is None else mask_grad, mask_bias=get("mask_bias"),
                                  width=get("width"), encoder_input=get("encoder_input"), fc_layers=get("fc_layers"),
                                  shortcut_norm=get("shortcut_norm"))

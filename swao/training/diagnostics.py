@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from swao.method import losses
-from swao.training.evaluation import decodings, mpe_summary, per_decoder_mpe, test_mlps
+from swao.training.evaluation import decodings, mpe_summary, per_decoder_mpe, test_mlps, validation_mlps
 from swao.method.generation import input_grid
 from swao.method.metrics import is_near_constant, median, mpe
 from swao.method.representation import DEPTHS, MAX_DEPTH
@@ -29,7 +29,7 @@ def _stats(per_mlp: torch.Tensor) -> dict:
 
 # The least-squares driver of the linear floor: QR ("gels"; the design matrix, the inputs and an
 # intercept, has full rank). The CPU default, "gelsy", returned a different last digit from one
-# call to the next in one process at a fixed thread count (benchmarks/RESULTS.md, issue 22).
+# call to the next in one process at a fixed thread count (benchmarks/RESULTS.md, "The layout by layer").
 LSTSQ_DRIVER = "gels"
 
 
@@ -70,6 +70,12 @@ def floors(activation: str, n_mlps_per_encoder: int, seed: int) -> dict:
         for name, pred in floor_predictions(y, x).items():
             per[name].append(mpe(pred, y))
     return {name: _stats(torch.stack(v)) for name, v in per.items()}
+
+
+def validation_floors(config, activation: str) -> dict:
+    """:func:`floors` on a run's validation MLPs (:func:`swao.training.evaluation.validation_mlps`):
+    what its learning curve must get below to have learned more than each MLP's level."""
+    return floors(activation, *validation_mlps(config))
 
 
 def correlation(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from swao.method import losses
 from swao.method.activations import check_activation
 from swao.training.config import resolve_device
 from swao.method.forward import forward
-from swao.method.generation import generator, input_grid, random_mlps
+from swao.method.generation import generator, input_grid, mix_seed, random_mlps
 from swao.method.metrics import median, mpe
 from swao.method.model import device_of
 from swao.method.representation import DEPTHS, MAX_DEPTH
@@ -25,6 +25,20 @@ def test_mlps(activation: str, n_mlps_per_encoder: int, seed: int):
     gen = generator(seed)
     for L in DEPTHS:
         yield random_mlps(n_mlps_per_encoder, activation, gen=gen, depth=L)
+
+
+TEST_SEED_OFFSET = 10_000  # the test MLPs' seeds sit this far from the run's seed: apart from training and validation
+
+
+def test_seed(seed: int) -> int:
+    """The seed of the test MLPs of Tables 1 / 3 (:func:`test_mlps`) for a run seeded ``seed``."""
+    return TEST_SEED_OFFSET + seed
+
+
+def validation_mlps(config) -> tuple[int, int]:
+    """The run's fixed held-out MLPs, as :func:`test_mlps` draws them: ``(n per encoder, seed)``,
+    from ``config.val_mlps`` (split over the four depths) and a seed of their own."""
+    return max(1, config.val_mlps // MAX_DEPTH), mix_seed(config.seed, "validation")
 
 
 def _check_count(n_mlps_per_encoder) -> None:

@@ -34,8 +34,9 @@ import dataclasses
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 from torch import nn
@@ -43,12 +44,11 @@ from torch import nn
 from swao.method import losses
 from swao.training import distributed
 from swao.training.checkpoint import CHECKPOINT, HISTORY, read_checkpoint, read_snapshot, save_checkpoint, write_json
-from swao.training.config import TRAINING_FIELDS, Config, cuda_tf32, network, resolve_device
+from swao.training.config import DEFAULTS, LINEAR_WARMUP, TRAINING_FIELDS, Config, cuda_tf32, network, resolve_device
 from swao.training.diagnostics import table1_view
-from swao.training.evaluation import best_mean
-from swao.method.activations import check_activation
+from swao.training.evaluation import best_mean, validation_mlps
+from swao.training.spec import autoencoder_spec
 from swao.method.generation import authors_batch, input_grid, mix_seed, random_mlps
-from swao.method.model import MASK_GRADS
 from swao.method.progress import bar as progress_bar
 from swao.method.representation import DEPTHS, MAX_DEPTH
 
@@ -99,7 +99,7 @@ def lr_at(config: Config, step: int) -> float:
     warm-up over the first 5 % of ``config.total_steps``, then a linear decay to 0 at the end."""
     if config.schedule == "linear":
         total = config.total_steps
-        warm = max(1, round(0.05 * total))
+        warm = max(1, round(LINEAR_WARMUP * total))
         return config.lr * min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm)))
     return config.lr * 0.5 ** math.floor(step / (config.lr_halve_epochs * config.steps_per_epoch))
 
@@ -172,8 +172,7 @@ def validation_record(model: nn.Module, config: Config, activation: str, step: i
     row averaged, and per encoder the median and mean over MLPs of each MLP's best decoder, the
     share of near-constant best decodings and their median correlation with the target
     (:func:`swao.training.diagnostics.table1_view`: one pass over the MLPs)."""
-    n, seed = max(1, config.val_mlps // MAX_DEPTH), mix_seed(config.seed, "validation")
-    view = table1_view(model, activation, n, seed, dev)
+    view = table1_view(model, activation, *validation_mlps(config), dev)
     return {"step": step, "mpe": view["table"], "best_mean": best_mean(view["table"]),
             "best_decoder_median": view["best_median"], "best_decoder_mean": view["best_mean"],
             "near_constant_share": view["near_constant_share"], "median_correlation": view["median_correlation"],
@@ -186,8 +185,7 @@ def _check_same_run(old: dict, meta: dict, config: Config, what: str, bitwise: b
     bit-exact resume also the world size and device type. ``ValueError`` naming the first difference."""
     now = {**meta, "config": config.training_dict()}
     # a field added since the run was written reads as its default (the run trained without it)
-    defaults = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
-    old = {**old, "config": {k: old.get("config", {}).get(k, defaults.get(k)) for k in TRAINING_FIELDS}}
+    old = {**old, "config": {k: old.get("config", {}).get(k, DEFAULTS.get(k)) for k in TRAINING_FIELDS}}
     keys = ("activation", "loss", "p", "mask_grad", "config") + (("world_size", "device_type") if bitwise else ())
     for key in keys:
         if old.get(key) != now[key]:
@@ -213,69 +211,99 @@ def _postfix(history: dict) -> dict:
     return dict(loss=f"{history['loss'][-1]:.4g}", val_mpe=f"{sum(val) / len(val):.3g}", mlps_s=f"{history['mlps_per_s'][-1]:.0f}")
 
 
-def autoencoder_spec(config: Config, activation: str, loss: str = "min", p: float | None = None,
-                     mask_grad: str | None = None) -> dict:
-    """Everything a trained autoencoder depends on, validated: ``{"config", "activation", "loss",
-    "p", "mask_grad"}``, ``config`` as its training fields only (:meth:`Config.training_dict`: the
-    search's and the evaluation's sizes do not change it) and ``mask_grad`` ``None`` resolved to the
-    config's. Its checkpoint records it, a resumed run must match it, and it is the book's cache
-    key of the autoencoder (:func:`swao.book.autoencoders.autoencoder_parts`): ``swao train`` and
-    the book describe a run through this one function."""
-    if not isinstance(config, Config):
-        raise ValueError(f"config must be a swao.training.config.Config, got {type(config).__name__}")
-    mask_grad = config.mask_grad if mask_grad is None else mask_grad
-    if mask_grad not in MASK_GRADS:
-        raise ValueError(f"mask_grad must be one of {MASK_GRADS}, got {mask_grad!r}")
-    return {"config": config.training_dict(), "activation": check_activation(activation), "loss": loss,
-            "p": losses.check_loss(loss, p), "mask_grad": mask_grad}
+# ---------------------------------------------------------------------------------- a run: its state, its step, its loop
+class TrainResult(TypedDict):
+    """What :func:`train_autoencoder` returns: the trained model, the run's record (``meta``, with
+    the config and the steps done), its ``history``, the checkpoint's path, and how it ended
+    (``halted``: at ``halt_at_step``, as if killed; ``stopped``: at the deadline, checkpointed)."""
+    model: nn.Module
+    meta: dict
+    history: dict
+    checkpoint: Path
+    halted: bool
+    stopped: bool
 
 
-def train_autoencoder(config: Config, activation: str, loss: str = "min", p: float | None = None,
-                      out_dir: str | os.PathLike = "runs/autoencoder", mask_grad: str | None = None,
-                      resume: bool = False, steps: int | None = None, halt_at_step: int | None = None,
-                      warm_start: str | os.PathLike | None = None, options: Options | None = None, **switches) -> dict:
-    """Train a multi-scale autoencoder; returns ``{"model", "meta", "history", "checkpoint", "halted", "stopped"}``.
+@dataclass
+class Run:
+    """One training run's state, in one place: what is trained (``spec``,
+    :func:`swao.training.spec.autoencoder_spec`) and how (``opts``), the model, the network that
+    steps (``net``: the model wrapped for DDP or compiled), the optimiser, the run's record
+    (``meta``, ``history``), and the bookkeeping of the loop (losses not yet read back, training
+    time, MLPs seen, the last step checkpointed)."""
 
-    ``config``: a :class:`swao.training.config.Config` (``train_mlps``, ``epochs``, ``batch_size``, ``lr``,
-    ``lr_halve_epochs``, ``val_mlps``, ``val_every``, ``checkpoint_every``, ``seed``).
-    ``loss``: ``"min"`` (eq. 3) or ``"pnorm"`` (eq. 2, needs ``p > 0``). ``mask_grad``: the
-    decoders' masks (:data:`swao.method.model.MASK_GRADS`; default: the config's). ``steps``: stop after
-    this many steps in all (default: ``config.total_steps``; the lr schedule is unchanged).
-    ``resume``: continue from ``out_dir``'s checkpoint. ``halt_at_step``: stop right after that
-    step as if killed (no final checkpoint or validation; for resumption tests).
-    ``warm_start``: a weights-only snapshot (:func:`swao.training.checkpoint.save_snapshot`) of a run of
-    this recipe, for a new machine where the full checkpoint is not: its weights (upcast), step
-    and history, fresh Adam moments, and a linear learning-rate warm-up over :data:`WARMUP_STEPS`
-    (recorded in ``meta["warm_starts"]``). Not bit-exact; ``out_dir`` must hold no checkpoint.
-    ``options`` (:class:`Options`) or the same fields as keywords (``device="cpu"``,
-    ``progress=False``, ``amp=True``, ...): how to run.
-    A NaN/Inf loss raises :class:`NonFiniteLoss` at the next read-back (every ``log_every``
-    steps, and at validation and checkpoint steps); the last good checkpoint is kept.
-    """
-    opts = Options.of(options, switches)
-    spec = autoencoder_spec(config, activation, loss, p, mask_grad)
-    p, mask_grad = spec["p"], spec["mask_grad"]
+    config: Config
+    spec: dict
+    opts: Options
+    out: Path
+    dev: torch.device
+    rank: int
+    world: int
+    owns_group: bool
+    model: nn.Module
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    meta: dict
+    history: dict
+    total: int
+    log_every: int
+    x: torch.Tensor
+    bar: object = None
+    pending: list = field(default_factory=list)  # (loss, per-decoder losses) not yet read back
+    t_train: float = 0.0
+    n_seen: int = 0
+    last_good: int = 0
+
+    @property
+    def ckpt(self) -> Path:
+        return self.out / CHECKPOINT
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def result(self, halted: bool = False, stopped: bool = False) -> TrainResult:
+        return {"model": self.model, "meta": self.meta, "history": self.history, "checkpoint": self.ckpt,
+                "halted": halted, "stopped": stopped}
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        distributed.stop(self.owns_group)
+
+
+@dataclass(frozen=True)
+class Due:
+    """What a step does besides its update: read its loss back (``log``), validate, write a
+    checkpoint (``save``), end the run at the deadline (``stop``)."""
+    log: bool
+    validate: bool
+    save: bool
+    stop: bool
+
+
+def start_run(config: Config, spec: dict, out_dir: str | os.PathLike, opts: Options, steps: int | None = None,
+              resume: bool = False, warm_start: str | os.PathLike | None = None) -> Run:
+    """A run's state (:class:`Run`): fresh (the config's seeded initial weights), resumed from
+    ``out_dir``'s checkpoint (weights, Adam state and record: bit for bit), or warm-started from a
+    weights-only snapshot (weights and record, fresh Adam moments, a learning-rate warm-up)."""
     rank, world, dev, owns_group = distributed.start(resolve_device(opts.device), opts.threads)
     if config.batch_size % (MAX_DEPTH * world):
         raise ValueError(f"batch_size ({config.batch_size}) must be a multiple of 4 x world size ({world})")
     total = config.total_steps if steps is None else steps
     if not isinstance(total, int) or total < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    log_every = opts.log_every or (20 if dev.type == "cuda" else 1)
     out = Path(out_dir)
     ckpt = out / CHECKPOINT
-    main = rank == 0
-
-    # the model, the optimiser and the run's record; a resumed run takes all three from its checkpoint
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(mix_seed(config.seed, "init"))
-        model = network(config, mask_grad)
+        model = network(config, spec["mask_grad"])
     model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=dev.type in ("cpu", "cuda"))
     meta = {
-        "activation": activation, "loss": loss, "p": p, "mask_grad": mask_grad, "config": config.to_dict(),
-        "steps": 0, "total_steps": total, "world_size": world, "device_type": dev.type, "amp": opts.amp,
-        "tf32": bool(opts.tf32) if dev.type == "cuda" else None, "val_mpe": None,
+        "activation": spec["activation"], "loss": spec["loss"], "p": spec["p"], "mask_grad": spec["mask_grad"],
+        "config": config.to_dict(), "steps": 0, "total_steps": total, "world_size": world, "device_type": dev.type,
+        "amp": opts.amp, "tf32": bool(opts.tf32) if dev.type == "cuda" else None, "val_mpe": None,
         "torch": torch.__version__,
     }
     history: dict = {"step": [], "loss": [], "lr": [], "mlps_per_s": [], "decoder_loss": [], "val": []}
@@ -296,75 +324,139 @@ def train_autoencoder(config: Config, activation: str, loss: str = "min", p: flo
                 "snapshot_dtype": old.get("snapshot_dtype"), "from_commit": old.get("commit")}
         meta.update(steps=old["steps"], val_mpe=old["val_mpe"], warm_starts=[*old.get("warm_starts", []), warm])
         history = old["history"]
-    start = meta["steps"]
-    if main:
+    if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-
     net = distributed.wrap(model, dev, world)
     if opts.compile or opts.cuda_graphs:
         net = torch.compile(net, mode="reduce-overhead" if opts.cuda_graphs else None)
-    x = input_grid().to(dev)
     bar = None
-    if opts.progress and main:
-        bar = progress_bar(total, f"train {activation}/{loss}" + (f" p={p:g}" if loss == "pnorm" else ""), initial=start)
-    pending: list[tuple[torch.Tensor, torch.Tensor]] = []  # (loss, per-decoder losses) not yet read back
-    t_train, n_seen, last_good = 0.0, 0, start
-    stopped = False
+    if opts.progress and rank == 0:
+        name = f"train {spec['activation']}/{spec['loss']}" + (f" p={spec['p']:g}" if spec["loss"] == "pnorm" else "")
+        bar = progress_bar(total, name, initial=meta["steps"])
+    return Run(config=config, spec=spec, opts=opts, out=out, dev=dev, rank=rank, world=world, owns_group=owns_group,
+               model=model, net=net, opt=opt, meta=meta, history=history, total=total,
+               log_every=opts.log_every or (20 if dev.type == "cuda" else 1), x=input_grid().to(dev), bar=bar,
+               last_good=meta["steps"])
 
+
+def due_after(run: Run, done: int) -> Due:
+    """What step ``done`` (1-based) does besides its update (:class:`Due`)."""
+    at_end = done == run.total
+    validate = done % run.config.val_every == 0 or at_end
+    stop = run.opts.deadline is not None and time.time() >= run.opts.deadline and not at_end
+    save = done % run.config.checkpoint_every == 0 or at_end or stop
+    return Due(log=done % run.log_every == 0 or validate or save, validate=validate, save=save, stop=stop)
+
+
+def record_loss(run: Run, done: int, lr: float) -> None:
+    """Read back the losses since the last read-back into the history (:class:`NonFiniteLoss` if
+    one is NaN/Inf), with the learning rate and MLPs/s so far."""
+    mean_loss, decoder_loss = _loss_record(run.pending, done, run.world, run.dev, run.ckpt, run.last_good)
+    run.pending.clear()
+    h = run.history
+    h["step"].append(done)
+    h["loss"].append(mean_loss)
+    h["lr"].append(lr)
+    h["mlps_per_s"].append(run.n_seen / run.t_train if run.t_train > 0 else float("nan"))
+    h["decoder_loss"].append(decoder_loss)
+    if run.bar is not None:
+        run.bar.set_postfix(**_postfix(h), refresh=False)
+
+
+def train_step(run: Run, step: int, due: Due) -> None:
+    """One update at (0-based) ``step``: the mode (eval once the norms are frozen), the learning
+    rate, the loss of the step's batch, its read-back where due (before the update: a NaN/Inf loss
+    never reaches the weights), backward and Adam."""
+    t0 = time.perf_counter()
+    config, spec = run.config, run.spec
+    run.model.train(not norms_frozen(config, step))
+    lr = lr_at(config, step) * warm_factor(run.meta, step)
+    for g in run.opt.param_groups:
+        g["lr"] = lr
+    with cuda_tf32(run.dev, run.opts.tf32):
+        batch_loss, l = step_loss(run.net, config, spec["activation"], step % config.steps_per_epoch, run.x, spec["loss"],
+                                  spec["p"], run.rank, run.world, run.opts.amp, copy_weight_at(config, step))
+        run.pending.append((batch_loss.detach(), l.mean(0)))
+        if due.log:
+            record_loss(run, step + 1, lr)
+        run.opt.zero_grad(set_to_none=True)
+        batch_loss.backward()
+        run.opt.step()
+    if run.dev.type == "cuda" and (step + 1) % run.log_every == 0:
+        torch.cuda.synchronize(run.dev)
+    run.t_train += time.perf_counter() - t0
+    run.n_seen += config.batch_size
+    if run.bar is not None:
+        run.bar.update(1)
+
+
+def validate_if_due(run: Run, done: int, due: Due) -> None:
+    """The validation record (:func:`validation_record`) after step ``done``, where due."""
+    if due.validate:
+        run.history["val"].append(validation_record(run.model, run.config, run.spec["activation"], done, run.dev))
+        run.meta["val_mpe"] = run.history["val"][-1]["mpe"]
+        if run.bar is not None:
+            run.bar.set_postfix(**_postfix(run.history))
+
+
+def checkpoint_if_due(run: Run, done: int, due: Due) -> None:
+    """The checkpoint (model, Adam, record; atomic) and ``history.json`` after step ``done``, where due."""
+    if due.save:
+        run.meta["steps"] = done
+        if run.main:
+            save_checkpoint(run.ckpt, run.model, run.opt, {**run.meta, "history": run.history})
+            write_json(run.out / HISTORY, run.history)
+        run.last_good = done
+
+
+def run_training(config: Config, spec: dict, out_dir: str | os.PathLike, opts: Options, steps: int | None = None,
+                 resume: bool = False, warm_start: str | os.PathLike | None = None,
+                 halt_at_step: int | None = None) -> TrainResult:
+    """The training loop: what is trained is ``spec`` (:func:`swao.training.spec.autoencoder_spec`),
+    how it runs is ``opts`` (:class:`Options`); :func:`train_autoencoder` documents the rest. One
+    step after another: its update, then its validation and checkpoint where due; it ends at the
+    last step, at the deadline (checkpointed, ``stopped``) or at ``halt_at_step`` (as if killed)."""
+    run = start_run(config, spec, out_dir, opts, steps, resume, warm_start)
     try:
-        for step in range(start, total):
-            t0 = time.perf_counter()
+        for step in range(run.meta["steps"], run.total):
             done = step + 1
-            at_end = done == total
-            validate = done % config.val_every == 0 or at_end
-            stopped = opts.deadline is not None and time.time() >= opts.deadline and not at_end
-            save = done % config.checkpoint_every == 0 or at_end or stopped
-            model.train(not norms_frozen(config, step))
-            lr = lr_at(config, step) * warm_factor(meta, step)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            with cuda_tf32(dev, opts.tf32):
-                batch_loss, l = step_loss(net, config, activation, step % config.steps_per_epoch, x, loss, p, rank, world, opts.amp,
-                                          copy_weight_at(config, step))
-                pending.append((batch_loss.detach(), l.mean(0)))
-                if done % log_every == 0 or validate or save:  # before the update: a NaN/Inf loss never reaches the weights
-                    mean_loss, decoder_loss = _loss_record(pending, done, world, dev, ckpt, last_good)
-                    pending.clear()
-                    history["step"].append(done)
-                    history["loss"].append(mean_loss)
-                    history["lr"].append(lr)
-                    history["mlps_per_s"].append(n_seen / t_train if t_train > 0 else float("nan"))
-                    history["decoder_loss"].append(decoder_loss)
-                    if bar is not None:
-                        bar.set_postfix(**_postfix(history), refresh=False)
-                opt.zero_grad(set_to_none=True)
-                batch_loss.backward()
-                opt.step()
-            if dev.type == "cuda" and done % log_every == 0:
-                torch.cuda.synchronize(dev)
-            t_train += time.perf_counter() - t0
-            n_seen += config.batch_size
-            if bar is not None:
-                bar.update(1)
+            due = due_after(run, done)
+            train_step(run, step, due)
             if halt_at_step is not None and done >= halt_at_step:
-                return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": True, "stopped": False}
-            if validate:
-                history["val"].append(validation_record(model, config, activation, done, dev))
-                meta["val_mpe"] = history["val"][-1]["mpe"]
-                if bar is not None:
-                    bar.set_postfix(**_postfix(history))
-            if save:
-                meta["steps"] = done
-                if main:
-                    save_checkpoint(ckpt, model, opt, {**meta, "history": history})
-                    write_json(out / HISTORY, history)
-                last_good = done
-            if stopped:
-                return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": False,
-                        "stopped": True}
+                return run.result(halted=True)
+            validate_if_due(run, done, due)
+            checkpoint_if_due(run, done, due)
+            if due.stop:
+                return run.result(stopped=True)
     finally:
-        if bar is not None:
-            bar.close()
-        distributed.stop(owns_group)
-    meta["steps"] = total
-    return {"model": model, "meta": meta, "history": history, "checkpoint": ckpt, "halted": False, "stopped": False}
+        run.close()
+    run.meta["steps"] = run.total
+    return run.result()
+
+
+def train_autoencoder(config: Config, activation: str, loss: str = "min", p: float | None = None,
+                      out_dir: str | os.PathLike = "runs/autoencoder", mask_grad: str | None = None,
+                      resume: bool = False, steps: int | None = None, halt_at_step: int | None = None,
+                      warm_start: str | os.PathLike | None = None, options: Options | None = None,
+                      **switches) -> TrainResult:
+    """Train a multi-scale autoencoder (:class:`TrainResult`): :func:`run_training` with what is
+    trained and how it runs given as keywords.
+
+    ``config``: a :class:`swao.training.config.Config` (``train_mlps``, ``epochs``, ``batch_size``, ``lr``,
+    ``lr_halve_epochs``, ``val_mlps``, ``val_every``, ``checkpoint_every``, ``seed``).
+    ``loss``: ``"min"`` (eq. 3) or ``"pnorm"`` (eq. 2, needs ``p > 0``). ``mask_grad``: the
+    decoders' masks (:data:`swao.method.model.MASK_GRADS`; default: the config's). ``steps``: stop after
+    this many steps in all (default: ``config.total_steps``; the lr schedule is unchanged).
+    ``resume``: continue from ``out_dir``'s checkpoint. ``halt_at_step``: stop right after that
+    step as if killed (no final checkpoint or validation; for resumption tests).
+    ``warm_start``: a weights-only snapshot (:func:`swao.training.checkpoint.save_snapshot`) of a run of
+    this recipe, for a new machine where the full checkpoint is not: its weights (upcast), step
+    and history, fresh Adam moments, and a linear learning-rate warm-up over :data:`WARMUP_STEPS`
+    (recorded in ``meta["warm_starts"]``). Not bit-exact; ``out_dir`` must hold no checkpoint.
+    ``options`` (:class:`Options`) or the same fields as keywords (``device="cpu"``,
+    ``progress=False``, ``amp=True``, ...): how to run.
+    A NaN/Inf loss raises :class:`NonFiniteLoss` at the next read-back (every ``log_every``
+    steps, and at validation and checkpoint steps); the last good checkpoint is kept.
+    """
+    return run_training(config, autoencoder_spec(config, activation, loss, p, mask_grad), out_dir,
+                        Options.of(options, switches), steps, resume, warm_start, halt_at_step)

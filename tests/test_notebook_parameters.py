@@ -1,0 +1,135 @@
+"""Every parameter a page declares does something, and says what.
+
+Read from the source notebooks' syntax trees: a parameter is read by the page's code; where
+``setup_run`` turns the parameters into ``config`` and a device, both are read; a page that
+declares ``retrain`` passes it to every cached result it asks for; and the book build passes a
+page only the parameters it declares. The checks fail on the faults they guard against (the
+last test plants each one)."""
+import ast
+import inspect
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from swao.book import experiments
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book"))
+import build  # noqa: E402
+
+SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb"))
+RECOMPUTING = {name for name in experiments.__all__
+               if callable(getattr(experiments, name)) and "recompute" in inspect.signature(getattr(experiments, name)).parameters}
+
+
+def cells(nb: dict) -> tuple[str, list[str]]:
+    """The parameters cell's source and the other code cells' sources."""
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
+    return "".join(params[0]["source"]), ["".join(c["source"]) for c in code if c not in params]
+
+
+def faults(nb: dict) -> list[str]:
+    """What is wrong with a notebook's parameters (empty: nothing)."""
+    params, body = cells(nb)
+    declared = build._assignments(params)
+    trees = [ast.parse(src) for src in body]
+    nodes = [n for t in trees for n in ast.walk(t)]
+    read = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    out = [f"{name} has no comment saying what it does" for name, _, comment in declared if not comment]
+    out += [f"{name} is never read" for name, _, _ in declared if name not in read]
+    for n in nodes:
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and getattr(n.value.func, "id", None) == "setup_run":
+            targets = [t.id for t in n.targets[0].elts] if isinstance(n.targets[0], ast.Tuple) else [n.targets[0].id]
+            out += [f"setup_run's {t} is never read" for t in targets if t != "_" and t not in read]
+    if "retrain" in {name for name, _, _ in declared}:
+        for n in nodes:
+            if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and getattr(n.func.value, "id", None) == "experiments"
+                    and n.func.attr in RECOMPUTING):
+                given = {k.arg: k.value for k in n.keywords}
+                if not (isinstance(given.get("recompute"), ast.Name) and given["recompute"].id == "retrain"):
+                    out.append(f"experiments.{n.func.attr}(...) ignores retrain")
+    return out
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_every_declared_parameter_does_something(path):
+    assert faults(json.loads(path.read_text())) == []
+
+
+def test_the_build_passes_a_page_only_the_parameters_it_declares():
+    for path in SOURCES:
+        names = build._parameter_names(path)
+        assert names, f"{path.name}: no parameters cell"
+    assert "scale" not in build._parameter_names(ROOT / "notebooks" / "01_representation.ipynb")
+
+
+def test_the_checks_find_each_fault():
+    def nb(params: str, *body: str) -> dict:
+        return {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": params}]
+                + [{"cell_type": "code", "metadata": {}, "source": b} for b in body]}
+
+    good = nb('scale = "small"  # the sizes\nretrain = False  # again', "config, dev = setup_run(scale)\n"
+              "r = experiments.search_results(config, dev, recompute=retrain)")
+    assert faults(good) == []
+    assert faults(nb('scale = "small"', "print(scale)")) == ["scale has no comment saying what it does"]
+    assert faults(nb('seed = 0  # s', "print(1)")) == ["seed is never read"]
+    assert faults(nb('scale = 1  # s', "config, dev = setup_run(scale)\nprint(config)")) == ["setup_run's dev is never read"]
+    assert faults(nb('retrain = False  # r', "experiments.search_results(1, recompute=retrain)\nexperiments.mpe_table(1, 2)")) \
+        == ["experiments.mpe_table(...) ignores retrain"]
+
+
+def test_the_rendered_parameter_block_has_every_value_and_its_comment(tmp_path):
+    import nbformat
+
+    def page(*cells):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = list(cells)
+        path = tmp_path / "page.ipynb"
+        nbformat.write(nb, path)
+        return path
+
+    def param_cell():
+        return nbformat.v4.new_code_cell('scale = "small"  # the sizes\nseed = 0  # the draws',
+                                         metadata={"tags": ["parameters", "hide-input"]})
+
+    path = page(param_cell(), nbformat.v4.new_code_cell('scale = "smoke"', metadata={"tags": ["injected-parameters"]}))
+    build.one_parameter_block(path)
+    source, injected = nbformat.read(path, as_version=4).cells
+    assert 'scale = "smoke"  # the sizes' in injected.source and "seed = 0  # the draws" in injected.source
+    assert "remove-cell" in source.metadata["tags"]
+    path = page(param_cell())  # run with its defaults: nothing injected, the source cell shows the block
+    build.one_parameter_block(path)
+    (source,) = nbformat.read(path, as_version=4).cells
+    assert source.source.startswith("# Parameters (the values this page was run with")
+    assert 'scale = "small"  # the sizes' in source.source and "hide-input" not in source.metadata["tags"]
+
+
+def test_each_page_ends_with_the_command_that_reruns_it_and_its_measured_time(tmp_path):
+    import nbformat
+
+    path = tmp_path / "page.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    source = ROOT / "notebooks" / "03_autoencoder_training.ipynb"
+    build.add_rerun_box(path, source, {"scale": "smoke", "device": "cpu"}, 5.83, 2, False)
+    box = nbformat.read(path, as_version=4).cells[-1].source
+    assert "`papermill notebooks/03_autoencoder_training.ipynb 03_autoencoder_training-rerun.ipynb -k python3 --cwd . -p scale smoke -p device cpu`" in box
+    assert "5.8 s at the `smoke` scale on " in box and "2 pages at once" in box and "measurements page" in box
+    # the executed copies carry it
+    copy = nbformat.read(ROOT / "tests" / "notebooks" / "03_autoencoder_training.ipynb", as_version=4)
+    assert "Rerun this page" in copy.cells[-1].source and "papermill notebooks/03_autoencoder_training.ipynb" in copy.cells[-1].source
+
+
+def test_the_binder_link_names_the_repository_the_book_is_built_from_and_no_other(monkeypatch):
+    """_config.yml names no repository (this project's public address is not known here): the CI's
+    one is used, and without it there is no link."""
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    page = ROOT / "notebooks" / "05_sparse_search.ipynb"
+    assert build.repository() is None
+    assert "mybinder.org" not in build.launch(page) and "_config.yml" in build.launch(page)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "someone/swao-fork")
+    monkeypatch.setenv("GITHUB_REF_NAME", "work")
+    assert build.repository() == ("someone/swao-fork", "work")
+    assert "https://mybinder.org/v2/gh/someone/swao-fork/work?labpath=notebooks%2F05_sparse_search.ipynb" in build.launch(page)
