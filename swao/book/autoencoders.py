@@ -15,9 +15,8 @@ from pathlib import Path
 import torch
 
 from swao.book.cache import cache_root, cached, has_result, result_dir
-
 from swao.book.provenance import provenance
-from swao.book.stages import AUTOENCODERS, CONFIG_MASK_GRAD, FIGURE2_MLPS, MIN_LOSS, resolve_mask_grad
+from swao.book.stages import AUTOENCODERS, CONFIG_MASK_GRAD, FIGURE2_MLPS, MIN_LOSS, mlp_type, resolve_mask_grad
 from swao.method.activations import ACTIVATIONS
 from swao.method.forward import forward, forward_batch
 from swao.method.generation import input_grid, random_mlps
@@ -128,8 +127,8 @@ def validation_floors(config: Config, names) -> dict:
     """Per autoencoder name, the floors of its MLP type on the training run's validation MLPs
     (:func:`swao.training.diagnostics.validation_floors`): what its learning curve must get
     below. Seconds to compute, from the config alone: not cached."""
-    by_type = {act: diagnostics.validation_floors(config, act) for act in {AUTOENCODERS[n][0] for n in names}}
-    return {n: by_type[AUTOENCODERS[n][0]] for n in names}
+    by_type = {act: diagnostics.validation_floors(config, act) for act in {mlp_type(n) for n in names}}
+    return {n: by_type[mlp_type(n)] for n in names}
 
 
 def mpe_table(config: Config, name: str, device="cpu", mask_grad: str = CONFIG_MASK_GRAD, recompute: bool = False) -> dict:

@@ -24,6 +24,13 @@ AUTOENCODERS = {
     "leaky_relu-min": ("leaky_relu", "min", None),
     "linear-min": ("linear", "min", None),
 }
+
+
+def mlp_type(name: str) -> str:
+    """The MLP type of one of :data:`AUTOENCODERS` (``"sigmoid-p0.5"`` -> ``"sigmoid"``)."""
+    return AUTOENCODERS[name][0]
+
+
 MIN_LOSS = {"sigmoid": "sigmoid-min", "leaky_relu": "leaky_relu-min", "linear": "linear-min"}
 FIGURE2_MLPS = 3  # MLPs per type in Figure 2
 YOUR_DATA_TYPES = ("sigmoid",)  # the autoencoder the your-data page searches with (STAGES["your_data"])
@@ -134,5 +141,5 @@ def exported_config(scale: str, name: str = "run") -> Config | None:
     return None if result is None or "config" not in result else Config(**result["config"])
 
 
-__all__ = ["AUTOENCODERS", "MIN_LOSS", "FIGURE2_MLPS", "YOUR_DATA_TYPES", "CONFIG_MASK_GRAD", "STAGES", "NOTEBOOK_STAGES", "STUDIES",
+__all__ = ["AUTOENCODERS", "MIN_LOSS", "FIGURE2_MLPS", "YOUR_DATA_TYPES", "CONFIG_MASK_GRAD", "STAGES", "NOTEBOOK_STAGES", "STUDIES", "mlp_type",
            "check_stages", "stages_for", "autoencoders_for", "resolve_mask_grad", "results_root", "exported", "exported_config", "read_study"]

@@ -103,11 +103,11 @@ def search_your_data(models: dict, config: Config, csv: str | Path | None = None
     return results
 
 
-def live_alternative(cells: dict) -> dict | None:
-    """Where the depth chosen by validation loss collapsed (a near-constant function), the
-    lowest-validation-loss depth of ``cells`` (``{decoder: cell}``) that did not: ``{"decoder",
-    "mpe", "nonzeros", "matrix"}``, or ``None`` (the chosen one is live, or every depth collapsed)."""
-    dec, chosen = best_decoder(cells)
+def live_alternative(cells: dict, chosen: dict) -> dict | None:
+    """Where ``chosen``, the depth of ``cells`` (``{decoder: cell}``) chosen by validation loss,
+    collapsed (a near-constant function), the lowest-validation-loss depth that did not:
+    ``{"decoder", "mpe", "nonzeros", "matrix"}``, or ``None`` (the chosen one is live, or every
+    depth collapsed)."""
     if not chosen.get("collapsed"):
         return None
     live = {k: c for k, c in cells.items() if c.get("collapsed") is False}
@@ -135,7 +135,7 @@ def your_data_views(results: dict, config: Config, csv: str | Path | None = None
                         pred = exported_sequential(torch.tensor(c["matrix"]), act, units)(d["x_test"]).squeeze(-1)
                     found[m] = {"decoder": dec, "pred": pred, "mpe": c["mpe"], "nonzeros": c["nonzeros"],
                                 "matrix": torch.tensor(c["matrix"]), "strength": c.get("strength"),
-                                "collapsed": c.get("collapsed"), "live": live_alternative(entry[m][ds])}
+                                "collapsed": c.get("collapsed"), "live": live_alternative(entry[m][ds], c)}
             views.append({"activation": act, "dataset": ds, "units": units, "x": d["x_test"], "y": d["y_test"], "found": found})
     return views
 

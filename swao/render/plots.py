@@ -11,6 +11,7 @@ import torch
 from matplotlib.text import Text
 from matplotlib.ticker import FormatStrFormatter
 
+from swao.book.stages import mlp_type
 from swao.method.representation import H, INPUT_ROWS, depth_of
 
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9.5, "legend.fontsize": 9,
@@ -20,11 +21,22 @@ COLUMN_PX = 690  # the book's text column at a 1280-px window: a wider figure is
 MIN_PX = 9  # the smallest text a reader should get, in pixels, once the figure is scaled to the column
 
 
+def smallest_text(fig) -> float | None:
+    """The font size (points) of the figure's smallest visible text, or ``None`` if it has none."""
+    return min((t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()), default=None)
+
+
 def rendered_px(fig) -> float:
     """The height in pixels of the figure's smallest text once the page scales it to the column."""
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     width = fig.get_figwidth() * fig.dpi
-    return min(sizes, default=MIN_PX * 72 / fig.dpi) * fig.dpi / 72 * min(1.0, COLUMN_PX / width)
+    return (smallest_text(fig) or MIN_PX * 72 / fig.dpi) * fig.dpi / 72 * min(1.0, COLUMN_PX / width)
+
+
+def legend_below(fig, handles: list, labels: list, ncol: int) -> None:
+    """The legend under the axes, off the data, in ``ncol`` columns; the axes laid out above it."""
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, (0.1 + 0.2 * -(-len(labels) // ncol)) / fig.get_figheight(), 1, 1))
+
 
 
 def legible(fig):
@@ -224,7 +236,7 @@ def plot_learning_curves(results: dict[str, dict], floors: dict | None = None):
         val = [v for v in h["val"] if "best_decoder_median" in v]
         ax1.plot([v["step"] for v in val], [sum(v["best_decoder_median"]) / len(v["best_decoder_median"]) for v in val],
                  marker="o", ms=3, lw=1, label=name, color=f"C{k}")
-        act = name.rsplit("-", 1)[0]
+        act = mlp_type(name) if floors else None
         if floors and act not in drawn:
             const = floors[name]["constant"]["median"]
             drawn[act] = ax1.axhline(sum(const) / len(const), color=f"C{k}", ls="--", lw=0.9,
@@ -236,9 +248,7 @@ def plot_learning_curves(results: dict[str, dict], floors: dict | None = None):
     for ax in (ax0, ax1):
         plain_log_y(ax)
     handles, labels = ax1.get_legend_handles_labels()
-    ncol = min(4, len(labels))
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, (0.1 + 0.2 * -(-len(labels) // ncol)) / fig.get_figheight(), 1, 1))
+    legend_below(fig, handles, labels, min(4, len(labels)))
     return legible(fig)
 
 
@@ -343,9 +353,7 @@ def plot_tradeoff(points: list[dict], paper: list[dict] | None = None, l0: list[
            title="Figure 4: compactness against error")
     plain_log_y(ax)
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2 if len(labels) > 3 else 1, fontsize=9, frameon=False)
-    rows = (len(labels) + 1) // 2 if len(labels) > 3 else len(labels)
-    fig.tight_layout(rect=(0, (0.1 + 0.2 * rows) / fig.get_figheight(), 1, 1))
+    legend_below(fig, handles, labels, 2 if len(labels) > 3 else 1)
     return legible(fig)
 
 

@@ -11,6 +11,7 @@ from swao.book.findings import (ALL_METHODS, ENCODER_INPUT_NAMES, MARGIN, RECIPE
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
 from swao.book.numbers import slash
+from swao.book.stages import mlp_type
 from swao.render.tables import COLLAPSED, ENCODERS, Table, fmt, provenance_note
 
 NEAR_CONSTANT_ALL = 0.9  # an autoencoder "outputs a constant" when this share of its best decodings is near-constant on every encoder
@@ -36,7 +37,7 @@ def training_table(trained: dict, floors: dict | None = None, caption: str = "Tr
             beats = [m < MARGIN * c for m, c in zip(med, const)]
             marks = [" ✓" if b else "" for b in beats]
             below, cells = below + sum(beats), cells + len(med)
-            const_rows.setdefault(name.rsplit("-", 1)[0], const)
+            const_rows.setdefault(mlp_type(name), const)
         flat = val and "near_constant_share" in val[-1] and min(val[-1]["near_constant_share"]) >= NEAR_CONSTANT_ALL
         rows.append([name + (" (constant output)" if flat else ""), f"{h['step'][-1]:,}", fmt(h["loss"][-1], 3),
                      fmt(r.get("train_seconds"), 0), *[fmt(v, 1) + k for v, k in zip(med, marks)], fmt(mean, 1)])

@@ -11,17 +11,15 @@ import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from matplotlib.text import Text
 
-from swao.render.plots import COLUMN_PX, MIN_PX
+from swao.render.plots import COLUMN_PX, MIN_PX, smallest_text
 
 
 def frame_dpi(fig) -> float:
     """The smallest resolution that keeps ``fig``'s smallest text at :data:`swao.render.plots.MIN_PX`
     pixels as the page shows the PNG (at its own width, or scaled down to the column; a figure
     wider than the column is first made legible by :func:`swao.render.plots.legible`)."""
-    smallest = min((t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()), default=10)
-    return max(MIN_PX * 72 / smallest, min(fig.dpi, COLUMN_PX / fig.get_figwidth()))
+    return max(MIN_PX * 72 / (smallest_text(fig) or 10), min(fig.dpi, COLUMN_PX / fig.get_figwidth()))
 
 
 def figure_png(fig, dpi: float | None = None) -> bytes:
