@@ -31,8 +31,8 @@ from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from swao.training.config import cuda_tf32, get_config, resolve_device
 from swao.method.generation import input_grid

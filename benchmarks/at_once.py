@@ -23,20 +23,21 @@ from unittest import mock
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from ae_throughput import machine, matmul_peak  # noqa: E402
-from swao.book import experiments as ex  # noqa: E402
-from swao.book.provenance import git_commit  # noqa: E402
-from swao.book.reproduce import search_at_once, train_at_once  # noqa: E402
-from swao.book.your_data import search_your_data  # noqa: E402
-from swao.method.activations import ACTIVATIONS  # noqa: E402
-from swao.ours.table2 import run_table2  # noqa: E402
-from swao.training.config import get_config  # noqa: E402
-from swao.method.generation import input_grid  # noqa: E402
-from swao.method.model import MultiScaleAutoencoder  # noqa: E402
-from swao.training.train import step_loss, train_autoencoder  # noqa: E402
+from ae_throughput import machine, matmul_peak
+from swao.book import experiments as ex
+from swao.book.provenance import git_commit
+from swao.book.reproduce import search_at_once, train_at_once
+from swao.book.your_data import search_your_data
+from swao.method.activations import ACTIVATIONS
+from swao.ours.table2 import run_table2
+from swao.training.config import get_config
+from swao.method.generation import input_grid
+from swao.method.model import MultiScaleAutoencoder
+from swao.training.spec import autoencoder_spec
+from swao.training.train import step_loss, train_autoencoder
 
 STAGES = ("autoencoders", "search", "your_data")  # the book's autoencoders, the searches that read them
 
@@ -49,7 +50,7 @@ def in_turn(config, cache: Path) -> dict:
     models = {}
     for name, mask_grad in ex.autoencoders_for(STAGES, config):
         act, loss, p = ex.AUTOENCODERS[name]
-        out = train_autoencoder(config, act, loss, p, out_dir=cache / name, mask_grad=mask_grad, device="cpu", progress=False)
+        out = train_autoencoder(config, autoencoder_spec(config, act, loss, p, mask_grad), cache / name, device="cpu", progress=False)
         models[name] = out["model"].eval()
     seconds["training"] = time.perf_counter() - t0
     t0 = time.perf_counter()

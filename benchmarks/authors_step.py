@@ -15,14 +15,14 @@ import time
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from ae_throughput import machine  # noqa: E402
-from swao.book.provenance import git_commit  # noqa: E402
-from swao.method import losses  # noqa: E402
-from swao.method.generation import input_grid  # noqa: E402
-from swao.training.config import get_config, network  # noqa: E402
-from swao.training.train import train_batch  # noqa: E402
+from ae_throughput import machine
+from swao.book.provenance import git_commit
+from swao.method import losses
+from swao.method.generation import input_grid
+from swao.training.config import get_config, network
+from swao.training.train import train_batch
 
 PARTS = ("batch", "targets", "forward", "loss", "backward", "adam")
 VARIANTS = ("authors", "no-norm", "foreach-adam")

@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from swao.book.cache import write_json  # noqa: E402
+from swao.book.cache import write_json
 
-from swao.book.provenance import machine_name  # noqa: E402
-from swao.ours.table2 import best_decoder  # noqa: E402
+from swao.book.provenance import machine_name
+from swao.ours.table2 import best_decoder
 
 STAGE = re.compile(r"^\[reproduce\] (\w+): ([0-9.]+) s$", re.M)
 PEAK = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")

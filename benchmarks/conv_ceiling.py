@@ -25,18 +25,18 @@ import time
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from ae_throughput import machine, matmul_peak  # noqa: E402
-from at_once import flops_per_mlp  # noqa: E402
-from small_step import timed_steps  # noqa: E402
-from swao.book.provenance import git_commit  # noqa: E402
-from swao.method.generation import input_grid  # noqa: E402
-from swao.method.model import MultiScaleAutoencoder  # noqa: E402
-from swao.training.config import get_config  # noqa: E402
-from swao.training.train import step_loss  # noqa: E402
+from ae_throughput import machine, matmul_peak
+from at_once import flops_per_mlp
+from small_step import timed_steps
+from swao.book.provenance import git_commit
+from swao.method.generation import input_grid
+from swao.method.model import MultiScaleAutoencoder
+from swao.training.config import get_config
+from swao.training.train import step_loss
 
 CONVS = (nn.Conv2d, nn.ConvTranspose2d)
 

@@ -21,17 +21,17 @@ from collections import defaultdict
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
-from torch.profiler import ProfilerActivity, profile  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
 
-from ae_throughput import machine, matmul_peak  # noqa: E402
-from swao.method.generation import input_grid  # noqa: E402
-from swao.method.model import MultiScaleAutoencoder  # noqa: E402
-from swao.method.search import search  # noqa: E402
-from swao.ours.table2 import table2_datasets  # noqa: E402
-from swao.training.config import SCALES, get_config  # noqa: E402
-from swao.training.train import step_loss, train_batch  # noqa: E402
+from ae_throughput import machine, matmul_peak
+from swao.method.generation import input_grid
+from swao.method.model import MultiScaleAutoencoder
+from swao.method.search import search
+from swao.ours.table2 import table2_datasets
+from swao.training.config import SCALES, get_config
+from swao.training.train import step_loss, train_batch
 
 # operator-name fragment -> category, first match wins (self CPU time of the profiler's operators)
 CATEGORIES = (
@@ -94,12 +94,11 @@ def searching(config, steps: int) -> dict:
     """Categories of the scale's search (one type, its Table 2 datasets, every decoder)."""
     model = MultiScaleAutoencoder(width=config.width).eval()
     data = list(table2_datasets("sigmoid", config.search_points).values())
-    kw = dict(start=config.search_start, masks=config.search_masks, penalty=config.search_penalty,
-              keep_layers=config.search_keep_layers, progress=False)
-    search(model, data, "sigmoid", 2, config.restarts, **kw)  # warm-up
+    budget, options = config.search_budget(), config.search_options()
+    search(model, data, "sigmoid", budget.replace(steps=2), options)  # warm-up
     t0 = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        search(model, data, "sigmoid", steps, config.restarts, **kw)
+        search(model, data, "sigmoid", budget.replace(steps=steps), options)
     return {"seconds": time.perf_counter() - t0, "categories": categorise(prof), "steps": steps}
 
 

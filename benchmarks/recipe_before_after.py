@@ -13,10 +13,10 @@ import sys
 os.environ.setdefault("SWAO_CACHE", "/tmp/before-cache")  # never the book's cache: another recipe
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
-import torch  # noqa: E402
+import torch
 
-from swao.book import experiments  # noqa: E402
-from swao.training.config import get_config  # noqa: E402
+from swao.book import experiments
+from swao.training.config import get_config
 
 OLD_SMALL = dict(train_mlps=40_000, epochs=3, batch_size=256, lr=1e-3, lr_halve_epochs=1, val_every=157, checkpoint_every=471,
                  schedule="step", mask_bias=0.0, copy_weight=0.0, width=1.0, mask_grad="none", search_start="uniform",

@@ -27,13 +27,14 @@ from swao.method.model import MultiScaleAutoencoder
 from swao.method.fused_mse import mlp_mse
 from swao.method.optimise import TripleData
 from swao.method.search import search
+from swao.method.settings import SearchBudget
 from swao.ours.table2 import table2_datasets
 
 
 def step_seconds(model, data, activation, steps) -> float:
     """Median seconds of one optimisation step (validation excluded)."""
     stamps: list[float] = []
-    search(model, data, activation, steps, restarts=1, seed=0, eval_every=10**9,
+    search(model, data, activation, SearchBudget(steps, eval_every=10**9),
            progress=lambda step, loss: stamps.append(time.perf_counter()))
     gaps = [b - a for a, b in zip(stamps[1:-1], stamps[2:])]  # skip step 0 and the final evaluation
     return statistics.median(gaps)

@@ -24,15 +24,15 @@ import time
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from ae_throughput import machine, matmul_peak  # noqa: E402
-from at_once import flops_per_mlp  # noqa: E402
-from swao.book.provenance import git_commit  # noqa: E402
-from swao.method.generation import input_grid  # noqa: E402
-from swao.method.model import MultiScaleAutoencoder  # noqa: E402
-from swao.training.config import get_config  # noqa: E402
-from swao.training.train import step_loss  # noqa: E402
+from ae_throughput import machine, matmul_peak
+from at_once import flops_per_mlp
+from swao.book.provenance import git_commit
+from swao.method.generation import input_grid
+from swao.method.model import MultiScaleAutoencoder
+from swao.training.config import get_config
+from swao.training.train import step_loss
 
 
 VARIANTS = ("eager", "compiled", "no-onednn", "channels-last-weights")

@@ -24,18 +24,18 @@ from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from swao.training import diagnostics  # noqa: E402
-from swao.training.evaluation import test_seed  # noqa: E402
-from swao.book.cache import write_json  # noqa: E402
-from swao.book.provenance import provenance  # noqa: E402
-from swao.method.generation import generator, input_grid, random_mlps  # noqa: E402
-from swao.method.forward import forward  # noqa: E402
-from swao.method.losses import target_outputs  # noqa: E402
-from swao.method.metrics import is_near_constant, median, mpe  # noqa: E402
-from swao.method.model import MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
-from swao.method.progress import bar  # noqa: E402
+from swao.training import diagnostics
+from swao.training.evaluation import test_seed
+from swao.book.cache import write_json
+from swao.book.provenance import provenance
+from swao.method.generation import generator, input_grid, random_mlps
+from swao.method.forward import forward
+from swao.method.losses import target_outputs
+from swao.method.metrics import is_near_constant, median, mpe
+from swao.method.model import MASK_GRADS, MultiScaleAutoencoder
+from swao.method.progress import bar
 
 PAPER_D1_E1 = 5.84  # Table 1, min loss, D1 row, E1 column
 

@@ -24,19 +24,19 @@ from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from swao.training import diagnostics  # noqa: E402
-from swao.method import losses  # noqa: E402
-from swao.book.cache import read_json, write_json  # noqa: E402
-from swao.book.provenance import provenance  # noqa: E402
-from swao.training.config import get_config  # noqa: E402
-from swao.method.forward import forward  # noqa: E402
-from swao.method.generation import input_grid, mix_seed  # noqa: E402
-from swao.method.metrics import is_near_constant, median  # noqa: E402
-from swao.method.model import MASK_GRADS, MultiScaleAutoencoder  # noqa: E402
-from swao.method.progress import bar  # noqa: E402
-from swao.training.train import train_batch  # noqa: E402
+from swao.training import diagnostics
+from swao.method import losses
+from swao.book.cache import read_json, write_json
+from swao.book.provenance import provenance
+from swao.training.config import get_config
+from swao.method.forward import forward
+from swao.method.generation import input_grid, mix_seed
+from swao.method.metrics import is_near_constant, median
+from swao.method.model import MASK_GRADS, MultiScaleAutoencoder
+from swao.method.progress import bar
+from swao.training.train import train_batch
 
 
 @torch.no_grad()

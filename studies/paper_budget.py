@@ -38,20 +38,21 @@ from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from swao.training import diagnostics  # noqa: E402
-from swao.book.cache import read_json, write_json  # noqa: E402
-from swao.book.provenance import git_commit, machine_name, provenance  # noqa: E402
-from swao.book.autoencoders import figure2_panel, table1_block  # noqa: E402
-from swao.book.findings import budget_cpus, budget_recipe  # noqa: E402
-from swao.training.checkpoint import CHECKPOINT, load_autoencoder, read_checkpoint, save_snapshot  # noqa: E402
-from swao.training.config import Config, get_config, network  # noqa: E402
-from swao.training.evaluation import test_seed, validation_mlps  # noqa: E402
-from swao.method.representation import MAX_DEPTH  # noqa: E402
-from swao.training.train import train_autoencoder  # noqa: E402
-from swao.ours.table2 import METHODS, run_method, table2_datasets  # noqa: E402
-from swao.book.your_data import search_your_data  # noqa: E402
+from swao.training import diagnostics
+from swao.book.cache import read_json, write_json
+from swao.book.provenance import git_commit, machine_name, provenance
+from swao.book.autoencoders import figure2_panel, table1_block
+from swao.book.findings import budget_cpus, budget_recipe
+from swao.training.checkpoint import CHECKPOINT, load_autoencoder, read_checkpoint, save_snapshot
+from swao.training.config import Config, get_config, network
+from swao.training.evaluation import test_seed, validation_mlps
+from swao.method.representation import MAX_DEPTH
+from swao.training.spec import autoencoder_spec
+from swao.training.train import train_autoencoder
+from swao.ours.table2 import METHODS, Comparison, result_header, table2_datasets, type_entry
+from swao.book.your_data import search_your_data
 
 ACTIVATION, LOSS, MASK_GRAD = "sigmoid", "min", "none"  # the headline autoencoder, the authors' hard masks
 AUTHORS = {"lr": 1e-4, "batch_size": 32, "lr_halve_epochs": 2, "init": "Xavier uniform", "optimizer": "Adam"}
@@ -124,7 +125,7 @@ def segment(state: Path, minutes: float, warm_start: str | None, threads: int, n
         raise SystemExit(f"{state} already holds the run's checkpoint: resume it without --warm-start")
     t0, wall0 = time.perf_counter(), time.time()
     before = read_checkpoint(state)[1]["steps"] if resume else None
-    result = train_autoencoder(config, ACTIVATION, LOSS, out_dir=state, mask_grad=MASK_GRAD, resume=resume,
+    result = train_autoencoder(config, autoencoder_spec(config, ACTIVATION, LOSS, mask_grad=MASK_GRAD), state, resume=resume,
                                warm_start=None if resume else warm_start, device="cpu", threads=threads,
                                deadline=wall0 + 60 * minutes, log_every=max(1, LOG_PASSES // config.batch_size))
     meta = result["meta"]
@@ -253,7 +254,7 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
     (eq. 4-6: ``z ~ U[0, 1)``, hard masks, the penalty over every decoded weight) at the paper's
     sizes (30,000 steps, 100,000-point datasets, 3 restarts; ``scale="smoke"``: the smoke scale's,
     for tests), beside direct sparse training, dense + pruning and the L0 gates at the same budget
-    (:func:`swao.ours.table2.run_method`). About 1.7 h of 2-core CPU at the paper's sizes, so it
+    (:meth:`swao.ours.table2.Comparison.run`). About 1.7 h of 2-core CPU at the paper's sizes, so it
     runs in parts that may span sittings: each method (``methods``, default every one not done
     yet, the search first: the baselines after it read its non-zero counts) writes its own file
     in :func:`table2_parts`, with the CPU that made it, and ``out`` (``table2.json``) is rewritten
@@ -276,9 +277,10 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
     if any(m != "search" for m in todo) and "search" not in done and "search" not in todo:
         raise SystemExit("the baselines read the search's non-zero counts: run the search part first (--methods search)")
     data = table2_datasets(ACTIVATION, config.search_points, config.seed)
+    comparison = Comparison.of(config, config.seed)
     for m in sorted(todo, key=list(METHODS).index):
         searched = done["search"]["cells"]["search"] if m != "search" else None
-        part = run_method(m, model, ACTIVATION, data, config, "cpu", config.seed, searched=searched)
+        part = comparison.run(m, model, ACTIVATION, data, searched)
         slim_cells(part["cells"][m])
         done[m] = {"method": m, **part, "steps_trained": meta["steps"], "config": config.to_dict(),
                    "provenance": provenance("cpu", config)}
@@ -301,18 +303,14 @@ def table2_result(done: dict, meta: dict, curve: dict, config: Config, snapshot:
     result in the form of :func:`swao.ours.table2.run_table2`'s, with the baselines done
     (``baselines_done``) and the methods still to run (``pending``; ``baselines`` once none is),
     each part's CPU and seconds, and the weights' provenance."""
-    entry: dict = {"seconds": {}}
-    for m in [m for m in METHODS if m in done]:
-        entry.update(done[m]["cells"])
-        entry["seconds"][m] = done[m]["seconds"]
+    entry = type_entry(done)
     pending = [m for m in METHODS if m not in done]
     hardware = "; ".join(sorted({d["provenance"]["hardware"] for d in done.values()}))
     made = {**provenance("cpu", config), "scale": "paper-budget" if scale == "paper" else scale, "hardware": hardware,
             "date": max(d["provenance"]["date"] for d in done.values())}
-    return {"config": config.to_dict(), "seed": config.seed, "device": "cpu", "steps": config.search_steps,
-            "restarts": config.restarts, "baselines": not pending, "pending": pending,
+    return {**result_header(config, config.seed, "cpu", not pending), "pending": pending,
             "baselines_done": [m for m in METHODS if m in done and m != "search"],
-            "types": {ACTIVATION: {"search": entry.pop("search"), **entry}},
+            "types": {ACTIVATION: entry},
             "seconds": sum(entry["seconds"].values()), "steps_trained": meta["steps"], "total_steps": meta["total_steps"],
             "mlp_passes": meta["steps"] * curve["config"]["batch_size"], "paper_mlp_passes": curve["paper_mlp_passes"],
             "train_hours": curve["hours"],
@@ -365,8 +363,8 @@ def pilot(lrs: list[float], steps: int, root: Path, out: Path, threads: int) -> 
         if any(abs(r["lr"] - lr) < 1e-12 for r in result["runs"]):
             continue
         t0 = time.perf_counter()
-        run = train_autoencoder(recipe(lr), ACTIVATION, LOSS, out_dir=root / f"pilot-lr{lr:.3g}", mask_grad=MASK_GRAD,
-                                resume=True, steps=steps, device="cpu", threads=threads)
+        run = train_autoencoder(recipe(lr), autoencoder_spec(recipe(lr), ACTIVATION, LOSS, mask_grad=MASK_GRAD),
+                                root / f"pilot-lr{lr:.3g}", resume=True, steps=steps, device="cpu", threads=threads)
         val, hist = run["history"]["val"][-1], run["history"]
         result["runs"].append({"lr": lr, "seconds": time.perf_counter() - t0, "val": val,
                                "score": sum(val["best_decoder_median"]) / MAX_DEPTH,

@@ -23,18 +23,18 @@ from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from swao.training import diagnostics  # noqa: E402
-from swao.render import reports  # noqa: E402
-from swao.book.cache import write_json  # noqa: E402
-from swao.book.provenance import provenance  # noqa: E402
-from swao.training.config import get_config  # noqa: E402
-from swao.method.generation import input_grid  # noqa: E402
-from swao.method.model import MultiScaleAutoencoder  # noqa: E402
-from swao.training.train import step_loss  # noqa: E402
-from swao.training.evaluation import test_seed  # noqa: E402
-from swao.book.autoencoders import train_and_score  # noqa: E402
+from swao.training import diagnostics
+from swao.render import reports
+from swao.book.cache import write_json
+from swao.book.provenance import provenance
+from swao.training.config import get_config
+from swao.method.generation import input_grid
+from swao.method.model import MultiScaleAutoencoder
+from swao.training.train import step_loss
+from swao.training.evaluation import test_seed
+from swao.book.autoencoders import train_and_score
 
 # name -> (config overrides, mask_grad, bf16 autocast). lr scaled as sqrt(batch / 256) x 1e-3.
 RECIPES = {

@@ -15,6 +15,7 @@ the triples at 0, 25, 50, 75 and 100 % of the steps). Written to ``--out`` with 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -23,25 +24,26 @@ from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from swao.book import experiments  # noqa: E402
-from swao.render import reports  # noqa: E402
-from swao.ours.baselines import direct_sparse  # noqa: E402
-from swao.book.cache import write_json  # noqa: E402
-from swao.book.provenance import provenance  # noqa: E402
-from swao.training.config import get_config  # noqa: E402
-from swao.method.activations import ACTIVATIONS  # noqa: E402
-from swao.method.search import search  # noqa: E402
-from swao.ours.table2 import best_decoder, table2_datasets  # noqa: E402
+from swao.book import experiments
+from swao.render import reports
+from swao.ours.baselines import direct_sparse
+from swao.book.cache import write_json
+from swao.book.provenance import provenance
+from swao.training.config import get_config
+from swao.method.activations import ACTIVATIONS
+from swao.method.search import search
+from swao.method.settings import PAPER, SearchOptions
+from swao.ours.table2 import best_decoder, table2_datasets
 
-VARIANTS = {  # name -> (start, masks, penalty, keep_layers)
-    "paper": ("uniform", "none", "all", False),
-    "st": ("uniform", "straight_through", "all", False),
-    "encoded-st": ("encoded", "straight_through", "all", False),
-    "encoded-st-active": ("encoded", "straight_through", "active", False),
-    "st-keep": ("uniform", "straight_through", "all", True),
-    "encoded-st-active-keep": ("encoded", "straight_through", "active", True),
+VARIANTS = {  # the search's options beyond the paper's, one at a time and together
+    "paper": PAPER,
+    "st": SearchOptions(masks="straight_through"),
+    "encoded-st": SearchOptions("encoded", "straight_through"),
+    "encoded-st-active": SearchOptions("encoded", "straight_through", "active"),
+    "st-keep": SearchOptions(masks="straight_through", keep_layers=True),
+    "encoded-st-active-keep": SearchOptions("encoded", "straight_through", "active", keep_layers=True),
 }
 
 
@@ -84,14 +86,12 @@ def main(argv=None) -> int:
         data, ds_names = list(datasets.values()), list(datasets)
         entry = study["types"].setdefault(act, {})
         t0 = time.perf_counter()
-        d = direct_sparse(data, act, config.search_steps, config.restarts, seed=config.seed + 1)
+        d = direct_sparse(data, act, config.search_budget(config.seed + 1))
         entry["direct"] = {"cells": cells(d.summary(ds_names)), "seconds": time.perf_counter() - t0}
         for name in names:
-            start, masks, penalty, keep = VARIANTS[name]
             t0 = time.perf_counter()
-            r = search(model, data, act, config.search_steps, config.restarts, seed=config.seed, progress=f"{act} {name}",
-                       start=start, masks=masks, penalty=penalty, keep_layers=keep)
-            entry[name] = {"start": start, "masks": masks, "penalty": penalty, "keep_layers": keep, "seconds": time.perf_counter() - t0,
+            r = search(model, data, act, config.search_budget(config.seed), VARIANTS[name], progress=f"{act} {name}")
+            entry[name] = {**dataclasses.asdict(VARIANTS[name]), "seconds": time.perf_counter() - t0,
                            "triples": int(r.dead_start.numel()), "dead_start": int(r.dead_start.sum()),
                            "dead_end": int(r.dead_end.sum()), "t": along(r, "t"), "nonzeros": along(r, "nonzeros"),
                            "cells": cells(r.summary(ds_names))}

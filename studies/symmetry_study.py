@@ -22,16 +22,16 @@ from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from swao.book.cache import read_json, write_json  # noqa: E402
+from swao.book.cache import read_json, write_json
 
-from swao.book.provenance import provenance  # noqa: E402
-from swao.method.options import ENCODER_INPUTS  # noqa: E402
-from swao.training import diagnostics  # noqa: E402
-from swao.training.evaluation import test_seed  # noqa: E402
-from swao.training.config import SCALES, get_config  # noqa: E402
-from swao.book.autoencoders import train_and_score  # noqa: E402
+from swao.book.provenance import provenance
+from swao.method.options import ENCODER_INPUTS
+from swao.training import diagnostics
+from swao.training.evaluation import test_seed
+from swao.training.config import SCALES, get_config
+from swao.book.autoencoders import train_and_score
 
 CURVE_POINTS = 12  # validations per run (the scale's own val_every gives 3 at small scale; it does not change the training)
 

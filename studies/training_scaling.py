@@ -31,16 +31,17 @@ from pathlib import Path
 
 import swao  # noqa: F401  (first: its import sets GOMP_SPINCOUNT before torch is imported; swao/__init__.py)
 
-import torch  # noqa: E402
+import torch
 
-from swao.training import diagnostics  # noqa: E402
-from swao.training.evaluation import test_seed  # noqa: E402
-from swao.book.cache import write_json  # noqa: E402
-from swao.book.provenance import provenance  # noqa: E402
-from swao.training.config import get_config  # noqa: E402
-from swao.book.paper import paper_tables  # noqa: E402
-from swao.training.train import lr_at, train_autoencoder  # noqa: E402
-from swao.book.autoencoders import train_and_score  # noqa: E402
+from swao.training import diagnostics
+from swao.training.evaluation import test_seed
+from swao.book.cache import write_json
+from swao.book.provenance import provenance
+from swao.training.config import get_config
+from swao.book.paper import paper_tables
+from swao.training.spec import autoencoder_spec
+from swao.training.train import lr_at, train_autoencoder
+from swao.book.autoencoders import train_and_score
 
 
 def main(argv=None) -> int:
@@ -129,7 +130,7 @@ def curve(study: dict, out: Path, small, factor: float, at: list[float], run_dir
         if stop in scored:
             continue
         end = stop == config.total_steps
-        run = train_autoencoder(config, "sigmoid", out_dir=run_dir, mask_grad=small.mask_grad, device="cpu",
+        run = train_autoencoder(config, autoencoder_spec(config, "sigmoid", mask_grad=small.mask_grad), run_dir, device="cpu",
                                 resume=True, halt_at_step=None if end else stop)
         point = {**score(run["model"], small, stop, config.batch_size), "lr": lr_at(config, stop - 1),
                  "seconds_so_far": time.perf_counter() - t0, "provenance": provenance("cpu", config)}

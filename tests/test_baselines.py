@@ -5,6 +5,7 @@ from torch import nn
 from swao.ours.baselines import dense_then_prune, direct_sparse, full_matrix, init_weights, prune_mask
 from swao.method.representation import H, nonzero_count
 from swao.ours.table2 import table2_datasets
+from swao.method.settings import SearchBudget
 
 
 def datasets(activation="sigmoid", n=600):
@@ -35,7 +36,7 @@ def test_prune_mask_keeps_the_largest():
 
 def test_direct_sparse_smoke():
     data = datasets()
-    r = direct_sparse(data, "sigmoid", steps=30, restarts=2, seed=0, eval_every=5)
+    r = direct_sparse(data, "sigmoid", SearchBudget(30, restarts=2, seed=0, eval_every=5))
     assert r.test_mpe.shape == (4, 3, 2) and torch.isfinite(r.test_mpe).all()
     mse = r.trajectory["mse"]
     assert (mse[..., -1] < mse[..., 0]).float().mean() > 0.8
@@ -50,7 +51,7 @@ def test_direct_sparse_smoke():
 def test_dense_then_prune_smoke():
     data = datasets("leaky_relu")
     targets = torch.tensor([[3, 8, 12], [5, 10, 20], [6, 14, 30], [7, 15, 40]])
-    r = dense_then_prune(data, "leaky_relu", steps=30, targets=targets, restarts=2, seed=0, eval_every=5)
+    r = dense_then_prune(data, "leaky_relu", SearchBudget(30, restarts=2, seed=0, eval_every=5), targets)
     assert torch.isfinite(r.test_mpe).all()
     assert (r.nonzeros <= targets[..., None]).all()
     assert (r.nonzeros >= targets[..., None] - 1).all()  # a kept weight can only be 0 by accident
@@ -99,7 +100,7 @@ def test_l0_gates_report_the_deterministic_gates_and_a_stronger_penalty_is_spars
     from swao.method.metrics import mpe
 
     data = datasets()
-    out = l0_gates(data, "sigmoid", steps=60, strengths=(0.01, 30.0), restarts=2, depths=(1, 3), seed=0, eval_every=10)
+    out = l0_gates(data, "sigmoid", SearchBudget(60, restarts=2, depths=(1, 3), seed=0, eval_every=10), (0.01, 30.0))
     assert list(out) == [0.01, 30.0]
     weak, strong = out[0.01], out[30.0]
     assert weak.test_mpe.shape == (2, 3, 2) and torch.isfinite(weak.test_mpe).all()
@@ -120,7 +121,7 @@ def test_l0_gates_refuses_bad_strengths():
 
     for bad in ((), (0.0,), (-1.0,), (float("nan"),)):
         with pytest.raises(ValueError, match="strengths"):
-            l0_gates(datasets(), "sigmoid", steps=2, strengths=bad)
+            l0_gates(datasets(), "sigmoid", SearchBudget(2), bad)
 
 
 def test_l0_choice_takes_the_strength_nearest_the_searchs_count():
@@ -128,7 +129,7 @@ def test_l0_choice_takes_the_strength_nearest_the_searchs_count():
     from swao.ours.table2 import SWEEP_FIELDS, l0_choice
 
     data = datasets()[:2]
-    sweep = l0_gates(data, "sigmoid", steps=40, strengths=(0.01, 1.0, 30.0), restarts=1, depths=(2,), seed=1, eval_every=10)
+    sweep = l0_gates(data, "sigmoid", SearchBudget(40, restarts=1, depths=(2,), seed=1, eval_every=10), (0.01, 1.0, 30.0))
     counts = {s: [int(r.nonzeros[0, d, 0]) for d in range(2)] for s, r in sweep.items()}
     for target in (0, 5, 20, 200):
         searched = {name: {"D2": {"nonzeros": target}} for name in ("a", "b")}
@@ -186,7 +187,7 @@ def test_l0_gates_start_half_open_and_log_the_penalised_loss():
 
     data = datasets()[:2]
     s = (0.5, 4.0)
-    start = l0_gates(data, "sigmoid", steps=0, strengths=s, restarts=1, depths=(1, 2), seed=5)
+    start = l0_gates(data, "sigmoid", SearchBudget(0, restarts=1, depths=(1, 2), seed=5), s)
     gen = torch.Generator().manual_seed(5)
     for i, L in enumerate((1, 2)):  # the weights the run drew, each times its gate at log_alpha = 0: 0.5
         w = init_weights(len(s) * 2, L, gen)
@@ -194,7 +195,7 @@ def test_l0_gates_start_half_open_and_log_the_penalised_loss():
         for k, st in enumerate(s):
             assert torch.allclose(start[st].matrices[i][:, 0], want[k])
     p_open = 1 / (1 + math.exp((2 / 3) * math.log(0.1 / 1.1)))  # each gate's expected openness at log_alpha 0
-    run = l0_gates(data, "sigmoid", steps=30, strengths=s, restarts=1, depths=(2,), seed=5, eval_every=10)
+    run = l0_gates(data, "sigmoid", SearchBudget(30, restarts=1, depths=(2,), seed=5, eval_every=10), s)
     for st, r in run.items():
         loss, mse = r.trajectory["loss"][..., 0], r.trajectory["mse"][..., 0]
         assert torch.allclose(loss, mse * (1 + st * p_open), rtol=1e-5)  # lambda = s x MSE_0 / gates, E[L0] / gates
@@ -203,7 +204,7 @@ def test_l0_gates_start_half_open_and_log_the_penalised_loss():
         y = torch.stack([d["y_train"] for d in data])
         assert not torch.allclose(r.trajectory["mse"][0, :, 0, 0], y.square().mean(-1))  # not the zero MLP's error
     torch.manual_seed(99)  # the gates' noise comes from the run's own generators, not the global one
-    again = l0_gates(data, "sigmoid", steps=30, strengths=s, restarts=1, depths=(2,), seed=5, eval_every=10)
+    again = l0_gates(data, "sigmoid", SearchBudget(30, restarts=1, depths=(2,), seed=5, eval_every=10), s)
     assert all(torch.equal(run[st].matrices[0], again[st].matrices[0]) for st in s)
 
 
@@ -212,7 +213,7 @@ def test_every_strengths_result_is_whole():
     from swao.method.optimise import N_FRAMES
 
     data = datasets()
-    out = l0_gates(data, "sigmoid", steps=20, strengths=(0.1, 1.0), restarts=2, depths=(1, 2), seed=0, eval_every=5)
+    out = l0_gates(data, "sigmoid", SearchBudget(20, restarts=2, depths=(1, 2), seed=0, eval_every=5), (0.1, 1.0))
     for r in out.values():
         assert r.activation == "sigmoid" and r.depths == (1, 2) and r.seconds > 0
         for name in ("test_mpe", "nonzeros", "val_loss", "best_step", "threshold", "lam", "dead_start", "dead_end"):
@@ -225,19 +226,21 @@ def test_every_strengths_result_is_whole():
         assert cells["c"]["D2"]["dead_start_all"] == [bool(v) for v in r.dead_start[1, 2]]
 
 
-def test_the_baselines_use_the_papers_threshold_clamp_only():
-    import inspect
+def test_the_baselines_use_the_papers_threshold_clamp_and_penalty_only(monkeypatch):
+    """Direct sparse training optimises the paper's objective: eq. 6 over every weight and the
+    [0, 3] clamp alone (none of the search's options of ours)."""
+    import swao.ours.baselines as baselines
 
-    from swao.method.optimise import optimise
-
-    # direct sparse training calls optimise without keep_layers: the paper's [0, 3] clamp alone
-    assert inspect.signature(optimise).parameters["keep_layers"].default is False
+    seen = []
+    real = baselines.optimise
+    monkeypatch.setattr(baselines, "optimise", lambda problem, *a: seen.append(problem) or real(problem, *a))
+    direct_sparse(datasets()[:1], "sigmoid", SearchBudget(2, depths=(1,)))
+    assert [(p.sparse, p.penalty, p.keep_layers) for p in seen] == [(True, "all", False)]
 
 
 def test_dense_then_prune_trains_plain_mse_in_both_phases():
     data = datasets()[:1]
-    b = dense_then_prune(data, "sigmoid", steps=20, targets=torch.tensor([[5], [9]]), restarts=1, depths=(1, 2),
-                         seed=0, eval_every=5)
+    b = dense_then_prune(data, "sigmoid", SearchBudget(20, restarts=1, depths=(1, 2), seed=0, eval_every=5), torch.tensor([[5], [9]]))
     assert (b.threshold == 0).all() and (b.lam == 0).all()  # no threshold, no penalty: the paper's objective is not used
     assert torch.equal(b.trajectory["loss"], b.trajectory["mse"])
     assert b.nonzeros[:, 0, 0].tolist() == [5, 9]
@@ -247,7 +250,7 @@ def test_dense_then_prune_trains_plain_mse_in_both_phases():
 def test_dense_then_prune_without_learning_is_the_pruned_start():
     data = datasets()[:1]
     for targets in (torch.tensor([[6], [11]]), torch.tensor([[28], [77]])):  # a few weights; every usable one
-        b = dense_then_prune(data, "sigmoid", steps=10, targets=targets, restarts=1, depths=(1, 2), seed=4, lr=0.0)
+        b = dense_then_prune(data, "sigmoid", SearchBudget(10, restarts=1, depths=(1, 2), seed=4), targets, lr=0.0)
         gen = torch.Generator().manual_seed(4)
         for i, L in enumerate((1, 2)):  # no switch, no threshold: exactly the start, pruned
             start = full_matrix(init_weights(1, L, gen))  # the start _start draws, depth by depth

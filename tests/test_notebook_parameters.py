@@ -17,7 +17,7 @@ from swao.book import experiments
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book"))
-import build  # noqa: E402
+import build
 
 SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RECOMPUTING = {name for name in experiments.__all__

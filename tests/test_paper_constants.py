@@ -14,6 +14,7 @@ from swao.method.forward import forward
 from swao.method.generation import SPLIT, generator, input_grid, random_mlps, target_dataset
 from swao.method.representation import DEPTHS, H, apply_masks, matrix_width, unpad_matrix
 from swao.method.search import search
+from swao.method.settings import SearchBudget
 
 ACT = "sigmoid"  # identity output: the MSE is plain in the decoded weights
 
@@ -107,7 +108,7 @@ def traced():
     rec = Recorder()
     data = [dataset()]
     z0 = torch.rand(1, 1, 1, 128, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
-    r = search(rec, data, ACT, steps=STEPS, restarts=1, depths=(2,), z0=z0, eval_every=1, workers=1)
+    r = search(rec, data, ACT, SearchBudget(STEPS, restarts=1, depths=(2,), eval_every=1), z0=z0, workers=1)
     return rec, data[0], z0, r
 
 
@@ -153,7 +154,7 @@ def test_t_is_clamped_at_exactly_3():
     base[0, :, 15:] = 1.0  # every neuron active
     decode = lambda z, j: base.expand(z.shape[0], -1, -1) + 0 * z.sum()  # noqa: E731  (z does not matter)
     data = [dataset(n=40, target=lambda x: torch.ones(x.shape[0], dtype=torch.float64))]
-    r = search(decode, data, ACT, steps=900, restarts=1, depths=(2,), seed=0, eval_every=1, workers=1)
+    r = search(decode, data, ACT, SearchBudget(900, restarts=1, depths=(2,), seed=0, eval_every=1), workers=1)
     t = r.trajectory["t"][0, 0, 0]
     assert float(t.diff().max()) <= 0.01 + 1e-6 and float(t.diff().min()) >= 0.0, "up, by at most lr per step"
     assert float(t.max()) == 3.0 and float(t[-1]) == 3.0, "t reaches the clamp and stays at exactly 3"
@@ -172,7 +173,7 @@ def test_the_reported_state_is_the_argmin_of_the_validation_losses():
     d = dataset(seed=5)
     d["y_valid"] = forward(start2, d["x_valid"], ACT)
     steps = 30
-    r = search(rec, [d], ACT, steps=steps, restarts=3, depths=(2,), z0=z0, eval_every=1, workers=1)
+    r = search(rec, [d], ACT, SearchBudget(steps, restarts=3, depths=(2,), eval_every=1), z0=z0, workers=1)
     val, train = r.trajectory["val_loss"][0, 0], r.trajectory["loss"][0, 0]  # (restart, step 0..steps)
     assert float(train[2, -1]) < float(train[2, 0]), "training moves restart 2 away from its start"
     best_step = val.argmin(-1)

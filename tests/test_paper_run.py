@@ -43,7 +43,7 @@ def executed(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SWAO_CACHE", str(tmp / "cache"))
         mp.setenv("SWAO_RESULTS", str(tmp / "results"))
-        reproduce("smoke", "cpu", results_dir=tmp / "results" / "paper")  # stands in for a GPU run
+        reproduce("smoke", "cpu", export=tmp / "results" / "paper")  # stands in for a GPU run
         build.run_notebooks("smoke", tmp / "out", only=list(EXPECTED))
     return tmp / "out"
 

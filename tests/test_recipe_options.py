@@ -19,6 +19,7 @@ from swao.method.representation import H, apply_masks, dead_layer, matrix_width
 from swao.method.search import search
 from swao.method.sparsity import sparsity_penalty
 from swao.training.train import copy_weight_at, lr_at, train_autoencoder, train_batch
+from swao.method.settings import SearchBudget, SearchOptions
 
 
 def test_defaults_are_the_papers_and_bad_values_name_the_parameter():
@@ -186,13 +187,13 @@ def test_encoded_starts_decode_alive_and_straight_through_is_restored():
     x = torch.rand(200, 3) * 2 - 1
     ds = {"x_train": x[:100], "y_train": x[:100, 0], "x_valid": x[100:160], "y_valid": x[100:160, 0],
           "x_test": x[160:], "y_test": x[160:, 0]}
-    r = search(model, [ds], "sigmoid", 3, restarts=2, start="encoded", masks="straight_through", penalty="active")
+    r = search(model, [ds], "sigmoid", SearchBudget(3, restarts=2), SearchOptions(start="encoded", masks="straight_through", penalty="active"))
     assert not r.dead_start.any() and model.mask_grad == "none"
     assert r.dead_end.shape == r.dead_start.shape == (4, 1, 2)
     with pytest.raises(ValueError, match="start must be one of"):
-        search(model, [ds], "sigmoid", 1, start="zeros")
+        search(model, [ds], "sigmoid", SearchBudget(1), SearchOptions(start="zeros"))
     with pytest.raises(ValueError, match="needs an autoencoder"):
-        search(lambda z, j: model.decode_depth(z, j), [ds], "sigmoid", 1, start="encoded")
+        search(lambda z, j: model.decode_depth(z, j), [ds], "sigmoid", SearchBudget(1), SearchOptions(start="encoded"))
 
 
 def test_floors_against_a_direct_computation():
@@ -364,9 +365,9 @@ def test_keep_layers_never_cuts_a_whole_layer_and_hard_means_hard():
             return model.decode_depth(z, j)
 
     spy = Spy()
-    free = search(spy, ds, "sigmoid", 60, restarts=2, seed=1, masks="none")
+    free = search(spy, ds, "sigmoid", SearchBudget(60, restarts=2, seed=1), SearchOptions(masks="none"))
     assert set(seen) == {"none"} and spy.mask_grad == "straight_through"
-    kept = search(model, ds, "sigmoid", 60, restarts=2, seed=1, keep_layers=True)
+    kept = search(model, ds, "sigmoid", SearchBudget(60, restarts=2, seed=1), SearchOptions(keep_layers=True))
     assert not kept.dead_end.any()
     assert all((layer_floor(m) > 0).all() for m in kept.matrices)  # every exported layer keeps a weight
     assert free.dead_end.shape == kept.dead_end.shape and 0 < KEEP_FRACTION < 1

@@ -103,7 +103,7 @@ def test_cli_rejects_bad_budget_and_bad_values(capsys):
 def test_reproduce_exports_each_stage_with_sizes_and_provenance(tmp_path, monkeypatch):
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "results"
-    summary = rp.reproduce("smoke", "cpu", stages=("autoencoders", "tables"), results_dir=out)
+    summary = rp.reproduce("smoke", "cpu", stages=("autoencoders", "tables"), export=out)
     assert set(summary) == {"autoencoders", "tables"}
     run = json.loads((out / "run.json").read_text())
     assert set(run["seconds"]) == {"autoencoders", "tables"} and run["config"]["scale"] == "smoke"
@@ -113,7 +113,7 @@ def test_reproduce_exports_each_stage_with_sizes_and_provenance(tmp_path, monkey
     assert tables["sigmoid-min"]["provenance"]["sizes"] == get_config("smoke").describe()
     assert not list(out.glob(".*.tmp"))  # nothing half-written
     with pytest.raises(ValueError, match="stages must be one or more of"):
-        rp.reproduce("smoke", "cpu", stages=("tables", "everything"), results_dir=out)
+        rp.reproduce("smoke", "cpu", stages=("tables", "everything"), export=out)
 
 
 def test_fit_runs_smaller_sizes_when_the_plan_overruns(tmp_path, monkeypatch):
@@ -121,15 +121,15 @@ def test_fit_runs_smaller_sizes_when_the_plan_overruns(tmp_path, monkeypatch):
     out = tmp_path / "results"
     smoke = get_config("smoke")
     half = 0.5 * pl.plan(smoke, "cpu", stages=("autoencoders",), calibration_steps=1)["total_seconds"]
-    rp.reproduce("smoke", "cpu", stages=("autoencoders",), results_dir=out, fit_budget_s=half)
+    rp.reproduce("smoke", "cpu", stages=("autoencoders",), export=out, fit_budget_s=half)
     run = json.loads((out / "run.json").read_text())
     assert run["plan"]["fits"] is False
     assert run["config"]["train_mlps"] == run["plan"]["suggest"]["train_mlps"] < smoke.train_mlps
     assert run["provenance"]["sizes"].startswith(f"autoencoders trained on {run['config']['train_mlps']:,} MLPs")
     # a budget the plan fits leaves the sizes alone; one no size can fit is refused
     with pytest.raises(ValueError, match="less than 5 %"):
-        rp.reproduce("smoke", "cpu", stages=("autoencoders",), results_dir=out, fit_budget_s=1e-3)
-    rp.reproduce("smoke", "cpu", stages=("tables",), results_dir=out, fit_budget_s=1e6)
+        rp.reproduce("smoke", "cpu", stages=("autoencoders",), export=out, fit_budget_s=1e-3)
+    rp.reproduce("smoke", "cpu", stages=("tables",), export=out, fit_budget_s=1e6)
     run = json.loads((out / "run.json").read_text())
     assert run["plan"]["fits"] is True and run["config"] == smoke.to_dict()
 
@@ -172,7 +172,7 @@ def test_a_failing_stage_is_named_in_run_json(tmp_path, monkeypatch):
 
     monkeypatch.setattr(rp.ex, "figure2", boom)
     with pytest.raises(RuntimeError, match="out of memory"):
-        rp.reproduce("smoke", "cpu", stages=("autoencoders", "figure2"), results_dir=tmp_path / "out", progress=False)
+        rp.reproduce("smoke", "cpu", stages=("autoencoders", "figure2"), export=tmp_path / "out", progress=False)
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["error"] == "figure2: RuntimeError: out of memory" and set(run["seconds"]) == {"autoencoders", "figure2"}
     assert set(json.loads((tmp_path / "out" / "autoencoders.json").read_text())) == set(rp.ex.AUTOENCODERS)
@@ -182,7 +182,7 @@ def test_a_failing_stage_is_named_in_run_json(tmp_path, monkeypatch):
 def test_cuda_reproduce_and_plan_smoke(tmp_path, monkeypatch):
     """The whole paper-scale path at smoke sizes on the GPU: every stage, exported, and a plan."""
     monkeypatch.setenv("SWAO_CACHE", str(tmp_path / "cache"))
-    rp.reproduce("smoke", "cuda", results_dir=tmp_path / "out", progress=False)
+    rp.reproduce("smoke", "cuda", export=tmp_path / "out", progress=False)
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["error"] is None and set(run["seconds"]) == set(rp.STAGES)
     assert "cuda" in run["provenance"]["device"]

@@ -22,6 +22,7 @@ from swao.render import tables
 from swao.cli.search import cli_main, result_tables
 from swao.ours.table2 import run_search, table2_datasets
 from swao.training.config import get_config
+from swao.method.settings import SearchBudget, SearchOptions
 
 
 class StandIn(nn.Module):
@@ -87,13 +88,13 @@ def test_fast_kernel_matches_forward(activation):
 def small_search():
     dec = StandIn()
     data = [decoded_dataset(dec, 2, "sigmoid", seed=s) for s in (1, 2)]
-    return dec, data, search(dec, data, "sigmoid", steps=40, restarts=2, depths=(1, 2, 3), seed=3, eval_every=5)
+    return dec, data, search(dec, data, "sigmoid", SearchBudget(40, restarts=2, depths=(1, 2, 3), seed=3, eval_every=5))
 
 
 def test_search_drives_mse_down():
     dec = StandIn()
     data = [decoded_dataset(dec, 2, "sigmoid", seed=5)]
-    r = search(dec, data, "sigmoid", steps=150, restarts=1, depths=(2,), seed=0, eval_every=10)
+    r = search(dec, data, "sigmoid", SearchBudget(150, restarts=1, depths=(2,), seed=0, eval_every=10))
     mse = r.trajectory["mse"][0, 0, 0]
     assert mse[-1] < 0.2 * mse[0], mse
     assert r.test_mpe[0, 0, 0] < 20
@@ -129,8 +130,8 @@ def test_batched_equals_separate():
     dec = StandIn().double()
     data = [decoded_dataset(dec, 2, "leaky_relu", n=400, seed=s) for s in (1, 2)]
     z0 = torch.rand(3, 2, 2, 128, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    batch = search(dec, data, "leaky_relu", steps=40, restarts=2, depths=(1, 2, 3), z0=z0, eval_every=5)
-    alone = search(dec, [data[1]], "leaky_relu", steps=40, restarts=1, depths=(3,), z0=z0[2:, 1:, 1:], eval_every=5)
+    batch = search(dec, data, "leaky_relu", SearchBudget(40, restarts=2, depths=(1, 2, 3), eval_every=5), z0=z0)
+    alone = search(dec, [data[1]], "leaky_relu", SearchBudget(40, restarts=1, depths=(3,), eval_every=5), z0=z0[2:, 1:, 1:])
     assert torch.allclose(alone.matrices[0][0, 0], batch.matrices[2][1, 1], atol=1e-9)
     for k in ("val_loss", "threshold", "lam", "test_mpe", "nonzeros", "best_step"):
         assert torch.allclose(getattr(alone, k)[0, 0, 0].double(), getattr(batch, k)[2, 1, 1].double(), atol=1e-9), k
@@ -190,25 +191,26 @@ def test_methods_apart_equal_the_run_together():
     keys of one run_search, bit for bit: each method seeds itself, and the pruning targets read
     from the search's cells are the search result's own."""
     from swao.method.model import MultiScaleAutoencoder
-    from swao.ours.table2 import METHODS, run_method
+    from swao.ours.table2 import METHODS, Comparison
 
     torch.manual_seed(0)
     model = MultiScaleAutoencoder()
     config = get_config("smoke", search_points=200, search_steps=4, restarts=2)
     data = {k: v for k, v in table2_datasets("sigmoid", 200).items() if k != "4hl"}
     whole = run_search({"sigmoid": model}, {"sigmoid": data}, config, "cpu", progress=False)["types"]["sigmoid"]
-    searched = run_method("search", model, "sigmoid", data, config, progress=False)["cells"]["search"]
+    comparison = Comparison.of(config, progress=False)
+    searched = comparison.run("search", model, "sigmoid", data)["cells"]["search"]
     apart = {"search": searched}
     for method in ("l0", "direct", "pruned"):
-        apart.update(run_method(method, model, "sigmoid", data, config, progress=False, searched=searched)["cells"])
+        apart.update(comparison.run(method, model, "sigmoid", data, searched)["cells"])
     strip = lambda cells: json.loads(json.dumps(cells))  # noqa: E731  (tuples and lists alike)
     assert set(whole) - {"seconds"} == set(apart) and list(whole["seconds"]) == list(METHODS)
     for key in apart:
         assert strip(apart[key]) == strip(whole[key]), key
     with pytest.raises(ValueError, match="needs the search's cells"):
-        run_method("pruned", model, "sigmoid", data, config, progress=False)
+        comparison.run("pruned", model, "sigmoid", data)
     with pytest.raises(ValueError, match="method must be one of"):
-        run_method("prune", model, "sigmoid", data, config, progress=False)
+        comparison.run("prune", model, "sigmoid", data)
 
 
 # ---------------------------------------------------------------- CSV input and CLI
@@ -324,8 +326,8 @@ def test_fused_mse_gradient(activation, monkeypatch):
 def test_depth_workers_do_not_change_the_result():
     dec = StandIn()
     data = [decoded_dataset(dec, 3, "linear", n=300, seed=4)]
-    a = search(dec, data, "linear", steps=15, restarts=2, seed=1, eval_every=5, workers=1)
-    b = search(dec, data, "linear", steps=15, restarts=2, seed=1, eval_every=5, workers=3)
+    a = search(dec, data, "linear", SearchBudget(15, restarts=2, seed=1, eval_every=5), workers=1)
+    b = search(dec, data, "linear", SearchBudget(15, restarts=2, seed=1, eval_every=5), workers=3)
     for x, y in zip(a.matrices, b.matrices):
         assert torch.equal(x, y)
     assert torch.equal(a.trajectory["loss"], b.trajectory["loss"]) and torch.equal(a.test_mpe, b.test_mpe)
@@ -374,10 +376,9 @@ def test_step_loop_needs_no_host_traffic(method):
     dec = StandIn()
     data = [decoded_dataset(dec, 2, "sigmoid", n=200, seed=1)]
     run = {
-        "search": lambda k: search(dec, data, "sigmoid", k, restarts=2, eval_every=10**9, workers=1),
-        "direct": lambda k: direct_sparse(data, "sigmoid", k, restarts=2, eval_every=10**9, workers=1),
-        "dense+prune": lambda k: dense_then_prune(data, "sigmoid", k, torch.full((4, 1), 9), restarts=2,
-                                                  eval_every=10**9, workers=1),
+        "search": lambda k: search(dec, data, "sigmoid", SearchBudget(k, restarts=2, eval_every=10**9), workers=1),
+        "direct": lambda k: direct_sparse(data, "sigmoid", SearchBudget(k, restarts=2, eval_every=10**9), workers=1),
+        "dense+prune": lambda k: dense_then_prune(data, "sigmoid", SearchBudget(k, restarts=2, eval_every=10**9), torch.full((4, 1), 9), workers=1),
     }[method]
     counts = []
     for k in (8, 16):
@@ -417,9 +418,11 @@ def test_optimise_on_the_meta_device():
     with Mixing() as m, pytest.MonkeyPatch.context() as mp:
         mp.setattr(optimise, "nonzero_count", lambda e: (e != 0).sum((-2, -1)))
         outs = [
-            optimise.optimise(lambda i: full_matrix(ws[i]), ws, 0.01, data, "sigmoid", 5, eval_every=2),
-            optimise.optimise(lambda i: full_matrix(ws[i]), ws, 0.01, data, "leaky_relu", 5, sparse=False, eval_every=2),
-            optimise.optimise(lambda i: dec.decode_depth(zs[i], i + 1), zs, S.Z_LR, data, "linear", 5, eval_every=2),
+            optimise.optimise(optimise.Problem(lambda i: full_matrix(ws[i]), ws, 0.01), data, "sigmoid", 5, eval_every=2),
+            optimise.optimise(optimise.Problem(lambda i: full_matrix(ws[i]), ws, 0.01, sparse=False), data, "leaky_relu", 5,
+                              eval_every=2),
+            optimise.optimise(optimise.Problem(lambda i: dec.decode_depth(zs[i], i + 1), zs, S.Z_LR), data, "linear", 5,
+                              eval_every=2),
         ]
         prune_mask(outs[1]["matrices"][2], torch.full((4,), 9, device=meta))
     assert not m.bad, m.bad
@@ -438,15 +441,15 @@ def test_cuda_search_and_baselines_match_cpu():
 
     dec = StandIn().double()
     data = [decoded_dataset(dec, 2, "sigmoid", n=400, seed=s) for s in (1, 2)]
-    kw = dict(steps=20, restarts=2, seed=3, eval_every=5)
-    cpu = search(dec, data, "sigmoid", **kw)
-    gpu = search(copy.deepcopy(dec).cuda(), data, "sigmoid", **kw)
+    budget = SearchBudget(20, restarts=2, seed=3, eval_every=5)
+    cpu = search(dec, data, "sigmoid", budget)
+    gpu = search(copy.deepcopy(dec).cuda(), data, "sigmoid", budget)
     _agree(cpu, gpu, rtol=1e-5, atol=1e-7)
 
     data = [{k: v.float() for k, v in d.items()} for d in data]
     targets = torch.tensor([[5, 6], [10, 12], [15, 18], [20, 24]])
-    for run in (lambda dev: direct_sparse(data, "leaky_relu", device=dev, **kw),
-                lambda dev: dense_then_prune(data, "linear", targets=targets, device=dev, **kw)):
+    for run in (lambda dev: direct_sparse(data, "leaky_relu", budget, device=dev),
+                lambda dev: dense_then_prune(data, "linear", budget, targets, device=dev)):
         _agree(run("cpu"), run("cuda"), rtol=2e-3, atol=1e-4)
 
 
@@ -478,26 +481,25 @@ def test_cuda_steps_do_not_sync(decoder):
     def watch(step, loss):  # called after each step's forward pass
         torch.cuda.set_sync_debug_mode("error" if 1 <= step < 5 else "default")
 
-    kw = dict(restarts=2, eval_every=100, progress=watch)  # validation (which reads back) at the first and last step
+    budget = SearchBudget(10, restarts=2, eval_every=100)  # validation (which reads back) at the first and last step
     try:
-        search(dec, [data], "sigmoid", 10, **kw)
+        search(dec, [data], "sigmoid", budget, progress=watch)
         if decoder == "stand-in":
-            direct_sparse([data], "sigmoid", 10, device="cuda", **kw)
-            dense_then_prune([data], "sigmoid", 20, torch.full((4, 1), 9), device="cuda", **kw)
+            direct_sparse([data], "sigmoid", budget, device="cuda", progress=watch)
+            dense_then_prune([data], "sigmoid", budget.replace(steps=20), torch.full((4, 1), 9), device="cuda", progress=watch)
     finally:
         torch.cuda.set_sync_debug_mode("default")
 
 
 # ---------------------------------------------------------------- what the mutation run showed missing
 def test_optimise_refuses_a_penalty_without_its_scale_and_checks_split_sizes():
-    from swao.method.optimise import TripleData, optimise
+    from swao.method.optimise import Problem, TripleData
 
     data = table2_datasets("sigmoid", 300, seed=0)
-    d = TripleData.build([data["2hl"]], 1, "cpu")
     leaf = torch.zeros(1, H, matrix_width(1), requires_grad=True)
     for kw in (dict(sparse=False), dict(sparse=True, penalty_scale=torch.ones(1))):
         with pytest.raises(ValueError, match="penalty_fn needs sparse=False and a penalty_scale"):
-            optimise(lambda i: leaf, [leaf], 0.1, d, "sigmoid", 1, penalty_fn=lambda i: leaf.sum(dim=(1, 2)), **kw)
+            Problem(lambda i: leaf, [leaf], 0.1, penalty_fn=lambda i: leaf.sum(dim=(1, 2)), **kw)
     short = dict(data["3hl"], x_train=data["3hl"]["x_train"][:-1], y_train=data["3hl"]["y_train"][:-1])
     with pytest.raises(ValueError, match="same train size"):
         TripleData.build([data["2hl"], short], 1, "cpu")
@@ -505,7 +507,7 @@ def test_optimise_refuses_a_penalty_without_its_scale_and_checks_split_sizes():
 
 def test_plain_mse_is_logged_unswitched_and_the_penalty_option_reaches_the_objective():
     from swao.method.fused_mse import mlp_mse
-    from swao.method.optimise import TripleData, objective, optimise
+    from swao.method.optimise import Problem, TripleData, objective, optimise
     from swao.method.sparsity import sparsity_penalty, switched, weights_and_masks
 
     data = TripleData.build([table2_datasets("sigmoid", 300, seed=0)["2hl"]], 1, "cpu")
@@ -515,7 +517,7 @@ def test_plain_mse_is_logged_unswitched_and_the_penalty_option_reaches_the_objec
     m[0, 3, -1] = 0.0  # a masked neuron: zeros in the weight part
     m = apply_masks(m)
     leaf = m.clone().requires_grad_(True)
-    out = optimise(lambda i: leaf, [leaf], 0.0, data, "sigmoid", 0, sparse=False)
+    out = optimise(Problem(lambda i: leaf, [leaf], 0.0, sparse=False), data, "sigmoid", 0)
     assert torch.allclose(out["trajectory"]["mse"][0, 0, 0], mlp_mse(m, data.xt["train"], data.y["train"], "sigmoid")[0])
     t = torch.tensor([0.02])
     for penalty in ("all", "active"):
@@ -525,17 +527,17 @@ def test_plain_mse_is_logged_unswitched_and_the_penalty_option_reaches_the_objec
     logged = {}
     for penalty in ("all", "active"):
         leaf = m.clone().requires_grad_(True)
-        logged[penalty] = optimise(lambda i: leaf, [leaf], 0.0, data, "sigmoid", 0, penalty=penalty)["trajectory"]["loss"]
+        logged[penalty] = optimise(Problem(lambda i: leaf, [leaf], 0.0, penalty=penalty), data, "sigmoid", 0)["trajectory"]["loss"]
     assert not torch.equal(logged["all"], logged["active"])
 
 
 def test_the_default_validation_interval_is_a_two_hundredth_of_the_steps():
-    from swao.method.optimise import TripleData, optimise
+    from swao.method.optimise import Problem, TripleData, optimise
 
     data = TripleData.build([table2_datasets("sigmoid", 100, seed=0)["2hl"]], 1, "cpu")
     leaf = torch.zeros(1, H, matrix_width(1)).requires_grad_(True)
     for steps, every in ((400, 2), (1000, 5), (150, 1), (250, 1)):
-        out = optimise(lambda i: leaf, [leaf], 0.0, data, "sigmoid", steps, sparse=False)
+        out = optimise(Problem(lambda i: leaf, [leaf], 0.0, sparse=False), data, "sigmoid", steps)
         assert out["trajectory"]["step"][:3].tolist() == [0, every, 2 * every]
 
 
@@ -543,7 +545,7 @@ def test_the_summary_reports_the_spread_and_the_dead_flags_of_its_result():
     dec = StandIn()
     data = [decoded_dataset(dec, 2, "sigmoid", n=300, seed=s) for s in (1, 2)]
     for R in (1, 2, 3):
-        r = search(dec, data, "sigmoid", steps=6, restarts=R, seed=0, eval_every=3)
+        r = search(dec, data, "sigmoid", SearchBudget(6, restarts=R, seed=0, eval_every=3))
         c = r.summary(["a", "b"])["b"]["D3"]
         m, nz = r.test_mpe[2, 1].double(), r.nonzeros[2, 1].double()
         assert c["mpe_std"] == (float(m.std()) if R > 1 else 0.0) and c["nonzeros_std"] == (float(nz.std()) if R > 1 else 0.0)
@@ -594,12 +596,12 @@ def test_encoded_starts_keep_only_embeddings_that_decode_alive():
     x = torch.rand(200, 3, generator=torch.Generator().manual_seed(1)) * 2 - 1
     ds = {"x_train": x[:100], "y_train": x[:100, 0], "x_valid": x[100:160], "y_valid": x[100:160, 0],
           "x_test": x[160:], "y_test": x[160:, 0]}
-    r = search(model, [ds], "sigmoid", 2, restarts=2, depths=(1,), seed=3, start="encoded")
+    r = search(model, [ds], "sigmoid", SearchBudget(2, restarts=2, depths=(1,), seed=3), SearchOptions(start="encoded"))
     z0 = encoded_starts(model, "sigmoid", (1,), 2, seed=3)
     with torch.no_grad():  # the search's first snapshot is the decoding of exactly those starts
         assert torch.allclose(r.frames[0][1][0], export_matrix(model.decode_depth(z0[0], 1), torch.zeros(2)))
     assert not r.dead_start.any()
-    u = search(model, [ds], "sigmoid", 2, restarts=8, depths=(1, 2), seed=3)  # uniform starts: some decode dead
+    u = search(model, [ds], "sigmoid", SearchBudget(2, restarts=8, depths=(1, 2), seed=3))  # uniform starts: some decode dead
     cells = u.summary(["d"])["d"]
     assert u.dead_start.any() and u.dead_end.any()
     for i, dec in enumerate(("D1", "D2")):
@@ -610,8 +612,8 @@ def test_encoded_starts_keep_only_embeddings_that_decode_alive():
 def test_the_search_passes_its_penalty_option_on():
     dec = StandIn()
     data = [decoded_dataset(dec, 2, "sigmoid", n=300, seed=1)]
-    a = search(dec, data, "sigmoid", steps=4, restarts=1, seed=0, eval_every=2, penalty="all")
-    b = search(dec, data, "sigmoid", steps=4, restarts=1, seed=0, eval_every=2, penalty="active")
+    a = search(dec, data, "sigmoid", SearchBudget(4, restarts=1, seed=0, eval_every=2), SearchOptions(penalty="all"))
+    b = search(dec, data, "sigmoid", SearchBudget(4, restarts=1, seed=0, eval_every=2), SearchOptions(penalty="active"))
     assert not torch.equal(a.trajectory["loss"], b.trajectory["loss"])  # the zero rows of B_1 count only in "all"
 
 

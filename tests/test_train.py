@@ -17,6 +17,7 @@ from swao.training.checkpoint import load_autoencoder, read_checkpoint, save_che
 from swao.training.config import cuda_tf32
 from swao.training.evaluation import evaluate_mpe
 from swao.cli.train import cli_main
+from swao.training.spec import autoencoder_spec
 from swao.training.train import NonFiniteLoss, step_loss, train_autoencoder, train_batch
 
 
@@ -79,7 +80,8 @@ def test_a_weights_only_snapshot_warm_starts_with_fresh_moments_and_a_warm_up(tm
     assert warm["history"]["lr"][4:] == [cfg.lr * (k + 1) / WARMUP_STEPS for k in range(4)]
     assert warm_factor({}, 5) == 1.0 and warm_factor({"warm_starts": starts}, 3) == 1.0
     with pytest.raises(ValueError, match="cannot warm-start"):
-        train_autoencoder(cfg, "sigmoid", loss="pnorm", p=1.0, out_dir=tmp_path / "c", device="cpu", progress=False, warm_start=snap)
+        train_autoencoder(cfg, autoencoder_spec(cfg, "sigmoid", "pnorm", 1.0), tmp_path / "c", device="cpu", progress=False,
+                          warm_start=snap)
     with pytest.raises(ValueError, match="not a swao weights-only snapshot"):
         read_snapshot(tmp_path / "a" / "checkpoint.safetensors")
     with pytest.raises(FileNotFoundError, match="no swao snapshot"):
@@ -97,18 +99,19 @@ def test_batches_are_fixed_by_seed_and_stratified():
 
 def test_resume_after_a_kill_gives_the_same_weights(tmp_path):
     cfg = tiny()  # 6 steps, checkpoints at 2, 4, 6
-    full = train_autoencoder(cfg, "sigmoid", loss="pnorm", p=0.5, out_dir=tmp_path / "a", device="cpu", progress=False)
-    halted = train_autoencoder(cfg, "sigmoid", loss="pnorm", p=0.5, out_dir=tmp_path / "b", device="cpu",
+    pnorm = autoencoder_spec(cfg, "sigmoid", "pnorm", 0.5)
+    full = train_autoencoder(cfg, pnorm, out_dir=tmp_path / "a", device="cpu", progress=False)
+    halted = train_autoencoder(cfg, pnorm, out_dir=tmp_path / "b", device="cpu",
                                progress=False, halt_at_step=3)  # "killed" after step 3; last checkpoint: step 2
     assert halted["halted"] and read_checkpoint(tmp_path / "b")[1]["steps"] == 2
-    resumed = train_autoencoder(cfg, "sigmoid", loss="pnorm", p=0.5, out_dir=tmp_path / "b", device="cpu",
+    resumed = train_autoencoder(cfg, pnorm, out_dir=tmp_path / "b", device="cpu",
                                 progress=False, resume=True)
     sa, sb = full["model"].state_dict(), resumed["model"].state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert full["history"]["loss"] == resumed["history"]["loss"]
     assert full["meta"]["val_mpe"] == resumed["meta"]["val_mpe"]
     with pytest.raises(ValueError, match="cannot resume"):
-        train_autoencoder(cfg, "sigmoid", loss="min", out_dir=tmp_path / "b", device="cpu", progress=False, resume=True)
+        train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "b", device="cpu", progress=False, resume=True)
     with pytest.raises(ValueError, match="exists"):
         train_autoencoder(cfg, "sigmoid", out_dir=tmp_path / "b", device="cpu", progress=False)
 
@@ -163,9 +166,13 @@ def test_bad_parameters(tmp_path):
         (dict(mask_grad="soft"), "mask_grad"),
         (dict(steps=0), "steps"),
     ]:
-        args = {"config": cfg, "activation": "sigmoid", **kw, **bad}
+        trained = {k: bad.pop(k) for k in ("activation", "loss", "p", "mask_grad") if k in bad}
         with pytest.raises(ValueError, match=match):
-            train_autoencoder(**args)
+            train_autoencoder(cfg, autoencoder_spec(cfg, **{"activation": "sigmoid", **trained}), **kw, **bad)
+    with pytest.raises(ValueError, match="trained must be an MLP type or an autoencoder_spec"):
+        train_autoencoder(cfg, {"activation": "sigmoid"}, **kw)
+    with pytest.raises(ValueError, match="unknown training option"):
+        train_autoencoder(cfg, "sigmoid", mask_grad="none", **kw)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             train_autoencoder(cfg, "sigmoid", device="cuda", **kw)
@@ -195,9 +202,9 @@ def test_the_cli_trains_the_scales_own_autoencoder(tmp_path, monkeypatch):
     from swao.cli import train as cli_train
 
     seen = {}
-    monkeypatch.setattr(cli_train, "train_autoencoder", lambda config, activation, **kw: seen.update(config=config, **kw) or
-                        {"meta": {"steps": 0, "total_steps": 0, "val_mpe": None}, "history": {"mlps_per_s": []},
-                         "checkpoint": None, "stopped": False})
+    monkeypatch.setattr(cli_train, "train_autoencoder", lambda config, trained, out, **kw: seen.update(
+        {**trained, "config": config, **kw}) or {"meta": {"steps": 0, "total_steps": 0, "val_mpe": None},
+                                                 "history": {"mlps_per_s": []}, "checkpoint": None, "stopped": False})
     for scale in ("smoke", "small", "paper"):
         assert cli_main(["--activation", "sigmoid", "--scale", scale, "--out", str(tmp_path / scale), "--no-progress"]) == 0
         assert seen["mask_grad"] == get_config(scale).mask_grad and seen["config"] == get_config(scale)
@@ -217,11 +224,12 @@ def test_swao_train_and_the_book_train_the_same_autoencoder(tmp_path, monkeypatc
     from swao.training.spec import autoencoder_spec
 
     seen = {}
-    monkeypatch.setattr(cli_train, "train_autoencoder", lambda config, activation, **kw: seen.update(
-        config=config, activation=activation, **kw) or {"meta": {"steps": 0, "total_steps": 0, "val_mpe": None},
-                                                        "history": {"mlps_per_s": []}, "checkpoint": None, "stopped": False})
+    monkeypatch.setattr(cli_train, "train_autoencoder", lambda config, trained, out, **kw: seen.update(
+        config=config, trained=trained) or {"meta": {"steps": 0, "total_steps": 0, "val_mpe": None},
+                                            "history": {"mlps_per_s": []}, "checkpoint": None, "stopped": False})
     assert cli_main(["--activation", "sigmoid", "--scale", scale, *argv, "--out", str(tmp_path), "--no-progress"]) == 0
-    cli = autoencoder_spec(seen["config"], seen["activation"], seen["loss"], seen["p"], seen["mask_grad"])
+    cli = seen["trained"]
+    assert cli == autoencoder_spec(seen["config"], cli["activation"], cli["loss"], cli["p"], cli["mask_grad"])
     book = autoencoder_parts(get_config(scale), name)
     assert cli == book and cache_key("autoencoder", **cli) == cache_key("autoencoder", **book)
 
@@ -303,7 +311,7 @@ def test_a_training_step_has_no_host_sync_points(amp):
     step_loss(model, cfg, "sigmoid", 0, x, amp=amp)[0].backward()
     opt.step()  # Adam's state is created at the first step
     with SyncPoints() as probe:
-        batch_loss, _ = step_loss(model, cfg, "sigmoid", 1, x, loss="pnorm", p=0.5, amp=amp)
+        batch_loss, _ = step_loss(model, cfg, autoencoder_spec(cfg, "sigmoid", "pnorm", 0.5), 1, x, amp=amp)
         opt.zero_grad(set_to_none=True)
         batch_loss.backward()
         opt.step()
@@ -565,3 +573,16 @@ def test_the_schedule_in_words_is_the_schedule_lr_at_runs(scale, recipe):
         halvings = len(set(rates)) - 1
         assert "halved" in text and (f"{halvings} halving(s)" in text if halvings else "never" in text)
         assert all(b in (a, a / 2) for a, b in zip(rates, rates[1:]))
+
+
+def test_training_compares_mlps_on_the_configs_grid(tmp_path):
+    """``grid_points`` is a training field (the cache key holds it): the loss is computed on its grid."""
+    from swao.training.train import Execution, start_run
+
+    for points in (3, 10):
+        cfg = tiny(grid_points=points)
+        run = start_run(cfg, autoencoder_spec(cfg, "sigmoid"), tmp_path / str(points), Execution(device="cpu", progress=False))
+        try:
+            assert run.x.shape == (points**3, 3) and torch.equal(run.x, input_grid(points))
+        finally:
+            run.close()

@@ -71,8 +71,7 @@ def autoencoder_result(config: Config, name: str, device="cpu", mask_grad: str =
                 shutil.rmtree(f) if f.is_dir() else f.unlink()
         start = time.perf_counter()
         with cpu_threads(TRAIN_THREADS, dev):
-            out = train_autoencoder(config, activation, loss=loss, p=p, device=str(dev), out_dir=folder,
-                                    mask_grad=mask_grad, progress=progress, resume=True)  # a killed run goes on
+            out = train_autoencoder(config, parts, folder, resume=True, device=str(dev), progress=progress)  # a killed run goes on
         return {
             "name": name, "activation": activation, "loss": loss, "p": p, "mask_grad": mask_grad,
             "history": out["history"], "val_mpe": out["meta"].get("val_mpe"),
@@ -115,7 +114,7 @@ def train_and_score(config: Config, activation: str = "sigmoid", eval_mlps: int 
     config's). ``{"train_seconds", "history", "model", **view}``."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        out = train_autoencoder(config, activation, out_dir=tmp, mask_grad=mask_grad, **options)
+        out = train_autoencoder(config, autoencoder_spec(config, activation, mask_grad=mask_grad), tmp, **options)
         seconds = time.perf_counter() - start
     model = out["model"].eval()
     view = diagnostics.table1_view(model, activation, eval_mlps or config.eval_mlps,

@@ -7,6 +7,7 @@ import tempfile
 import time
 
 import torch
+from torch import nn
 
 from swao.book.ablations import embedding_pairs
 from swao.book.autoencoders import TRAIN_THREADS, autoencoder_cached
@@ -47,6 +48,75 @@ def autoencoders_needed(config: Config, stages) -> list[tuple[str, str]]:
     return [ae for ae in autoencoders_for(stages, config) if not autoencoder_cached(config, *ae)]
 
 
+def training_estimate(config: Config, dev: torch.device, needed: list, k: int, rates: dict) -> dict:
+    """Seconds of training the ``needed`` autoencoders (the autoencoders stage's and the mask
+    study's own): the per-step cost from two runs of ``2`` and ``2 + k`` steps that stop before
+    validating or saving, and a short complete run's fixed cost (start, validation, checkpoint)
+    once for the end and once per intermediate checkpoint (an upper bound); in waves of as many
+    trainings at once as :func:`swao.book.parallel.processes_for` allows. Adds its rates to ``rates``."""
+
+    def train(steps: int, halt: bool = True) -> float:  # as the book trains one (TRAIN_THREADS on a CPU)
+        c = config.replace(train_mlps=(steps + 1) * config.batch_size, epochs=1, val_every=10**9, checkpoint_every=10**9)
+        with tempfile.TemporaryDirectory() as tmp, cpu_threads(TRAIN_THREADS, dev):
+            return _timed(lambda: train_autoencoder(c, "sigmoid", device=str(dev), out_dir=tmp, progress=False,
+                                                    steps=steps, halt_at_step=steps if halt else None), dev)
+
+    _, per_step = _two_point(train, 2, 2 + k)
+    fixed = max(train(2, halt=False) - 2 * per_step, 0.0)  # start, final validation and checkpoint
+    rates["train_mlps_per_s"] = config.batch_size / per_step if per_step else float("inf")
+    n_val = config.total_steps // config.val_every
+    n_ckpt = config.total_steps // config.checkpoint_every
+    # a validation runs val_mlps forward passes: about a third of a training step's MLP each
+    per_ae = fixed * (1 + n_ckpt) + per_step * (config.total_steps + n_val * config.val_mlps / (3 * config.batch_size))
+    # trained several at once (swao.book.reproduce.train_at_once): in waves
+    at_once = processes_for(dev, len(needed))
+    per_ae *= math.ceil(len(needed) / at_once) / len(needed)
+    rates["trainings_at_once"] = at_once
+    book = set(autoencoders_for(["autoencoders"], config))  # the rest: the mask_grad study's own
+    return {"autoencoders": per_ae * sum(ae in book for ae in needed),
+            "mask_grad": per_ae * sum(ae not in book for ae in needed)}
+
+
+def scoring_estimate(config: Config, dev: torch.device, stages, untrained: nn.Module, mask_training: float) -> dict:
+    """Seconds of the stages that score trained autoencoders: one MPE table timed (tables, the
+    mask study on top of its ``mask_training``, Figure 2) and one embedding study."""
+    est = {}
+    if {"tables", "mask_grad", "figure2"} & set(stages):
+        evaluate_mpe(untrained, "sigmoid", 8, seed=0, device=dev)  # warm-up
+        t_table = _timed(lambda: evaluate_mpe(untrained, "sigmoid", config.eval_mlps, seed=0, device=dev), dev)
+        est["tables"] = t_table * len(STAGES["tables"]) * ("tables" in stages)
+        est["mask_grad"] = mask_training + len(STAGES["mask_grad"]) * t_table * ("mask_grad" in stages)
+        # Figure 2 decodes FIGURE2_MLPS MLPs of each of its autoencoders' types; a table, 4 x eval_mlps
+        est["figure2"] = t_table * len(STAGES["figure2"]) * FIGURE2_MLPS / (4 * config.eval_mlps) * ("figure2" in stages)
+    if "embedding" in stages:
+        t_emb = _timed(lambda: embedding_quality(untrained, "sigmoid", embedding_pairs(config), seed=0,
+                                                 grid_points=config.grid_points), dev)
+        est["embedding"] = t_emb * 2 * len(STAGES["embedding"])  # trained and untrained, per MLP type
+    return est
+
+
+def search_estimate(config: Config, dev: torch.device, stages, untrained: nn.Module, k: int, rates: dict) -> dict:
+    """Seconds of the search stage and the your-data page (three datasets too): steps of the
+    search and the baselines on one MLP type's three datasets at ``config.search_points`` points,
+    timed at ``k`` and ``3k`` steps (an untrained autoencoder: the cost does not depend on
+    training). Adds each method's ms per step to ``rates``."""
+    data = {"sigmoid": table2_datasets("sigmoid", config.search_points, config.seed)}
+
+    def one_type(steps: int) -> dict:
+        c = config.replace(search_steps=steps)
+        return run_search({"sigmoid": untrained}, data, c, dev, progress=False, eval_every=steps)["types"]["sigmoid"]["seconds"]
+
+    one_type(2)
+    short, long = one_type(k), one_type(3 * k)
+    total = 0.0
+    for method in short:
+        per_step = max(long[method] - short[method], 0.0) / (2 * k)
+        rates[f"{method}_ms_per_step"] = 1e3 * per_step
+        total += max(short[method] - per_step * k, 0.0) + per_step * config.search_steps
+    return {"search": len(STAGES["search"]) * total * ("search" in stages),  # one autoencoder per MLP type
+            "your_data": len(STAGES["your_data"]) * total * ("your_data" in stages)}  # 3 datasets per type too
+
+
 def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = None,
          calibration_steps: int | None = None) -> dict:
     """Estimate the time of ``reproduce`` with ``config`` on ``device`` from short measured runs.
@@ -69,58 +139,13 @@ def plan(config: Config, device="auto", stages=STAGES, budget_s: float | None = 
         raise ValueError(f"budget_s must be > 0 seconds, got {budget_s!r}")
     needed = autoencoders_needed(config, stages)
     rates, est = {"autoencoders_to_train": len(needed)}, {}
-
-    def train(steps: int, halt: bool = True) -> float:  # as the book trains one (TRAIN_THREADS on a CPU)
-        c = config.replace(train_mlps=(steps + 1) * config.batch_size, epochs=1, val_every=10**9, checkpoint_every=10**9)
-        with tempfile.TemporaryDirectory() as tmp, cpu_threads(TRAIN_THREADS, dev):
-            return _timed(lambda: train_autoencoder(c, "sigmoid", device=str(dev), out_dir=tmp, progress=False,
-                                                    steps=steps, halt_at_step=steps if halt else None), dev)
-
     if needed:
-        _, per_step = _two_point(train, 2, 2 + k)
-        fixed = max(train(2, halt=False) - 2 * per_step, 0.0)  # start, final validation and checkpoint
-        rates["train_mlps_per_s"] = config.batch_size / per_step if per_step else float("inf")
-        n_val = config.total_steps // config.val_every
-        n_ckpt = config.total_steps // config.checkpoint_every
-        # a validation runs val_mlps forward passes: about a third of a training step's MLP each
-        per_ae = fixed * (1 + n_ckpt) + per_step * (config.total_steps + n_val * config.val_mlps / (3 * config.batch_size))
-        # trained several at once (swao.book.reproduce.train_at_once): in waves
-        at_once = processes_for(dev, len(needed))
-        per_ae *= math.ceil(len(needed) / at_once) / len(needed)
-        rates["trainings_at_once"] = at_once
-        book = set(autoencoders_for(["autoencoders"], config))  # the rest: the mask_grad study's own
-        est["autoencoders"] = per_ae * sum(ae in book for ae in needed)
-        est["mask_grad"] = per_ae * sum(ae not in book for ae in needed)
-
+        est.update(training_estimate(config, dev, needed, k, rates))
     torch.manual_seed(config.seed)
     untrained = network(config).to(dev).eval()  # the scale's network
-    if {"tables", "mask_grad", "figure2"} & set(stages):
-        evaluate_mpe(untrained, "sigmoid", 8, seed=0, device=dev)  # warm-up
-        t_table = _timed(lambda: evaluate_mpe(untrained, "sigmoid", config.eval_mlps, seed=0, device=dev), dev)
-        est["tables"] = t_table * len(STAGES["tables"]) * ("tables" in stages)
-        est["mask_grad"] = est.get("mask_grad", 0.0) + len(STAGES["mask_grad"]) * t_table * ("mask_grad" in stages)
-        # Figure 2 decodes FIGURE2_MLPS MLPs of each of its autoencoders' types; a table, 4 x eval_mlps
-        est["figure2"] = t_table * len(STAGES["figure2"]) * FIGURE2_MLPS / (4 * config.eval_mlps) * ("figure2" in stages)
-    if "embedding" in stages:
-        t_emb = _timed(lambda: embedding_quality(untrained, "sigmoid", embedding_pairs(config), seed=0,
-                                                 grid_points=config.grid_points), dev)
-        est["embedding"] = t_emb * 2 * len(STAGES["embedding"])  # trained and untrained, per MLP type
+    est.update(scoring_estimate(config, dev, stages, untrained, est.get("mask_grad", 0.0)))
     if {"search", "your_data"} & set(stages):
-        data = {"sigmoid": table2_datasets("sigmoid", config.search_points, config.seed)}
-
-        def one_type(steps: int) -> dict:
-            c = config.replace(search_steps=steps)
-            return run_search({"sigmoid": untrained}, data, c, dev, progress=False, eval_every=steps)["types"]["sigmoid"]["seconds"]
-
-        one_type(2)
-        short, long = one_type(k), one_type(3 * k)
-        total = 0.0
-        for method in short:
-            per_step = max(long[method] - short[method], 0.0) / (2 * k)
-            rates[f"{method}_ms_per_step"] = 1e3 * per_step
-            total += max(short[method] - per_step * k, 0.0) + per_step * config.search_steps
-        est["search"] = len(STAGES["search"]) * total * ("search" in stages)  # one autoencoder per MLP type
-        est["your_data"] = len(STAGES["your_data"]) * total * ("your_data" in stages)  # 3 datasets per type too
+        est.update(search_estimate(config, dev, stages, untrained, k, rates))
     est = {s: est[s] for s in STAGES if s in est and (s in stages or est[s] > 0)}  # with the training stages need
     total = sum(est.values())
     suggest, why = _suggest(config, est, budget_s) if budget_s is not None else ({}, None)

@@ -89,26 +89,63 @@ def search_at_once(config: Config, device, stages, progress: bool = True) -> int
     return len(jobs)
 
 
-def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool = True, full: bool = False,
-              results_dir: str | Path | None = None, fit_budget_s: float | None = None, progress: bool = True,
-              **overrides) -> dict:
-    """Compute every cached result of the book at ``scale`` (printing each stage's time) and
-    export each stage, as it ends, to ``results/<scale>/`` with its provenance.
-
-    ``fit_budget_s``: first :func:`plan` the run; if it does not fit that many seconds, run it
-    with the plan's smaller training set and search steps instead (the tables then say so)."""
+def fitted_config(scale: str, full: bool, dev, stages, fit_budget_s: float | None, overrides: dict) -> tuple[Config, dict | None]:
+    """The config a run uses, and its plan: the scale's (:func:`run_config`), or, with
+    ``fit_budget_s`` and a :func:`plan` that does not fit it, the plan's smaller training set and
+    search steps (the tables then say so). A run that cannot fit at all is refused."""
     config = run_config(scale, full, **overrides)
+    if fit_budget_s is None:
+        return config, None
+    estimate = plan(config, dev, stages, fit_budget_s)
+    print(format_plan(estimate), flush=True)
+    if estimate["cannot_fit"]:
+        raise ValueError(estimate["cannot_fit"])
+    if not estimate["fits"]:
+        config = run_config(scale, full, **{**overrides, **estimate["suggest"]})
+    return config, estimate
+
+
+def stage_result(stage: str, config: Config, dev, progress: bool, save) -> dict:
+    """One stage of the book computed (or read from the cache): first the autoencoders it is
+    computed from, each with its progress bar, so that no training happens unseen inside a later
+    computation (the autoencoders stage is exactly this, saved one by one with ``save(stage,
+    done)``: a run stopped midway keeps what it trained); then what the stage computes from them."""
+    done = {}
+    for n, mg in ex.STAGES[stage]:
+        done[n] = ex.autoencoder_result(config, n, dev, mask_grad=mg, progress=progress)
+        if stage == "autoencoders":
+            save(stage, done)
+    if stage == "autoencoders":
+        return done
+    if stage == "tables":
+        tables = {}
+        for n, mg in ex.STAGES["tables"]:
+            begin = time.perf_counter()
+            tables[n] = ex.mpe_table(config, n, dev, mask_grad=mg)
+            if progress:
+                print(f"[reproduce]   table of {n}: {time.perf_counter() - begin:.1f} s", flush=True)
+        return tables
+    computed = {  # what each other stage computes once its autoencoders are trained
+        "figure2": lambda: ex.figure2(config, dev),
+        "search": lambda: ex.search_results(config, dev, progress=progress),
+        "embedding": lambda: ex.embedding_study(config, dev),
+        "mask_grad": lambda: ex.mask_grad_study(config, dev),
+        "your_data": lambda: ex.your_data_results(config, dev, progress=progress),
+    }
+    assert set(computed) | {"autoencoders", "tables"} == set(STAGES), "every declared stage has its computation"
+    return computed[stage]()
+
+
+def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool | str | Path = True, full: bool = False,
+              fit_budget_s: float | None = None, progress: bool = True, **overrides) -> dict:
+    """Compute every cached result of the book at ``scale`` (printing each stage's time) and
+    export each stage, as it ends, with its provenance: to ``results/<scale>/`` (``export=True``),
+    to another folder (``export=`` its path), or nowhere (``False``: the book's build, which reads
+    the cache). ``fit_budget_s``: first :func:`plan` the run, and fit it (:func:`fitted_config`)."""
     dev = resolve_device(device)
     stages = ex.check_stages(stages)
-    estimate = None
-    if fit_budget_s is not None:
-        estimate = plan(config, dev, stages, fit_budget_s)
-        print(format_plan(estimate), flush=True)
-        if estimate["cannot_fit"]:
-            raise ValueError(estimate["cannot_fit"])
-        if not estimate["fits"]:
-            config = run_config(scale, full, **{**overrides, **estimate["suggest"]})
-    folder = Path(results_dir) if results_dir is not None else ex.results_root() / config.scale
+    config, estimate = fitted_config(scale, full, dev, stages, fit_budget_s, overrides)
+    folder = None if export is False else ex.results_root() / config.scale if export is True else Path(export)
     prov = provenance(dev, config)  # of the whole run: its start
     print(f"[reproduce] {config.scale} scale on {prov['hardware']}: {config.describe()}", flush=True)
     timings, summary = {}, {}
@@ -118,41 +155,10 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
                                          "error": error, "provenance": prov})
 
     def save(name: str, data: dict) -> None:
-        if export:
+        if folder is not None:
             write_json(folder / f"{name}.json", data)
             run_json()
 
-    def trained(stage: str) -> dict:
-        """Train (or find in the cache) the autoencoders ``stage`` is computed from, each with
-        its progress bar, so that no training happens unseen inside a later computation. The
-        autoencoders stage is exactly this, exported one by one: a run stopped midway keeps
-        what it trained."""
-        done = {}
-        for n, mg in ex.STAGES[stage]:
-            done[n] = ex.autoencoder_result(config, n, dev, mask_grad=mg, progress=progress)
-            if stage == "autoencoders":
-                save(stage, done)
-        return done
-
-    def tables() -> dict:
-        done = {}
-        for n, mg in ex.STAGES["tables"]:
-            begin = time.perf_counter()
-            done[n] = ex.mpe_table(config, n, dev, mask_grad=mg)
-            if progress:
-                print(f"[reproduce]   table of {n}: {time.perf_counter() - begin:.1f} s", flush=True)
-        return done
-
-    after_training = {  # what each stage computes once its autoencoders are trained
-        "autoencoders": lambda done: done,
-        "tables": lambda done: tables(),
-        "figure2": lambda done: ex.figure2(config, dev),
-        "search": lambda done: ex.search_results(config, dev, progress=progress),
-        "embedding": lambda done: ex.embedding_study(config, dev),
-        "mask_grad": lambda done: ex.mask_grad_study(config, dev),
-        "your_data": lambda done: ex.your_data_results(config, dev, progress=progress),
-    }
-    assert set(after_training) == set(STAGES), "every declared stage has its computation"
     begin_run = time.perf_counter()
     for name in stages:
         start = time.perf_counter()
@@ -161,17 +167,17 @@ def reproduce(scale: str = "small", device="auto", stages=STAGES, export: bool =
                 train_at_once(config, dev, stages, progress)
             if name == next((s for s in stages if s in ("search", "your_data")), None):  # the searches likewise
                 search_at_once(config, dev, stages, progress)
-            summary[name] = after_training[name](trained(name))
+            summary[name] = stage_result(name, config, dev, progress, save)
         except Exception as err:  # say in run.json where the run stopped and why, then stop
             timings[name] = time.perf_counter() - start
-            if export:
+            if folder is not None:
                 run_json(f"{name}: {type(err).__name__}: {err}")
             raise
         timings[name] = time.perf_counter() - start
         print(f"[reproduce] {name}: {timings[name]:.1f} s", flush=True)
         save(name, summary[name])
     print(format_timings(timings, time.perf_counter() - begin_run), flush=True)
-    if export:
+    if folder is not None:
         print(f"[reproduce] results written to {folder}")
     return summary
 

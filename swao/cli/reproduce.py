@@ -60,8 +60,8 @@ def cli_main(argv: list[str] | None = None) -> int:
             print(config.describe())
             print(format_plan(plan(config, args.device, args.stages, None if minutes is None else minutes * 60)))
             return 0
-        reproduce(args.scale, args.device, args.stages, export=not args.no_export, full=args.full,
-                  results_dir=args.results_dir, fit_budget_s=minutes * 60 if args.fit else None,
+        reproduce(args.scale, args.device, args.stages, export=False if args.no_export else args.results_dir or True,
+                  full=args.full, fit_budget_s=minutes * 60 if args.fit else None,
                   progress=not args.no_progress, **overrides)
     except ValueError as err:
         print(f"swao reproduce: {err}", file=sys.stderr)

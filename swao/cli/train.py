@@ -73,9 +73,8 @@ def cli_main(argv: list[str] | None = None) -> int:
         out = args.out or f"runs/ae-{args.activation}-{tag}-{args.scale}"
         t0 = time.perf_counter()
         result = train_autoencoder(
-            config, args.activation, loss=args.loss, p=p, device=args.device, out_dir=out,
-            mask_grad=spec["mask_grad"], progress=not args.no_progress, resume=args.resume,
-            steps=args.steps, warm_start=args.warm_start, amp=args.amp, compile=args.compile,
+            config, spec, out, resume=args.resume, steps=args.steps, warm_start=args.warm_start,
+            device=args.device, progress=not args.no_progress, amp=args.amp, compile=args.compile,
             cuda_graphs=args.cuda_graphs, threads=args.threads, tf32=args.tf32, deadline=deadline,
         )
     except (ValueError, FileNotFoundError, NonFiniteLoss) as err:

@@ -101,121 +101,181 @@ def _depth_workers(workers: int, device: torch.device):
         torch.set_num_threads(before)
 
 
-def optimise(
-    matrix_fn: Callable[[int], torch.Tensor],
-    leaves: list[torch.Tensor],
-    lr: float,
-    data: TripleData,
-    activation: str,
-    steps: int,
-    *,
-    sparse: bool = True,
-    penalty: str = "all",
-    keep_layers: bool = False,
-    penalty_fn: Callable[[int], torch.Tensor] | None = None,
-    penalty_scale: torch.Tensor | None = None,
-    export_fn: Callable[[int], torch.Tensor] | None = None,
-    eval_every: int | None = None,
-    progress: Callable[[int, torch.Tensor], None] | None = None,
-    workers: int | None = None,
-) -> dict:
-    """Adam for ``steps`` steps; one loop serves the search and the baselines.
+@dataclass(frozen=True)
+class Problem:
+    """What one batched optimisation minimises, and over what.
 
     ``matrix_fn(i)`` returns the masked matrices ``(n, H, 8L+1)`` of the ``n`` triples of depth
     index ``i``, differentiable in ``leaves[i]`` only (Adam, learning rate ``lr``).
-    ``sparse=True``: the objective of eq. 4-6 with a learnable threshold ``t`` per triple and
-    ``lambda`` = its first-step MSE / 7000; ``sparse=False``: plain MSE, plus, with ``penalty_fn``
-    (depth index -> ``(n,)``, differentiable in the leaves), ``lambda x penalty_fn(i)`` with
-    ``lambda`` = first-step MSE x ``penalty_scale (n,)`` (the L0 baseline). ``export_fn(i)`` gives
-    the matrices the validation scores and the result reports (default: ``matrix_fn``'s, switched
-    and cut by ``t`` when ``sparse``). Every ``eval_every``
-    steps (and after the last) the exported MLPs are scored on the validation set and the best
-    state of each triple is kept. The depths are independent: with ``workers > 1`` (default: the
-    CPU threads, at most one per depth) they run on parallel threads (on CPU only). Returns tensors
-    on the device, first dim the depth index (:func:`finish` brings them to the CPU).
+    ``sparse=True``: the objective of eq. 4-6 (:func:`objective`, eq. 6 over ``penalty``'s
+    weights) with a learnable threshold ``t`` per triple and ``lambda`` = its first-step MSE /
+    7000; ``keep_layers`` (ours) holds ``t`` below every layer's largest weight. ``sparse=False``:
+    plain MSE, plus, with ``penalty_fn`` (depth index -> ``(n,)``, differentiable in the leaves),
+    ``lambda x penalty_fn(i)`` with ``lambda`` = first-step MSE x ``penalty_scale (n,)`` (the L0
+    baseline). ``export_fn(i)`` gives the matrices the validation scores and the result reports
+    (default: ``matrix_fn``'s, switched and cut by ``t`` when ``sparse``)."""
+
+    matrix_fn: Callable[[int], torch.Tensor]
+    leaves: list[torch.Tensor]
+    lr: float
+    sparse: bool = True
+    penalty: str = "all"
+    keep_layers: bool = False
+    penalty_fn: Callable[[int], torch.Tensor] | None = None
+    penalty_scale: torch.Tensor | None = None
+    export_fn: Callable[[int], torch.Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        if self.penalty_fn is not None and (self.sparse or self.penalty_scale is None):
+            raise ValueError("penalty_fn needs sparse=False and a penalty_scale (one lambda per first-step MSE per triple)")
+
+    def exported(self, raw: torch.Tensor, t: torch.Tensor, i: int) -> torch.Tensor:
+        """The MLPs of depth index ``i`` as they would be reported now."""
+        if self.export_fn is not None:
+            return self.export_fn(i).detach()
+        return export_matrix(raw, t) if self.sparse else raw
+
+
+@dataclass
+class State:
+    """Everything an optimisation carries from step to step: per depth index the thresholds
+    ``ts`` and ``lambda``s ``lam``, the Adam optimiser, the best validation state of every
+    triple so far, the log (kept on the device) and the frames for the explorer."""
+
+    first: list[torch.Tensor]  # the starting matrices, per depth index
+    ts: list[torch.Tensor]
+    opt: torch.optim.Optimizer
+    lam: list[torch.Tensor]
+    best: list[torch.Tensor]
+    best_val: torch.Tensor  # (depths, n)
+    best_step: torch.Tensor
+    best_t: torch.Tensor
+    log: dict[str, list] = field(default_factory=lambda: {k: [] for k in ("step", "loss", "mse", "nonzeros", "t", "val_loss")})
+    frames: list[tuple[int, list[torch.Tensor]]] = field(default_factory=list)
+
+    def result(self) -> dict:
+        """The outcome as :func:`finish` reads it (tensors on the device, first dim the depth index)."""
+        trajectory = {k: torch.stack(v, dim=-1) for k, v in self.log.items() if k != "step"}
+        trajectory["step"] = torch.tensor(self.log["step"])
+        return {"matrices": self.best, "val_loss": self.best_val, "best_step": self.best_step, "threshold": self.best_t,
+                "lam": torch.stack(self.lam), "trajectory": trajectory, "frames": self.frames,
+                "dead_start": torch.stack([dead_layer(m) for m in self.first])}
+
+
+@dataclass
+class Step:
+    """One step's forward pass over every depth index: the matrices (detached) and, per depth
+    index ``(n,)``, the MSE, the penalty and the loss; :meth:`stacked` gives ``(depths, n)``."""
+
+    raws: list[torch.Tensor]
+    mse: list[torch.Tensor]
+    pen: list[torch.Tensor]
+    loss: list[torch.Tensor]
+
+    def stacked(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return torch.stack(self.mse), torch.stack(self.pen), torch.stack(self.loss)
+
+
+def start(problem: Problem) -> State:
+    """The state before the first step: thresholds 0, ``lambda`` 0 (set at step 0), Adam over
+    the leaves (and the thresholds, lr :data:`T_LR`, when ``sparse``), the starting matrices as
+    the best so far."""
+    with torch.no_grad():
+        first = [problem.matrix_fn(i) for i in range(len(problem.leaves))]
+    nd, n, dev, dtype = len(first), first[0].shape[0], first[0].device, first[0].dtype
+    ts = [torch.zeros(n, device=dev, dtype=dtype, requires_grad=problem.sparse) for _ in range(nd)]
+    groups = [{"params": problem.leaves, "lr": problem.lr}] + ([{"params": ts, "lr": T_LR}] if problem.sparse else [])
+    return State(first=first, ts=ts, opt=torch.optim.Adam(groups), lam=[torch.zeros(n, device=dev, dtype=dtype)] * nd,
+                 best=[m.detach().clone() for m in first], best_val=torch.full((nd, n), math.inf, device=dev, dtype=dtype),
+                 best_step=torch.zeros(nd, n, dtype=torch.long, device=dev), best_t=torch.zeros(nd, n, device=dev, dtype=dtype))
+
+
+def forward_backward(problem: Problem, state: State, data: TripleData, activation: str, i: int, step: int,
+                     train: bool) -> tuple[torch.Tensor, ...]:
+    """Depth index ``i`` at ``step``: the loss on the training set (eq. 4-6, or the baselines'),
+    ``lambda`` fixed at step 0, and, when ``train``, its gradient into the leaf and ``t``."""
+    with torch.set_grad_enabled(train):
+        raw = problem.matrix_fn(i)
+        mse, pen = objective(raw, state.ts[i], data.xt["train"], data.y["train"], activation, problem.sparse, problem.penalty)
+        if problem.penalty_fn is not None:
+            pen = problem.penalty_fn(i)
+        if step == 0 and (problem.sparse or problem.penalty_fn is not None):
+            state.lam[i] = mse.detach() / LAMBDA_DIVISOR if problem.sparse else mse.detach() * problem.penalty_scale
+        loss = mse + state.lam[i] * pen
+        if train:
+            loss.sum().backward(inputs=[problem.leaves[i]] + ([state.ts[i]] if problem.sparse else []))
+    return raw.detach(), mse.detach(), pen.detach(), loss.detach()
+
+
+def select(problem: Problem, state: State, data: TripleData, activation: str, step: int, now: Step) -> None:
+    """Score the exported MLPs on the validation set (the same objective, same ``lambda``) and
+    keep, per triple, the state with the best validation loss; log the step (on the device: no
+    sync)."""
+    mse, pen, loss = now.stacked()
+    with torch.no_grad():
+        td = torch.stack([t.detach() for t in state.ts])
+        exported = [problem.exported(r, td[i], i) for i, r in enumerate(now.raws)]
+        val_mse = torch.stack([mlp_mse(e, data.xt["valid"], data.y["valid"], activation) for e in exported])
+        val = val_mse + torch.stack(state.lam) * pen
+        better = (val < state.best_val) | (step == 0)
+        for i, e in enumerate(exported):
+            state.best[i] = torch.where(better[i, :, None, None], e, state.best[i])
+        state.best_val = torch.where(better, val, state.best_val)
+        state.best_step = torch.where(better, step, state.best_step)
+        state.best_t = torch.where(better, td, state.best_t)
+        nz = torch.stack([nonzero_count(e.nan_to_num(0.0, 0.0, 0.0)) for e in exported])
+        for k, v in zip(state.log, (step, loss, mse, nz, td, val)):
+            state.log[k].append(v if k == "step" else v.float())
+
+
+def clamp_thresholds(problem: Problem, state: State, raws: list[torch.Tensor]) -> None:
+    """After Adam's step: ``t`` into ``[0, 3]`` and, with ``keep_layers`` (ours), below
+    :data:`KEEP_FRACTION` of every layer's largest weight, so that no layer is cut whole."""
+    with torch.no_grad():
+        for i, t in enumerate(state.ts):
+            t.clamp_(0.0, T_MAX)
+            if problem.keep_layers:
+                torch.minimum(t, KEEP_FRACTION * layer_floor(raws[i]), out=t)
+
+
+def optimise(problem: Problem, data: TripleData, activation: str, steps: int, eval_every: int | None = None,
+             progress: Callable[[int, torch.Tensor], None] | None = None, workers: int | None = None) -> dict:
+    """Adam for ``steps`` steps on ``problem`` (:class:`Problem`); one loop serves the search and
+    the baselines. Every ``eval_every`` steps (default ``steps // 200``) and after the last, the
+    exported MLPs are scored on the validation set and the best state of each triple is kept
+    (:func:`select`). The depths are independent: with ``workers > 1`` (default: the CPU threads,
+    at most one per depth) they run on parallel threads (on CPU only). Returns tensors on the
+    device, first dim the depth index (:func:`finish` brings them to the CPU).
 
     On a GPU a step never waits for the device: nothing is read back (``.item()``, ``.cpu()``)
     and no tensor is built from Python data inside the loop, except by ``progress``.
     """
-    nd = len(leaves)
-    if penalty_fn is not None and (sparse or penalty_scale is None):
-        raise ValueError("penalty_fn needs sparse=False and a penalty_scale (one lambda per first-step MSE per triple)")
-    with torch.no_grad():
-        first = [matrix_fn(i) for i in range(nd)]
-    n, dev, dtype = first[0].shape[0], first[0].device, first[0].dtype
-    ts = [torch.zeros(n, device=dev, dtype=dtype, requires_grad=sparse) for _ in range(nd)]
-    opt = torch.optim.Adam([{"params": leaves, "lr": lr}] + ([{"params": ts, "lr": T_LR}] if sparse else []))
+    state = start(problem)
+    nd = len(problem.leaves)
     eval_every = eval_every or max(1, steps // 200)
     workers = min(nd, torch.get_num_threads()) if workers is None else workers
-    order = sorted(range(nd), key=lambda i: -first[i].shape[-1])  # deepest (slowest) first
-    lam: list[torch.Tensor] = [torch.zeros(n, device=dev, dtype=dtype)] * nd
-    best_val = torch.full((nd, n), math.inf, device=dev, dtype=dtype)
-    best_step = torch.zeros(nd, n, dtype=torch.long, device=dev)
-    best_t = torch.zeros(nd, n, device=dev, dtype=dtype)
-    best = [m.detach().clone() for m in first]
-    log: dict[str, list] = {k: [] for k in ("step", "loss", "mse", "nonzeros", "t", "val_loss")}
+    order = sorted(range(nd), key=lambda i: -state.first[i].shape[-1])  # deepest (slowest) first
     frame_steps = {round(steps * k / (N_FRAMES - 1)) for k in range(N_FRAMES)}
-    frames: list[tuple[int, list[torch.Tensor]]] = []  # exported MLPs along the way (for plots)
-
-    def _exported(raw: torch.Tensor, t: torch.Tensor, i: int) -> torch.Tensor:
-        if export_fn is not None:
-            return export_fn(i).detach()
-        return export_matrix(raw, t) if sparse else raw
-
-    def one_depth(i: int, step: int) -> tuple[torch.Tensor, ...]:
-        train = step < steps
-        with torch.set_grad_enabled(train):
-            raw = matrix_fn(i)
-            mse, pen = objective(raw, ts[i], data.xt["train"], data.y["train"], activation, sparse, penalty)
-            if penalty_fn is not None:
-                pen = penalty_fn(i)
-            if step == 0 and (sparse or penalty_fn is not None):
-                lam[i] = mse.detach() / LAMBDA_DIVISOR if sparse else mse.detach() * penalty_scale
-            loss = mse + lam[i] * pen
-            if train:
-                loss.sum().backward(inputs=[leaves[i]] + ([ts[i]] if sparse else []))
-        return raw.detach(), mse.detach(), pen.detach(), loss.detach()
-
-    with _depth_workers(workers, dev) as run:
+    with _depth_workers(workers, state.first[0].device) as run:
         for step in range(steps + 1):
-            opt.zero_grad(set_to_none=True)
-            done = dict(zip(order, run(lambda i: one_depth(i, step), order)))
-            raws, mse, pen, loss = (list(x) for x in zip(*(done[i] for i in range(nd))))
-            mse, pen, loss = torch.stack(mse), torch.stack(pen), torch.stack(loss)
+            state.opt.zero_grad(set_to_none=True)
+            one = lambda i: forward_backward(problem, state, data, activation, i, step, step < steps)  # noqa: E731
+            done = dict(zip(order, run(one, order)))
+            now = Step(*(list(x) for x in zip(*(done[i] for i in range(nd)))))
             if step % eval_every == 0 or step == steps:
-                with torch.no_grad():
-                    td = torch.stack([t.detach() for t in ts])
-                    lam_all = torch.stack(lam)
-                    exported = [_exported(r, td[i], i) for i, r in enumerate(raws)]
-                    val = torch.stack([mlp_mse(e, data.xt["valid"], data.y["valid"], activation) for e in exported]) + lam_all * pen
-                    better = (val < best_val) | (step == 0)
-                    for i, e in enumerate(exported):
-                        best[i] = torch.where(better[i, :, None, None], e, best[i])
-                    best_val = torch.where(better, val, best_val)
-                    best_step = torch.where(better, step, best_step)
-                    best_t = torch.where(better, td, best_t)
-                    nz = torch.stack([nonzero_count(e.nan_to_num(0.0, 0.0, 0.0)) for e in exported])
-                    for k, v in zip(log, (step, loss, mse, nz, td, val)):  # kept on the device (no sync)
-                        log[k].append(v if k == "step" else v.float())
+                select(problem, state, data, activation, step, now)
             if step in frame_steps:
                 with torch.no_grad():
-                    frames.append((step, [_exported(r, ts[i].detach(), i).float() for i, r in enumerate(raws)]))
+                    exported = [problem.exported(r, state.ts[i].detach(), i).float() for i, r in enumerate(now.raws)]
+                state.frames.append((step, exported))
             if progress is not None:
-                progress(step, loss)
+                progress(step, torch.stack(now.loss))
             if step == steps:
                 break
-            opt.step()
-            if sparse:
-                with torch.no_grad():
-                    for i, t in enumerate(ts):
-                        t.clamp_(0.0, T_MAX)
-                        if keep_layers:  # ours: below every layer's largest weight, so no layer is cut whole
-                            torch.minimum(t, KEEP_FRACTION * layer_floor(raws[i]), out=t)
-    trajectory = {k: torch.stack(v, dim=-1) for k, v in log.items() if k != "step"}
-    trajectory["step"] = torch.tensor(log["step"])
-    return {"matrices": best, "val_loss": best_val, "best_step": best_step, "threshold": best_t,
-            "lam": torch.stack(lam), "trajectory": trajectory, "frames": frames,
-            "dead_start": torch.stack([dead_layer(m) for m in first])}
+            state.opt.step()
+            if problem.sparse:
+                clamp_thresholds(problem, state, now.raws)
+    return state.result()
 
 
 # ---------------------------------------------------------------- results
@@ -323,5 +383,5 @@ def finish(out: dict, data: TripleData, activation: str, depths: tuple[int, ...]
     )
 
 
-__all__ = ["N_FRAMES", "LAMBDA_DIVISOR", "T_MAX", "KEEP_FRACTION", "T_LR", "TripleData", "objective", "optimise",
-           "Result", "finish"]
+__all__ = ["N_FRAMES", "LAMBDA_DIVISOR", "T_MAX", "KEEP_FRACTION", "T_LR", "TripleData", "objective", "Problem", "State",
+           "Step", "start", "forward_backward", "select", "clamp_thresholds", "optimise", "Result", "finish"]

@@ -27,10 +27,11 @@ from torch import nn
 from swao.method.activations import check_activation
 from swao.method.generation import generator, random_mlps
 from swao.method.model import EMBED_DIM
-from swao.method.options import MASK_GRADS, STARTS
-from swao.method.optimise import Result, TripleData, finish, optimise
+from swao.method.options import STARTS
+from swao.method.optimise import Problem, Result, TripleData, finish, optimise
 from swao.method.progress import step_reporter
-from swao.method.representation import DEPTHS, check_depth, dead_layer
+from swao.method.representation import dead_layer
+from swao.method.settings import PAPER, SearchBudget, SearchOptions
 
 Z_LR = 0.1
 
@@ -58,12 +59,10 @@ def encoded_starts(model: nn.Module, activation: str, depths: tuple[int, ...], n
 
 @contextmanager
 def _mask_estimator(decoder, masks: str):
-    """The decoder's masks during a search, whatever it was trained with (one of
-    :data:`swao.method.model.MASK_GRADS`): ``"none"`` (the paper's hard masks: no gradient
-    reaches ``z`` through the 0/1 masks) or ``"straight_through"`` (ours: the sigmoid's
-    gradient). The decoder's own setting comes back after."""
-    if masks not in MASK_GRADS:
-        raise ValueError(f"masks must be one of {MASK_GRADS}, got {masks!r}")
+    """The decoder's masks during a search, whatever it was trained with: ``masks`` (a
+    :class:`swao.method.settings.SearchOptions`' ``masks``, checked there), ``"none"`` (the
+    paper's hard masks: no gradient reaches ``z`` through the 0/1 masks) or
+    ``"straight_through"`` (ours: the sigmoid's gradient). The decoder's own setting comes back after."""
     if not hasattr(decoder, "mask_grad"):
         yield
         return
@@ -74,63 +73,52 @@ def _mask_estimator(decoder, masks: str):
         decoder.mask_grad = before
 
 
-def search(
-    decoder,
-    datasets: list[dict],
-    activation: str,
-    steps: int,
-    restarts: int = 1,
-    depths: tuple[int, ...] = DEPTHS,
-    seed: int = 0,
-    z0: torch.Tensor | None = None,
-    eval_every: int | None = None,
-    progress=False,
-    workers: int | None = None,
-    start: str = "uniform",
-    masks: str = "none",
-    penalty: str = "all",
-    keep_layers: bool = False,
-) -> Result:
+def search(decoder, datasets: list[dict], activation: str, budget: SearchBudget, options: SearchOptions = PAPER, *,
+           z0: torch.Tensor | None = None, progress=False, workers: int | None = None) -> Result:
     """The search of Section 3.2 for every (dataset, decoder, restart) triple at once (eq. 4-6).
 
     ``decoder``: a :class:`swao.method.model.MultiScaleAutoencoder` or anything with
     ``decode_depth(z, j)`` (or a callable ``(z, j)``) returning masked matrices ``(N, H, 8j+1)``;
     its parameters stay fixed (only ``z`` and ``t`` get gradients). ``datasets``: dicts with
     ``x_train, y_train, x_valid, ..., y_test`` (as :func:`swao.method.generation.target_dataset`).
-    ``start``: ``"uniform"`` (the paper: ``z ~ U[0, 1)``, drawn from ``seed``) or ``"encoded"``
-    (ours, :func:`encoded_starts`: embeddings of random MLPs that decode alive). ``z0 (len(depths),
-    D, R, 128)`` overrides either. ``masks``: ``"none"`` (the paper's hard masks) or
-    ``"straight_through"`` (ours). ``penalty``: what eq. 6 sums over (:func:`swao.method.sparsity.sparsity_penalty`). ``keep_layers`` (ours):
-    after each step the threshold is held below :data:`swao.method.optimise.KEEP_FRACTION` of :func:`swao.method.sparsity.layer_floor`, so
-    that it never cuts a whole layer (and the exported MLP never becomes a constant).
-    ``workers``: threads over the decoders (see :func:`optimise`); the result does not depend on it.
+    ``budget`` (:class:`swao.method.settings.SearchBudget`): steps, restarts, decoders, seed,
+    validation cadence. ``options`` (:class:`swao.method.settings.SearchOptions`, the paper's by
+    default): ``start`` ``"uniform"`` (the paper: ``z ~ U[0, 1)``, drawn from the budget's seed) or
+    ``"encoded"`` (ours, :func:`encoded_starts`: embeddings of random MLPs that decode alive);
+    ``masks`` ``"none"`` (the paper's hard masks) or ``"straight_through"`` (ours); ``penalty``,
+    what eq. 6 sums over (:func:`swao.method.sparsity.sparsity_penalty`); ``keep_layers`` (ours):
+    after each step the threshold is held below :data:`swao.method.optimise.KEEP_FRACTION` of
+    :func:`swao.method.sparsity.layer_floor`, so that it never cuts a whole layer (and the
+    exported MLP never becomes a constant). ``z0 (len(depths), D, R, 128)`` overrides the start.
+    ``workers``: threads over the decoders (see :func:`swao.method.optimise.optimise`); the
+    result does not depend on it.
     """
     check_activation(activation)
-    for j in depths:
-        check_depth(j)
-    if start not in STARTS:
-        raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+    if not isinstance(budget, SearchBudget) or not isinstance(options, SearchOptions):
+        raise TypeError(f"budget must be a SearchBudget and options a SearchOptions, got {type(budget).__name__} "
+                        f"and {type(options).__name__}")
+    depths, D, R = budget.depths, len(datasets), budget.restarts
     decode = getattr(decoder, "decode_depth", decoder)
     dev, dtype = torch.as_tensor(datasets[0]["x_train"]).device, torch.float32
     if isinstance(decoder, nn.Module):
         decoder.eval()
         dev, dtype = next(decoder.parameters()).device, next(decoder.parameters()).dtype
-    D, R, nd = len(datasets), restarts, len(depths)
-    if z0 is None and start == "encoded":
+    nd = len(depths)
+    if z0 is None and options.start == "encoded":
         if not hasattr(decoder, "encode"):
             raise ValueError("start='encoded' needs an autoencoder (with encode and decode_depth)")
-        z0 = encoded_starts(decoder, activation, depths, D * R, seed).reshape(nd, D, R, -1).cpu()
+        z0 = encoded_starts(decoder, activation, depths, D * R, budget.seed).reshape(nd, D, R, -1).cpu()
     if z0 is None:
-        z0 = torch.rand(nd, D, R, EMBED_DIM, generator=torch.Generator().manual_seed(seed))
+        z0 = torch.rand(nd, D, R, EMBED_DIM, generator=torch.Generator().manual_seed(budget.seed))
     if z0.shape[:3] != (nd, D, R):
         raise ValueError(f"z0 must have shape ({nd}, {D}, {R}, dim), got {tuple(z0.shape)}")
     zs = [z.reshape(D * R, -1).to(dev, dtype).clone().requires_grad_(True) for z in z0]  # one leaf per decoder
     data = TripleData.build(datasets, R, dev, dtype)
-    show = step_reporter(progress, "search", steps)
+    show = step_reporter(progress, "search", budget.steps)
+    problem = Problem(lambda i: decode(zs[i], depths[i]), zs, Z_LR, penalty=options.penalty, keep_layers=options.keep_layers)
     begin = time.perf_counter()
-    with _mask_estimator(decoder, masks):
-        out = optimise(lambda i: decode(zs[i], depths[i]), zs, Z_LR, data, activation, steps, penalty=penalty,
-                       keep_layers=keep_layers, eval_every=eval_every, progress=show, workers=workers)
+    with _mask_estimator(decoder, options.masks):
+        out = optimise(problem, data, activation, budget.steps, budget.eval_every, show, workers)
     return finish(out, data, activation, depths, D, R, time.perf_counter() - begin)
 
 

@@ -32,9 +32,10 @@ import time
 
 import torch
 
-from swao.method.representation import DEPTHS, H, INPUT_ROWS, apply_masks, check_depth
+from swao.method.representation import H, INPUT_ROWS, apply_masks, check_depth
 from swao.method.progress import step_reporter
-from swao.method.optimise import Result, TripleData, finish, optimise
+from swao.method.optimise import Problem, Result, TripleData, finish, optimise
+from swao.method.settings import SearchBudget
 
 WEIGHT_LR = 0.01
 PRUNE_AT = 0.5  # fraction of the steps spent on dense training before pruning
@@ -59,27 +60,29 @@ def full_matrix(w: torch.Tensor) -> torch.Tensor:
     return apply_masks(torch.cat([w, w.new_ones(*w.shape[:-1], L)], dim=-1))
 
 
-def _start(datasets, restarts, depths, seed, device):
-    for j in depths:
-        check_depth(j)
-    D, R = len(datasets), restarts
-    gen = torch.Generator().manual_seed(seed)
-    ws = [init_weights(D * R, j, gen).to(device).requires_grad_(True) for j in depths]
-    return D, R, TripleData.build(datasets, R, device), ws
+def _start(datasets: list[dict], budget: SearchBudget, device):
+    """The triples' data and their starting weights, one leaf per depth (drawn from the budget's seed)."""
+    if not isinstance(budget, SearchBudget):
+        raise TypeError(f"budget must be a SearchBudget, got {type(budget).__name__}")
+    gen = torch.Generator().manual_seed(budget.seed)
+    ws = [init_weights(len(datasets) * budget.restarts, j, gen).to(device).requires_grad_(True) for j in budget.depths]
+    return TripleData.build(datasets, budget.restarts, device), ws
 
 
-def direct_sparse(
-    datasets: list[dict], activation: str, steps: int, restarts: int = 1, depths: tuple[int, ...] = DEPTHS,
-    seed: int = 0, lr: float = WEIGHT_LR, eval_every: int | None = None, device="cpu", progress=False,
-    workers: int | None = None,
-) -> Result:
-    """Baseline (a): eq. 4-6 optimised on the weights directly (no embedding)."""
-    D, R, data, ws = _start(datasets, restarts, depths, seed, device)
-    show = step_reporter(progress, "direct sparse", steps)
+def _finish(out: dict, data: TripleData, activation: str, budget: SearchBudget, D: int, seconds: float) -> Result:
+    return finish(out, data, activation, budget.depths, D, budget.restarts, seconds)
+
+
+def direct_sparse(datasets: list[dict], activation: str, budget: SearchBudget, *, lr: float = WEIGHT_LR, device="cpu",
+                  progress=False, workers: int | None = None) -> Result:
+    """Baseline (a): eq. 4-6 optimised on the weights directly (no embedding), within ``budget``
+    (:class:`swao.method.settings.SearchBudget`, the search's)."""
+    data, ws = _start(datasets, budget, device)
+    show = step_reporter(progress, "direct sparse", budget.steps)
     start = time.perf_counter()
-    out = optimise(lambda i: full_matrix(ws[i]), ws, lr, data, activation, steps,
-                   eval_every=eval_every, progress=show, workers=workers)
-    return finish(out, data, activation, tuple(depths), D, R, time.perf_counter() - start)
+    problem = Problem(lambda i: full_matrix(ws[i]), ws, lr)
+    out = optimise(problem, data, activation, budget.steps, budget.eval_every, show, workers)
+    return _finish(out, data, activation, budget, len(datasets), time.perf_counter() - start)
 
 
 def prune_mask(matrix: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
@@ -99,32 +102,30 @@ def prune_mask(matrix: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(score).scatter(1, order, rank_kept).view_as(w) * (w != 0)
 
 
-def dense_then_prune(
-    datasets: list[dict], activation: str, steps: int, targets: torch.Tensor, restarts: int = 1,
-    depths: tuple[int, ...] = DEPTHS, seed: int = 0, lr: float = WEIGHT_LR, eval_every: int | None = None,
-    device="cpu", progress=False, workers: int | None = None,
-) -> Result:
+def dense_then_prune(datasets: list[dict], activation: str, budget: SearchBudget, targets: torch.Tensor, *,
+                     lr: float = WEIGHT_LR, device="cpu", progress=False, workers: int | None = None) -> Result:
     """Baseline (b): dense training (MSE only), prune to ``targets (depths, D)`` non-zeros by
-    magnitude, fine-tune with the mask fixed; ``steps`` in total, as the search."""
-    D, R, data, ws = _start(datasets, restarts, depths, seed, device)
-    targets = torch.as_tensor(targets).reshape(len(depths), D)
+    magnitude, fine-tune with the mask fixed; the budget's steps in total, as the search."""
+    data, ws = _start(datasets, budget, device)
+    D, R, steps = len(datasets), budget.restarts, budget.steps
+    targets = torch.as_tensor(targets).reshape(len(budget.depths), D)
     label = progress if isinstance(progress, str) else "dense+prune"
     dense_steps = max(1, int(steps * PRUNE_AT))
     start = time.perf_counter()
     phase = lambda name: progress if callable(progress) else (progress and f"{label} ({name})")  # noqa: E731
     show = step_reporter(phase("dense"), label, dense_steps)
-    dense = optimise(lambda i: full_matrix(ws[i]), ws, lr, data, activation, dense_steps,
-                     sparse=False, eval_every=eval_every, progress=show, workers=workers)
+    dense = optimise(Problem(lambda i: full_matrix(ws[i]), ws, lr, sparse=False), data, activation, dense_steps,
+                     budget.eval_every, show, workers)
     masks, tuned = [], []
     for i, m in enumerate(dense["matrices"]):
         keep = targets[i].repeat_interleave(R)
         masks.append(prune_mask(m, keep))
         tuned.append((m[..., : masks[-1].shape[-1]] * masks[-1]).clone().requires_grad_(True))
     show = step_reporter(phase("fine-tune"), label, steps - dense_steps)
-    out = optimise(lambda i: full_matrix(tuned[i] * masks[i]), tuned, lr, data, activation, steps - dense_steps,
-                   sparse=False, eval_every=eval_every, progress=show, workers=workers)
+    out = optimise(Problem(lambda i: full_matrix(tuned[i] * masks[i]), tuned, lr, sparse=False), data, activation,
+                   steps - dense_steps, budget.eval_every, show, workers)
     out["best_step"] = out["best_step"] + dense_steps
-    return finish(out, data, activation, tuple(depths), D, R, time.perf_counter() - start)
+    return _finish(out, data, activation, budget, D, time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------- L0 gates (Louizos et al. 2018)
@@ -177,27 +178,24 @@ def _datasets_slice(r: Result, lo: int, hi: int) -> Result:
     )
 
 
-def l0_gates(
-    datasets: list[dict], activation: str, steps: int, strengths: tuple[float, ...] = L0_STRENGTHS,
-    restarts: int = 1, depths: tuple[int, ...] = DEPTHS, seed: int = 0, lr: float = WEIGHT_LR,
-    eval_every: int | None = None, device="cpu", progress=False, workers: int | None = None,
-) -> dict[float, Result]:
+def l0_gates(datasets: list[dict], activation: str, budget: SearchBudget, strengths: tuple[float, ...] = L0_STRENGTHS, *,
+             lr: float = WEIGHT_LR, device="cpu", progress=False, workers: int | None = None) -> dict[float, Result]:
     """Baseline (c): hard-concrete L0 gates on every weight of a dense width-7 MLP of each depth,
     trained on MSE + ``lambda`` x expected L0, ``lambda = s x MSE_0 / gates``, for every ``s`` in
-    ``strengths`` in one batched optimisation. The best validation state of each is scored with
-    the deterministic gates (a gate at exactly 0 removes its weight). Returns ``{s: Result}``."""
+    ``strengths`` in one batched optimisation within ``budget``. The best validation state of each
+    is scored with the deterministic gates (a gate at exactly 0 removes its weight). Returns ``{s: Result}``."""
     strengths = tuple(float(s) for s in strengths)
     if not strengths or not all(math.isfinite(s) and s > 0 for s in strengths):
         raise ValueError(f"strengths must be one or more finite numbers > 0, got {strengths!r}")
-    D = len(datasets)
-    D_all, R, data, ws = _start([d for _ in strengths for d in datasets], restarts, depths, seed, device)
+    D, R, depths = len(datasets), budget.restarts, budget.depths
+    data, ws = _start([d for _ in strengths for d in datasets], budget, device)
     start_logit = math.log(1 - L0_INIT_DROP) - math.log(L0_INIT_DROP)
     # one leaf per depth, (n, 2, H, 7L+1): the weights and the gate logits
     leaves = [torch.stack([w.detach(), torch.full_like(w, start_logit / L0_LOGIT_SCALE)], dim=1).requires_grad_(True)
               for w in ws]
     slots = [gate_slots(j).to(device) for j in depths]
     per_triple = torch.tensor(strengths, device=device).repeat_interleave(D * R)
-    gens = [torch.Generator(device=device).manual_seed(seed + 7919 * (k + 1)) for k in range(len(depths))]
+    gens = [torch.Generator(device=device).manual_seed(budget.seed + 7919 * (k + 1)) for k in range(len(depths))]
 
     def sampled(i: int) -> torch.Tensor:
         return full_matrix(leaves[i][:, 0] * sample_gates(L0_LOGIT_SCALE * leaves[i][:, 1], gens[i]))
@@ -208,12 +206,11 @@ def l0_gates(
     def penalty(i: int) -> torch.Tensor:  # expected open gates per usable gate
         return expected_l0(L0_LOGIT_SCALE * leaves[i][:, 1], slots[i]) / slots[i].sum()
 
-    show = step_reporter(progress, "L0 gates", steps)
+    show = step_reporter(progress, "L0 gates", budget.steps)
     begin = time.perf_counter()
-    out = optimise(sampled, leaves, lr, data, activation, steps, sparse=False, penalty_fn=penalty,
-                   penalty_scale=per_triple, export_fn=deterministic, eval_every=eval_every, progress=show,
-                   workers=workers)
-    whole = finish(out, data, activation, tuple(depths), D_all, R, time.perf_counter() - begin)
+    problem = Problem(sampled, leaves, lr, sparse=False, penalty_fn=penalty, penalty_scale=per_triple, export_fn=deterministic)
+    out = optimise(problem, data, activation, budget.steps, budget.eval_every, show, workers)
+    whole = _finish(out, data, activation, budget, D * len(strengths), time.perf_counter() - begin)
     return {s: _datasets_slice(whole, k * D, (k + 1) * D) for k, s in enumerate(strengths)}
 
 

@@ -5,11 +5,13 @@ Section 4.2 searches, for each MLP type, the three datasets made by a sparse tar
 3 and 4 hidden layers (14, 35 and 48 non-zeros) with every decoder ``D1..D4``, and reports the
 test MPE (eq. 7) and non-zero count of the found MLPs (Table 2). Here, beside the search
 (:func:`swao.method.search.search`, eq. 4-6), the same datasets also go through the three
-baselines of :mod:`swao.ours.baselines` (:func:`run_search`). The book caches the result
+baselines of :mod:`swao.ours.baselines` (:func:`run_search`, :class:`Comparison`). The book caches the result
 (:mod:`swao.book.searches`); ``swao search`` runs it on the Table 2 datasets or a user's CSV
 file (:mod:`swao.cli.search`).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
@@ -17,6 +19,7 @@ from swao.method.activations import ACTIVATIONS, TYPE_NAMES, check_activation
 from swao.method.generation import TARGET_NONZEROS, target_dataset
 from swao.method.representation import DEPTHS
 from swao.method.search import search
+from swao.method.settings import SearchBudget, SearchOptions
 from swao.ours.baselines import dense_then_prune, direct_sparse, l0_gates
 from swao.training.config import Config, resolve_device
 
@@ -47,36 +50,48 @@ def pruning_targets(searched: dict, names: list[str], depths=DEPTHS) -> torch.Te
     return torch.tensor([[searched[ds][f"D{L}"]["nonzeros"] for ds in names] for L in depths])
 
 
-def run_method(method: str, model, act: str, datasets: dict[str, dict], config: Config, device="cpu", seed: int = 0,
-               progress: bool = True, eval_every: int | None = None, searched: dict | None = None) -> dict:
-    """One of :data:`METHODS` on one MLP type's datasets (``{name: dataset}``), each method on its
-    own seed (``seed`` + its place in :data:`METHODS`), so that the methods may run in any order,
-    apart or together: ``{"cells": {method: cells, ...}, "seconds": s}``. The baselines after the
-    search need its cells (``searched``): dense + pruning prunes to the search's non-zeros and
-    the L0 choice matches them (:func:`pruning_targets`, :func:`l0_choice`)."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    if method in ("pruned", "l0") and searched is None:
-        raise ValueError(f"the {METHODS[method]} baseline needs the search's cells (searched=...)")
-    device = resolve_device(device)
-    names, data = list(datasets), list(datasets.values())
-    steps, R, say = config.search_steps, config.restarts, (f"{act} {METHODS[method]}" if progress else False)
-    seed = seed + list(METHODS).index(method)
-    if method == "search":
-        r = search(model.to(device), data, act, steps, R, seed=seed, eval_every=eval_every, progress=say,
-                   start=config.search_start, masks=config.search_masks, penalty=config.search_penalty,
-                   keep_layers=config.search_keep_layers)
-        return {"cells": {"search": r.summary(names)}, "seconds": r.seconds}
-    if method == "direct":
-        r = direct_sparse(data, act, steps, R, seed=seed, eval_every=eval_every, device=device, progress=say)
-        return {"cells": {"direct": r.summary(names)}, "seconds": r.seconds}
-    if method == "pruned":
-        r = dense_then_prune(data, act, steps, pruning_targets(searched, names), R, seed=seed, eval_every=eval_every,
-                             device=device, progress=say)
-        return {"cells": {"pruned": r.summary(names)}, "seconds": r.seconds}
-    # one run per strength: the sweep's strengths take the place of the restarts (the book's budget)
-    sweep = l0_gates(data, act, steps, restarts=1, seed=seed, eval_every=eval_every, device=device, progress=say)
-    return {"cells": l0_choice(sweep, names, searched), "seconds": next(iter(sweep.values())).seconds}
+@dataclass(frozen=True)
+class Comparison:
+    """What every method of one Table 2 comparison shares: the search's budget (the baselines
+    get the same), its options, the device and whether to show progress. Built once per run
+    (:meth:`of`)."""
+
+    budget: SearchBudget
+    options: SearchOptions
+    device: torch.device
+    progress: bool = True
+
+    @classmethod
+    def of(cls, config: Config, seed: int = 0, device="cpu", progress: bool = True,
+           eval_every: int | None = None) -> "Comparison":
+        """The comparison a configuration makes: its search budget from ``seed``, its search options."""
+        return cls(config.search_budget(seed, eval_every), config.search_options(), resolve_device(device), progress)
+
+    def run(self, method: str, model, act: str, datasets: dict[str, dict], searched: dict | None = None) -> dict:
+        """One of :data:`METHODS` on one MLP type's datasets (``{name: dataset}``), each method on
+        its own seed (the budget's + its place in :data:`METHODS`), so that the methods may run in
+        any order, apart or together: ``{"cells": {method: cells, ...}, "seconds": s}``. The
+        baselines after the search need its cells (``searched``): dense + pruning prunes to the
+        search's non-zeros and the L0 choice matches them (:func:`pruning_targets`, :func:`l0_choice`)."""
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+        if method in ("pruned", "l0") and searched is None:
+            raise ValueError(f"the {METHODS[method]} baseline needs the search's cells (searched=...)")
+        names, data, dev = list(datasets), list(datasets.values()), self.device
+        budget = self.budget.replace(seed=self.budget.seed + list(METHODS).index(method))
+        say = f"{act} {METHODS[method]}" if self.progress else False
+        if method == "search":
+            r = search(model.to(dev), data, act, budget, self.options, progress=say)
+            return {"cells": {"search": r.summary(names)}, "seconds": r.seconds}
+        if method == "direct":
+            r = direct_sparse(data, act, budget, device=dev, progress=say)
+            return {"cells": {"direct": r.summary(names)}, "seconds": r.seconds}
+        if method == "pruned":
+            r = dense_then_prune(data, act, budget, pruning_targets(searched, names), device=dev, progress=say)
+            return {"cells": {"pruned": r.summary(names)}, "seconds": r.seconds}
+        # one run per strength: the sweep's strengths take the place of the restarts (the book's budget)
+        sweep = l0_gates(data, act, budget.replace(restarts=1), device=dev, progress=say)
+        return {"cells": l0_choice(sweep, names, searched), "seconds": next(iter(sweep.values())).seconds}
 
 
 def run_search(
@@ -87,23 +102,37 @@ def run_search(
 
     Returns plain, JSON-ready data: ``results["types"][activation][method][dataset]["D<j>"]`` with
     method in ``search``, ``direct``, ``pruned``, ``l0`` (see :meth:`swao.method.optimise.Result.summary`
-    for a cell; :func:`run_method`, in that order). ``l0`` holds, per cell, the swept strength whose
+    for a cell; :meth:`Comparison.run`, in that order). ``l0`` holds, per cell, the swept strength whose
     non-zero count is nearest the search's (:func:`l0_choice`); ``l0_sweep`` every strength's MPE and counts.
     """
-    device = resolve_device(device)
-    results: dict = {"config": config.to_dict(), "seed": seed, "device": str(device), "steps": config.search_steps,
-                     "restarts": config.restarts, "baselines": baselines, "types": {}}
+    comparison = Comparison.of(config, seed, device, progress, eval_every)
+    results = result_header(config, seed, comparison.device, baselines)
     for act, model in autoencoders.items():
         if progress:
             print(f"{TYPE_NAMES[act]}: {len(datasets[act])} dataset(s) x 4 decoders x {config.restarts} restart(s), "
                   f"{config.search_steps} steps", flush=True)
-        entry: dict = {"seconds": {}}
+        parts: dict = {}
         for method in METHODS if baselines else ["search"]:
-            part = run_method(method, model, act, datasets[act], config, device, seed, progress, eval_every, entry.get("search"))
-            entry.update(part["cells"])
-            entry["seconds"][method] = part["seconds"]
-        results["types"][act] = {"search": entry.pop("search"), **entry}  # the search's cells first, as always
+            searched = parts["search"]["cells"]["search"] if "search" in parts else None
+            parts[method] = comparison.run(method, model, act, datasets[act], searched)
+        results["types"][act] = type_entry(parts)
     return results
+
+
+def result_header(config: Config, seed: int, device, baselines: bool) -> dict:
+    """A Table 2 result before its MLP types: the config, seed, device, steps and restarts."""
+    return {"config": config.to_dict(), "seed": seed, "device": str(device), "steps": config.search_steps,
+            "restarts": config.restarts, "baselines": baselines, "types": {}}
+
+
+def type_entry(parts: dict[str, dict]) -> dict:
+    """One MLP type's entry of a result from its methods' parts (``{method: {"cells", "seconds"}}``,
+    :meth:`Comparison.run`): the search's cells first, then the baselines' in :data:`METHODS`'
+    order, and ``seconds`` per method."""
+    entry: dict = {"seconds": {m: parts[m]["seconds"] for m in METHODS if m in parts}}
+    for m in [m for m in METHODS if m in parts]:
+        entry.update(parts[m]["cells"])
+    return {"search": entry.pop("search"), **entry}
 
 
 SWEEP_FIELDS = ("mpe", "nonzeros", "mpe_all", "nonzeros_all", "best_restart")
@@ -165,5 +194,5 @@ def l0_tradeoff_points(results: dict) -> list[dict]:
 
 __all__ = [
     "DATASET_DEPTHS", "DATASETS", "METHODS", "dataset_seed", "table2_datasets", "run_search", "l0_choice", "SWEEP_FIELDS",
-    "run_table2", "run_method", "pruning_targets", "best_decoder", "tradeoff_points", "l0_tradeoff_points",
+    "run_table2", "Comparison", "result_header", "type_entry", "pruning_targets", "best_decoder", "tradeoff_points", "l0_tradeoff_points",
 ]

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import torch
 
 from swao.method.model import MultiScaleAutoencoder
+from swao.method.representation import DEPTHS
+from swao.method.settings import SearchBudget, SearchOptions
 from swao.method.options import ENCODER_INPUTS, FC_LAYERS, LOSS_SCALES, MASK_GRADS, PENALTIES, SHORTCUT_NORMS, STARTS
 
 SCALES = ("smoke", "small", "paper")
@@ -118,7 +120,9 @@ class Config:
     val_mlps: int = _field("training", _int_at_least(1))  # fixed held-out MLPs for validation MPE during training
     val_every: int = _field("training", _int_at_least(1))  # steps between validations
     checkpoint_every: int = _field("training", _int_at_least(1))  # steps between checkpoints
-    grid_points: int = _field("training", _int_at_least(2))  # per input dimension: 10 -> the 1,000-point grid
+    # the grid the training loss (eq. 2/3) and the embedding study compare MLPs on, points per input
+    # dimension (10: the paper's 1,000 points); Table 1's MPE and the validation stay on the paper's grid
+    grid_points: int = _field("training", _int_at_least(2))
     # --- MPE evaluation (Tables 1, 3) ---
     eval_mlps: int = _field("evaluation", _int_at_least(1))  # test MLPs per encoder; paper: 1,000
     # --- search (Section 4.2) ---
@@ -216,6 +220,15 @@ class Config:
         return (f"lr {self.lr:g}, halved every {self.lr_halve_epochs} epoch(s) of {self.steps_per_epoch:,} steps "
                 + (f"({halvings} halving(s) in {self.total_steps:,} steps)" if halvings else
                    f"(never, in this run's {self.total_steps:,} steps: a constant rate)"))
+
+    def search_budget(self, seed: int = 0, eval_every: int | None = None) -> SearchBudget:
+        """The search's budget at this scale (:class:`swao.method.settings.SearchBudget`): its
+        steps and restarts, every decoder, from ``seed``."""
+        return SearchBudget(self.search_steps, self.restarts, DEPTHS, seed, eval_every)
+
+    def search_options(self) -> SearchOptions:
+        """The search's options at this scale (:class:`swao.method.settings.SearchOptions`)."""
+        return SearchOptions(self.search_start, self.search_masks, self.search_penalty, self.search_keep_layers)
 
     def options(self) -> dict:
         """The options beyond the paper that this configuration turns on (name -> value)."""

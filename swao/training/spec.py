@@ -30,5 +30,18 @@ def autoencoder_spec(config: Config, activation: str, loss: str = "min", p: floa
             "p": losses.check_loss(loss, p), "mask_grad": mask_grad}
 
 
+SPEC_KEYS = frozenset({"config", "activation", "loss", "p", "mask_grad"})  # what autoencoder_spec names
 
-__all__ = ["autoencoder_spec"]
+
+def as_spec(config: Config, trained: str | dict) -> dict:
+    """What is trained, as :func:`autoencoder_spec` names it: ``trained`` is one already, or just
+    an MLP type (then the min loss, eq. 3, and the config's masks)."""
+    if isinstance(trained, str):
+        return autoencoder_spec(config, trained)
+    if not isinstance(trained, dict) or set(trained) != SPEC_KEYS:
+        got = f"keys {sorted(trained)}" if isinstance(trained, dict) else repr(trained)
+        raise ValueError(f"trained must be an MLP type or an autoencoder_spec (keys {sorted(SPEC_KEYS)}), got {got}")
+    return trained
+
+
+__all__ = ["autoencoder_spec", "as_spec", "SPEC_KEYS"]

@@ -47,7 +47,7 @@ from swao.training.checkpoint import CHECKPOINT, HISTORY, read_checkpoint, read_
 from swao.training.config import DEFAULTS, LINEAR_WARMUP, TRAINING_FIELDS, Config, cuda_tf32, network, resolve_device
 from swao.training.diagnostics import table1_view
 from swao.training.evaluation import best_mean, validation_mlps
-from swao.training.spec import autoencoder_spec
+from swao.training.spec import as_spec
 from swao.method.generation import authors_batch, input_grid, mix_seed, random_mlps
 from swao.method.progress import bar as progress_bar
 from swao.method.representation import DEPTHS, MAX_DEPTH
@@ -74,20 +74,23 @@ def train_batch(config: Config, activation: str, b: int, rank: int = 0, world: i
     return torch.cat([p for p, _ in parts]), torch.cat([d for _, d in parts]), (n,) * MAX_DEPTH
 
 
-def step_loss(net: nn.Module, config: Config, activation: str, b: int, x: torch.Tensor, loss: str = "min",
-              p: float | None = None, rank: int = 0, world: int = 1, amp: bool = False, copy: float = 0.0):
-    """The loss of this rank's shard of global batch ``b``: ``(batch_loss, l (n, 4) detached)``.
-    ``amp``: bf16 autocast around the network only. The MLP evaluation (targets and decoded
+def step_loss(net: nn.Module, config: Config, trained: str | dict, b: int, x: torch.Tensor,
+              shard: tuple[int, int] = (0, 1), amp: bool = False, copy: float = 0.0):
+    """The loss of one shard (``(rank, world)``) of global batch ``b`` for what is ``trained``
+    (:func:`swao.training.spec.as_spec`: the MLP type, eq. 2 or 3 and its ``p``):
+    ``(batch_loss, l (n, 4) detached)``. ``amp``: bf16 autocast around the network only. The MLP evaluation (targets and decoded
     MLPs) is float32, and on CUDA strict float32 (no TF32) whatever the caller's TF32 setting;
     its backward pass follows the caller's setting. ``copy > 0`` adds that times
     :func:`swao.method.losses.copy_loss` (ours; :func:`copy_weight_at`)."""
+    spec, (rank, world) = as_spec(config, trained), shard
+    activation = spec["activation"]
     padded, depth, counts = train_batch(config, activation, b, rank, world, x.device)
     with cuda_tf32(x.device, False):
         y = losses.target_outputs(padded, depth, x, activation, counts)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         decoded = net(padded, depth, counts)
     with cuda_tf32(x.device, False):
-        batch_loss, l = losses.autoencoder_loss(decoded, y, x, activation, loss, p, config.loss_scale)
+        batch_loss, l = losses.autoencoder_loss(decoded, y, x, activation, spec["loss"], spec["p"], config.loss_scale)
     if copy > 0:
         batch_loss = batch_loss + copy * losses.copy_loss(decoded, padded, counts)
     return batch_loss, l
@@ -123,7 +126,7 @@ class NonFiniteLoss(FloatingPointError):
 
 
 @dataclass(frozen=True)
-class Options:
+class Execution:
     """How a run is executed, not what it learns (none of these enters the results' cache key
     except through the device type). ``amp``: bf16 autocast for the network (the MLP evaluation
     stays float32). ``tf32`` (CUDA only): the network's float32 matmuls and convolutions in TF32
@@ -132,7 +135,9 @@ class Options:
     ``log_every``: steps between loss read-backs (device syncs; default 1 on CPU, 20 on CUDA).
     ``deadline``: a wall-clock time (``time.time()`` seconds): the first step that starts after it
     is the last; it writes a checkpoint and stops the run (``"stopped": True``); ``resume`` continues it, bit for
-    bit on CPU (a run in segments: ``swao train --minutes M``)."""
+    bit on CPU (a run in segments: ``swao train --minutes M``). ``halt_at_step``: stop right after
+    that step as if killed (no final checkpoint or validation; ``"halted": True``; for the
+    resumption tests)."""
 
     device: str = "auto"
     progress: bool = True
@@ -143,14 +148,16 @@ class Options:
     threads: int | None = None
     log_every: int | None = None
     deadline: float | None = None
+    halt_at_step: int | None = None
 
     @classmethod
-    def of(cls, options: "Options | None", switches: dict) -> "Options":
+    def of(cls, switches: dict) -> "Execution":
+        """The options named in ``switches``, the others at their defaults; an unknown name is refused."""
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(switches) - set(names))
         if unknown:
             raise ValueError(f"unknown training option(s) {unknown}; allowed: {names}")
-        return dataclasses.replace(options or cls(), **switches)
+        return cls(**switches)
 
 
 def _loss_record(pending: list, step: int, world: int, dev: torch.device, ckpt: Path, last_good: int) -> tuple[float, list]:
@@ -234,7 +241,7 @@ class Run:
 
     config: Config
     spec: dict
-    opts: Options
+    opts: Execution
     out: Path
     dev: torch.device
     rank: int
@@ -282,7 +289,7 @@ class Due:
     stop: bool
 
 
-def start_run(config: Config, spec: dict, out_dir: str | os.PathLike, opts: Options, steps: int | None = None,
+def start_run(config: Config, spec: dict, out_dir: str | os.PathLike, opts: Execution, steps: int | None = None,
               resume: bool = False, warm_start: str | os.PathLike | None = None) -> Run:
     """A run's state (:class:`Run`): fresh (the config's seeded initial weights), resumed from
     ``out_dir``'s checkpoint (weights, Adam state and record: bit for bit), or warm-started from a
@@ -335,7 +342,7 @@ def start_run(config: Config, spec: dict, out_dir: str | os.PathLike, opts: Opti
         bar = progress_bar(total, name, initial=meta["steps"])
     return Run(config=config, spec=spec, opts=opts, out=out, dev=dev, rank=rank, world=world, owns_group=owns_group,
                model=model, net=net, opt=opt, meta=meta, history=history, total=total,
-               log_every=opts.log_every or (20 if dev.type == "cuda" else 1), x=input_grid().to(dev), bar=bar,
+               log_every=opts.log_every or (20 if dev.type == "cuda" else 1), x=input_grid(config.grid_points).to(dev), bar=bar,
                last_good=meta["steps"])
 
 
@@ -374,8 +381,8 @@ def train_step(run: Run, step: int, due: Due) -> None:
     for g in run.opt.param_groups:
         g["lr"] = lr
     with cuda_tf32(run.dev, run.opts.tf32):
-        batch_loss, l = step_loss(run.net, config, spec["activation"], step % config.steps_per_epoch, run.x, spec["loss"],
-                                  spec["p"], run.rank, run.world, run.opts.amp, copy_weight_at(config, step))
+        batch_loss, l = step_loss(run.net, config, spec, step % config.steps_per_epoch, run.x, (run.rank, run.world),
+                                  run.opts.amp, copy_weight_at(config, step))
         run.pending.append((batch_loss.detach(), l.mean(0)))
         if due.log:
             record_loss(run, step + 1, lr)
@@ -409,20 +416,19 @@ def checkpoint_if_due(run: Run, done: int, due: Due) -> None:
         run.last_good = done
 
 
-def run_training(config: Config, spec: dict, out_dir: str | os.PathLike, opts: Options, steps: int | None = None,
-                 resume: bool = False, warm_start: str | os.PathLike | None = None,
-                 halt_at_step: int | None = None) -> TrainResult:
+def run_training(config: Config, spec: dict, out_dir: str | os.PathLike, opts: Execution, steps: int | None = None,
+                 resume: bool = False, warm_start: str | os.PathLike | None = None) -> TrainResult:
     """The training loop: what is trained is ``spec`` (:func:`swao.training.spec.autoencoder_spec`),
-    how it runs is ``opts`` (:class:`Options`); :func:`train_autoencoder` documents the rest. One
+    how it runs is ``opts`` (:class:`Execution`); :func:`train_autoencoder` documents the rest. One
     step after another: its update, then its validation and checkpoint where due; it ends at the
-    last step, at the deadline (checkpointed, ``stopped``) or at ``halt_at_step`` (as if killed)."""
+    last step, at the deadline (checkpointed, ``stopped``) or at ``opts.halt_at_step`` (as if killed)."""
     run = start_run(config, spec, out_dir, opts, steps, resume, warm_start)
     try:
         for step in range(run.meta["steps"], run.total):
             done = step + 1
             due = due_after(run, done)
             train_step(run, step, due)
-            if halt_at_step is not None and done >= halt_at_step:
+            if opts.halt_at_step is not None and done >= opts.halt_at_step:
                 return run.result(halted=True)
             validate_if_due(run, done, due)
             checkpoint_if_due(run, done, due)
@@ -434,29 +440,26 @@ def run_training(config: Config, spec: dict, out_dir: str | os.PathLike, opts: O
     return run.result()
 
 
-def train_autoencoder(config: Config, activation: str, loss: str = "min", p: float | None = None,
-                      out_dir: str | os.PathLike = "runs/autoencoder", mask_grad: str | None = None,
-                      resume: bool = False, steps: int | None = None, halt_at_step: int | None = None,
-                      warm_start: str | os.PathLike | None = None, options: Options | None = None,
-                      **switches) -> TrainResult:
-    """Train a multi-scale autoencoder (:class:`TrainResult`): :func:`run_training` with what is
-    trained and how it runs given as keywords.
+def train_autoencoder(config: Config, trained: str | dict, out_dir: str | os.PathLike = "runs/autoencoder",
+                      resume: bool = False, steps: int | None = None, warm_start: str | os.PathLike | None = None,
+                      **how) -> TrainResult:
+    """Train a multi-scale autoencoder (:class:`TrainResult`): :func:`run_training` with how it
+    runs given as keywords.
 
     ``config``: a :class:`swao.training.config.Config` (``train_mlps``, ``epochs``, ``batch_size``, ``lr``,
     ``lr_halve_epochs``, ``val_mlps``, ``val_every``, ``checkpoint_every``, ``seed``).
-    ``loss``: ``"min"`` (eq. 3) or ``"pnorm"`` (eq. 2, needs ``p > 0``). ``mask_grad``: the
-    decoders' masks (:data:`swao.method.model.MASK_GRADS`; default: the config's). ``steps``: stop after
-    this many steps in all (default: ``config.total_steps``; the lr schedule is unchanged).
-    ``resume``: continue from ``out_dir``'s checkpoint. ``halt_at_step``: stop right after that
-    step as if killed (no final checkpoint or validation; for resumption tests).
-    ``warm_start``: a weights-only snapshot (:func:`swao.training.checkpoint.save_snapshot`) of a run of
-    this recipe, for a new machine where the full checkpoint is not: its weights (upcast), step
-    and history, fresh Adam moments, and a linear learning-rate warm-up over :data:`WARMUP_STEPS`
-    (recorded in ``meta["warm_starts"]``). Not bit-exact; ``out_dir`` must hold no checkpoint.
-    ``options`` (:class:`Options`) or the same fields as keywords (``device="cpu"``,
-    ``progress=False``, ``amp=True``, ...): how to run.
+    ``trained``: what is trained, an :func:`swao.training.spec.autoencoder_spec` (the MLP type,
+    ``"min"`` (eq. 3) or ``"pnorm"`` (eq. 2) and its ``p``, the decoders' mask gradient), or just
+    an MLP type (the min loss, the config's masks). ``steps``: stop after this many steps in all
+    (default: ``config.total_steps``; the lr schedule is unchanged). ``resume``: continue from
+    ``out_dir``'s checkpoint. ``warm_start``: a weights-only snapshot
+    (:func:`swao.training.checkpoint.save_snapshot`) of a run of this recipe, for a new machine
+    where the full checkpoint is not: its weights (upcast), step and history, fresh Adam moments,
+    and a linear learning-rate warm-up over :data:`WARMUP_STEPS` (recorded in
+    ``meta["warm_starts"]``). Not bit-exact; ``out_dir`` must hold no checkpoint.
+    ``how``: the fields of :class:`Execution`, how to run (``device="cpu"``,
+    ``progress=False``, ``amp=True``, ``threads=2``, ``deadline=...``, ``halt_at_step=...``).
     A NaN/Inf loss raises :class:`NonFiniteLoss` at the next read-back (every ``log_every``
     steps, and at validation and checkpoint steps); the last good checkpoint is kept.
     """
-    return run_training(config, autoencoder_spec(config, activation, loss, p, mask_grad), out_dir,
-                        Options.of(options, switches), steps, resume, warm_start, halt_at_step)
+    return run_training(config, as_spec(config, trained), out_dir, Execution.of(how), steps, resume, warm_start)
