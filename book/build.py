@@ -51,6 +51,7 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
     (each in a kernel of its own). ``compute=False``: they may only read results
     (``SWAO_NO_COMPUTE=1``); a missing one stops with an error naming it. ``compute=True``: one
     at a time (two notebooks must not compute the same missing result)."""
+    import nbformat
     import papermill as pm
     from swao.book.cache import NO_COMPUTE
     from swao.book.parallel import processes_for
@@ -69,10 +70,12 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
         except pm.PapermillExecutionError as err:
             raise SystemExit(f"[book] {nb.stem} failed: {err.ename}: {err.evalue}\n"
                              f"[book] the executed notebook with the error: {tmp}") from None
-        one_parameter_block(tmp)
-        drop_empty_paper_sections(tmp)
+        page = nbformat.read(tmp, as_version=4)  # what the book shows of it, then written once
+        one_parameter_block(page)
+        drop_empty_paper_sections(page)
         seconds = time.perf_counter() - start
-        add_rerun_box(tmp, nb, params, seconds, at_once, compute)
+        add_rerun_box(page, nb, params, seconds, at_once, compute)
+        nbformat.write(page, tmp)
         os.replace(tmp, dest / nb.name)
         print(f"[book] {nb.stem}: {seconds:6.1f} s", flush=True)
 
@@ -122,19 +125,12 @@ def paper_run() -> bool:
     return any((results_root() / "paper").glob("*.json"))
 
 
-def drop_empty_paper_sections(path: Path) -> None:
+def drop_empty_paper_sections(nb) -> None:
     """Without a paper-scale run, a page's paper-scale sections (cells tagged :data:`PAPER_SECTION`)
-    would each say that there is none: they are left out of the executed notebook, and the
+    would each say that there is none: they are left out of the executed notebook ``nb``, and the
     Reproduce page says it once (:func:`write_paper_scale_note`)."""
-    import nbformat
-
-    if paper_run():
-        return
-    nb = nbformat.read(path, as_version=4)
-    kept = [c for c in nb.cells if PAPER_SECTION not in c.metadata.get("tags", [])]
-    if len(kept) != len(nb.cells):
-        nb.cells = kept
-        nbformat.write(nb, path)
+    if not paper_run():
+        nb.cells = [c for c in nb.cells if PAPER_SECTION not in c.metadata.get("tags", [])]
 
 
 PAPER_NOTE = "paper_scale.md"  # in the executed notebooks' folder; the Reproduce page includes it
@@ -217,9 +213,10 @@ def repository() -> tuple[str, str] | None:
     return match[1], config.get("branch") or os.environ.get("GITHUB_REF_NAME") or "main"
 
 
-def add_rerun_box(path: Path, nb: Path, params: dict, seconds: float, at_once: int, computed: bool) -> None:
-    """End the executed page with a "Rerun this page" box: the exact command, and the time it
-    took in this build (measured: its scale, machine, and whether it read cached results)."""
+def add_rerun_box(page, nb: Path, params: dict, seconds: float, at_once: int, computed: bool) -> None:
+    """End the executed ``page`` (of source notebook ``nb``) with a "Rerun this page" box: the
+    exact command, and the time it took in this build (measured: its scale, machine, and whether
+    it read cached results)."""
     import nbformat
     from swao.book.provenance import machine_name
     from swao.book.stages import NOTEBOOK_STAGES
@@ -239,9 +236,7 @@ def add_rerun_box(path: Path, nb: Path, params: dict, seconds: float, at_once: i
             f"`{rerun_command(nb, params)}`\n\n"
             "adding `-p NAME VALUE` for any parameter of the block at the top of the page. "
             f"Measured: this build ran it in {seconds:.1f} s{scale} {where}, {how}.\n\n{launch(nb)}\n```")
-    page = nbformat.read(path, as_version=4)
     page.cells.append(nbformat.v4.new_markdown_cell(text, metadata={"tags": ["rerun-box"]}))
-    nbformat.write(page, path)
 
 
 def launch(nb: Path) -> str:
@@ -257,16 +252,13 @@ def launch(nb: Path) -> str:
             "set `scale = \"smoke\"` in the parameters cell for a run of seconds).")
 
 
-def one_parameter_block(path: Path) -> None:
+def one_parameter_block(nb) -> None:
     """Render one parameter block, with the values the page ran with and what each does: papermill's
     injected cell gets every parameter (the source cell's defaults, overridden by the injected
     values, each with the source's comment) and the source ``parameters`` cell is hidden in the
     book (tag ``remove-cell``; it stays in the notebook, so nbval and a reader's rerun execute
     both, with the same effect). A page run with its defaults (nothing injected) shows its source
-    cell so written."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
+    cell so written. ``nb``: the executed notebook, changed in place."""
     source = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
     injected = next((c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])), None)
     if source is None:
@@ -282,7 +274,6 @@ def one_parameter_block(path: Path) -> None:
     else:
         injected.source = block
         source.metadata.setdefault("tags", []).append("remove-cell")
-    nbformat.write(nb, path)
 
 
 ASSIGNMENT = re.compile(r"^(\w+)\s*=\s*(.*?)\s*(?:#\s*(.*))?$")  # name = value  # what it does

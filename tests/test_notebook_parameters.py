@@ -87,22 +87,20 @@ def test_the_rendered_parameter_block_has_every_value_and_its_comment(tmp_path):
     def page(*cells):
         nb = nbformat.v4.new_notebook()
         nb.cells = list(cells)
-        path = tmp_path / "page.ipynb"
-        nbformat.write(nb, path)
-        return path
+        return nb
 
     def param_cell():
         return nbformat.v4.new_code_cell('scale = "small"  # the sizes\nseed = 0  # the draws',
                                          metadata={"tags": ["parameters", "hide-input"]})
 
-    path = page(param_cell(), nbformat.v4.new_code_cell('scale = "smoke"', metadata={"tags": ["injected-parameters"]}))
-    build.one_parameter_block(path)
-    source, injected = nbformat.read(path, as_version=4).cells
+    nb = page(param_cell(), nbformat.v4.new_code_cell('scale = "smoke"', metadata={"tags": ["injected-parameters"]}))
+    build.one_parameter_block(nb)
+    source, injected = nb.cells
     assert 'scale = "smoke"  # the sizes' in injected.source and "seed = 0  # the draws" in injected.source
     assert "remove-cell" in source.metadata["tags"]
-    path = page(param_cell())  # run with its defaults: nothing injected, the source cell shows the block
-    build.one_parameter_block(path)
-    (source,) = nbformat.read(path, as_version=4).cells
+    nb = page(param_cell())  # run with its defaults: nothing injected, the source cell shows the block
+    build.one_parameter_block(nb)
+    (source,) = nb.cells
     assert source.source.startswith("# Parameters (the values this page was run with")
     assert 'scale = "small"  # the sizes' in source.source and "hide-input" not in source.metadata["tags"]
 
@@ -110,11 +108,10 @@ def test_the_rendered_parameter_block_has_every_value_and_its_comment(tmp_path):
 def test_each_page_ends_with_the_command_that_reruns_it_and_its_measured_time(tmp_path):
     import nbformat
 
-    path = tmp_path / "page.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), path)
+    page = nbformat.v4.new_notebook()
     source = ROOT / "notebooks" / "03_autoencoder_training.ipynb"
-    build.add_rerun_box(path, source, {"scale": "smoke", "device": "cpu"}, 5.83, 2, False)
-    box = nbformat.read(path, as_version=4).cells[-1].source
+    build.add_rerun_box(page, source, {"scale": "smoke", "device": "cpu"}, 5.83, 2, False)
+    box = page.cells[-1].source
     assert "`papermill notebooks/03_autoencoder_training.ipynb 03_autoencoder_training-rerun.ipynb -k python3 --cwd . -p scale smoke -p device cpu`" in box
     assert "5.8 s at the `smoke` scale on " in box and "2 pages at once" in box and "measurements page" in box
     # the executed copies carry it
