@@ -111,8 +111,8 @@ def plot_paper_budget(curve: dict, authors: dict | None = None):
     against the MLP passes so far (the x-axis ends at the paper's 12.8 M): each MLP's best decoder's
     median MPE (top; dashed: the constant floor of the same MLPs) and the median correlation of
     that decoding with its target (bottom). ``authors``: the authors'-recipe run's ``curve.json``
-    on the same validation MLPs, drawn beside it (dash-dot, hollow markers; a dotted line where it
-    switches to eval mode)."""
+    on the same validation MLPs, drawn beside it (dash-dot, hollow markers; dotted lines where it
+    switches to eval mode and where its learning rate halves)."""
     from matplotlib.lines import Line2D
 
     fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.8), sharex=True)
@@ -132,9 +132,14 @@ def plot_paper_budget(curve: dict, authors: dict | None = None):
         if len(runs) > 1:
             c = authors["config"]
             frozen = c["norm_frozen_after"] * c["train_mlps"] / 1e6
+            halved = c["lr_halve_epochs"] * c["train_mlps"] / 1e6  # their StepLR(2, 0.5), stepped per epoch
             ax.axvline(frozen, color="0.5", lw=0.8, ls=":")
+            if c.get("schedule", "step") == "step" and halved < paper:
+                ax.axvline(halved, color="0.5", lw=0.8, ls=":")
             if ax is axes[1]:
                 ax.text(frozen, 0.9, " the authors' recipe:\n eval mode from here", fontsize=8, color="0.3", va="top")
+                if c.get("schedule", "step") == "step" and halved < paper:
+                    ax.text(halved, 0.9, " its lr halves", fontsize=8, color="0.3", va="top")
         ax.set_xlim(0, paper * 1.02)
     axes[0].set(yscale="log", ylabel="best-decoder median MPE (%)",
                 title=f"validation ({curve['validation_mlps_per_encoder']} MLPs per encoder); dashed: constant floor")
