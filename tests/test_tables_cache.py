@@ -163,6 +163,9 @@ def test_a_page_shows_its_provenance_once_and_its_tables_name_only_their_scale(m
     assert tables.provenance_note(other).endswith("Sizes: other sizes."), "after another note: in full again"
     tables.page_provenance(prov)  # a new page forgets the note before it
     assert tables.provenance_note({**prov, "sizes": "third"}).endswith("Sizes: third.")
+    study = {**prov, "scale": None, "sizes": "a study's"}  # a committed study made at no scale of the book
+    assert tables.provenance_note(study).startswith("Ours: on CPU (x)")
+    assert tables.provenance_note({**study, "date": "later"}) == "Ours: provenance as above."
 
 
 def test_a_mean_cell_made_absurd_by_a_few_mlps_says_so_and_how_many():

@@ -67,10 +67,15 @@ def provenance_note(prov: dict | None) -> str:
     key = tuple(prov.get(k) for k in _SAME) if prov else None
     last, _PAGE["last"] = _PAGE.get("last"), key
     if prov and _PAGE.get("key") == key:
-        return f"Ours: **{prov['scale']} scale** (provenance at the top of the page)."
+        return _short_note(prov, "at the top of the page")
     if prov and last == key:
-        return f"Ours: **{prov['scale']} scale** (provenance as above)."
+        return _short_note(prov, "as above")
     return _full_note(prov)
+
+
+def _short_note(prov: dict, where: str) -> str:
+    """The scale, where a result has one (a study's may not), and where its provenance was given."""
+    return f"Ours: **{prov['scale']} scale** (provenance {where})." if prov.get("scale") else f"Ours: provenance {where}."
 
 
 def _full_note(prov: dict | None) -> str:
