@@ -61,8 +61,7 @@ def run_notebooks(scale: str, dest: Path, device: str = "cpu", only: list[str] |
 
     def execute(nb: Path) -> None:
         start = time.perf_counter()
-        declared = _parameter_names(nb)  # a page gets only the parameters it declares (each one does something there)
-        params = {name: value for name, value in (("scale", scale), ("device", device)) if name in declared}
+        params = page_parameters(nb, scale, device)
         tmp = dest / f".tmp-{nb.name}"
         try:
             pm.execute_notebook(str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(ROOT),
@@ -193,6 +192,13 @@ def write_scales_table(generated: Path) -> None:
     (generated / SCALES_TABLE).write_text("\n".join(lines) + "\n")
 
 
+def page_parameters(nb: Path, scale: str, device: str) -> dict:
+    """The parameters the book runs page ``nb`` with: ``scale`` and ``device``, each only where the
+    page declares it (each one does something there)."""
+    declared = parameter_names(nb)
+    return {name: value for name, value in (("scale", scale), ("device", device)) if name in declared}
+
+
 def rerun_command(nb: Path, params: dict) -> str:
     """The command that reruns a page from the repository's root, with the parameters it ran with."""
     given = "".join(f" -p {name} {value}" for name, value in params.items())
@@ -211,6 +217,41 @@ def repository() -> tuple[str, str] | None:
     if not match:
         return None
     return match[1], config.get("branch") or os.environ.get("GITHUB_REF_NAME") or "main"
+
+
+PAGE_TIMES = ROOT / "benchmarks" / "page_times.json"  # each page rerun alone, nothing cached (benchmarks/page_times.py)
+
+
+def duration(seconds: float) -> str:
+    """``14.2 s``, ``4 min 3 s``, ``1 h 2 min``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def measured_rerun_times(nb: Path, params: dict) -> str:
+    """What the box says of a rerun of page ``nb`` alone from nothing cached (a fresh clone's
+    first): the seconds ``benchmarks/page_times.py`` measured at each scale, with machine, commit
+    and date, and the scales not measured. A page without a ``scale`` parameter runs the same at
+    every scale: one measurement."""
+    from swao.training.checkpoint import read_json
+
+    times = read_json(PAGE_TIMES) if PAGE_TIMES.exists() else {}
+    measured = {sc: e for sc, e in times.items() if nb.stem in e.get("seconds", {})}
+
+    def quoted(e: dict) -> str:
+        return f"{duration(e['seconds'][nb.stem])} ({e['machine']}, commit `{e['commit']}`, {e['date'][:10]})"
+
+    def missing(sc: str) -> str:
+        gpu = ("on a GPU, ", " --device cuda") if sc == "paper" else ("", "")
+        return f"not measured yet ({gpu[0]}`python benchmarks/page_times.py --scale {sc}{gpu[1]}` measures it)"
+
+    head = "Alone, from nothing cached (a fresh clone's first rerun): "
+    if "scale" not in params:  # the same page at every scale
+        return head + (f"it took {quoted(next(iter(measured.values())))}" if measured else missing("smoke")) + "."
+    return head + "; ".join(f"at `{sc}` " + (f"it took {quoted(measured[sc])}" if sc in measured else missing(sc))
+                            for sc in SCALES) + "."
 
 
 def add_rerun_box(page, nb: Path, params: dict, seconds: float, at_once: int, computed: bool) -> None:
@@ -235,7 +276,8 @@ def add_rerun_box(page, nb: Path, params: dict, seconds: float, at_once: int, co
             "From the repository's root, with swao installed (`make venv`, or `pip install -e .`):\n\n"
             f"`{rerun_command(nb, params)}`\n\n"
             "adding `-p NAME VALUE` for any parameter of the block at the top of the page. "
-            f"Measured: this build ran it in {seconds:.1f} s{scale} {where}, {how}.\n\n{launch(nb)}\n```")
+            f"Measured: this build ran it in {seconds:.1f} s{scale} {where}, {how}. {measured_rerun_times(nb, params)}"
+            f"\n\n{launch(nb)}\n```")
     page.cells.append(nbformat.v4.new_markdown_cell(text, metadata={"tags": ["rerun-box"]}))
 
 
@@ -285,7 +327,8 @@ def _assignments(source: str) -> list[tuple[str, str, str]]:
     return [(m[1], m[2], m[3] or "") for m in found if m]
 
 
-def _parameter_names(nb: Path) -> set[str]:
+def parameter_names(nb: Path) -> set[str]:
+    """The names the parameters cell of source notebook ``nb`` assigns (none without one)."""
     import nbformat
 
     for cell in nbformat.read(nb, as_version=4).cells:

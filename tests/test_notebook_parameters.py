@@ -61,9 +61,9 @@ def test_every_declared_parameter_does_something(path):
 
 def test_the_build_passes_a_page_only_the_parameters_it_declares():
     for path in SOURCES:
-        names = build._parameter_names(path)
+        names = build.parameter_names(path)
         assert names, f"{path.name}: no parameters cell"
-    assert "scale" not in build._parameter_names(ROOT / "notebooks" / "01_representation.ipynb")
+    assert "scale" not in build.parameter_names(ROOT / "notebooks" / "01_representation.ipynb")
 
 
 def test_the_checks_find_each_fault():
@@ -130,3 +130,41 @@ def test_the_binder_link_names_the_repository_the_book_is_built_from_and_no_othe
     monkeypatch.setenv("GITHUB_REF_NAME", "work")
     assert build.repository() == ("someone/swao-fork", "work")
     assert "https://mybinder.org/v2/gh/someone/swao-fork/work?labpath=notebooks%2F05_sparse_search.ipynb" in build.launch(page)
+
+
+def test_the_box_quotes_each_scales_measured_rerun_time_and_names_the_scales_not_measured(tmp_path, monkeypatch):
+    page, plain = ROOT / "notebooks" / "04_mpe_evaluation.ipynb", ROOT / "notebooks" / "01_representation.ipynb"
+    times = tmp_path / "page_times.json"
+    monkeypatch.setattr(build, "PAGE_TIMES", times)
+    assert "not measured yet (`python benchmarks/page_times.py --scale smoke` measures it)" in build.measured_rerun_times(plain, {})
+    entry = {"machine": "Some CPU, 2 cores", "device": "cpu", "commit": "abc1234", "date": "2026-12-07 18:10 UTC",
+             "command": "python benchmarks/page_times.py --scale small", "seconds": {page.stem: 243.4, plain.stem: 4.04}}
+    times.write_text(json.dumps({"small": entry}))
+    said = build.measured_rerun_times(page, {"scale": "small", "device": "cpu"})
+    assert "at `small` it took 4 min 3 s (Some CPU, 2 cores, commit `abc1234`, 2026-12-07)" in said
+    assert "at `smoke` not measured yet (`python benchmarks/page_times.py --scale smoke` measures it)" in said
+    assert "at `paper` not measured yet (on a GPU, `python benchmarks/page_times.py --scale paper --device cuda`" in said
+    assert build.measured_rerun_times(plain, {}).endswith(": it took 4.0 s (Some CPU, 2 cores, commit `abc1234`, 2026-12-07).")
+    assert [build.duration(s) for s in (14.23, 59.96, 60, 3725)] == ["14.2 s", "60.0 s", "1 min 0 s", "1 h 2 min"]
+
+
+def test_the_committed_page_times_name_pages_of_the_book_and_how_they_were_measured():
+    if not build.PAGE_TIMES.exists():
+        pytest.skip("benchmarks/page_times.json: no page measured yet")
+    stems = {nb.stem for nb in build.NOTEBOOKS}
+    for scale, entry in json.loads(build.PAGE_TIMES.read_text()).items():
+        assert scale in build.SCALES and entry["device"] in ("cpu", "cuda")
+        assert entry["command"].startswith(f"python benchmarks/page_times.py --scale {scale}")
+        assert entry["machine"] and entry["date"].endswith("UTC") and "+uncommitted" not in entry["commit"]
+        assert entry["seconds"] and set(entry["seconds"]) <= stems and all(s > 0 for s in entry["seconds"].values())
+
+
+def test_the_page_times_benchmark_runs_the_boxs_own_command_with_an_empty_cache(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import page_times
+
+    seconds = page_times.rerun_alone(ROOT / "notebooks" / "01_representation.ipynb", "smoke", "cpu", tmp_path)
+    assert seconds > 0 and (tmp_path / "01_representation-rerun.ipynb").exists()
+    with pytest.raises(SystemExit):
+        page_times.main(["--scale", "smoke", "--pages", "nope", "--out", str(tmp_path / "t.json")])
+    assert "--pages: nope is not a page of the book (pages: 00_framework, " in capsys.readouterr().err
