@@ -247,17 +247,18 @@ def measured_rerun_times(nb: Path, params: dict) -> str:
         gpu = ("on a GPU, ", " --device cuda") if sc == "paper" else ("", "")
         return f"not measured yet ({gpu[0]}`python benchmarks/page_times.py --scale {sc}{gpu[1]}` measures it)"
 
-    head = "Alone, from nothing cached (a fresh clone's first rerun): "
+    head = "Alone, from nothing cached (a fresh clone's first rerun)"
     if "scale" not in params:  # the same page at every scale
-        return head + (f"it took {quoted(next(iter(measured.values())))}" if measured else missing("smoke")) + "."
-    return head + "; ".join(f"at `{sc}` " + (f"it took {quoted(measured[sc])}" if sc in measured else missing(sc))
-                            for sc in SCALES) + "."
+        return f"{head}, it took " + (quoted(next(iter(measured.values()))) if measured else missing("smoke")) + "."
+    return f"{head}:\n\n" + "\n".join(f"- at `{sc}`: " + (quoted(measured[sc]) if sc in measured else missing(sc))
+                                      for sc in SCALES)
 
 
 def add_rerun_box(page, nb: Path, params: dict, seconds: float, at_once: int, computed: bool) -> None:
     """End the executed ``page`` (of source notebook ``nb``) with a "Rerun this page" box: the
-    exact command, and the time it took in this build (measured: its scale, machine, and whether
-    it read cached results)."""
+    exact command, the time it took in this build (measured: its scale, machine, and whether it
+    read cached results), the times measured for a rerun alone from nothing cached
+    (:func:`measured_rerun_times`), and where to run it in the browser (:func:`launch`)."""
     import nbformat
     from swao.book.provenance import machine_name
     from swao.book.stages import NOTEBOOK_STAGES
@@ -276,7 +277,7 @@ def add_rerun_box(page, nb: Path, params: dict, seconds: float, at_once: int, co
             "From the repository's root, with swao installed (`make venv`, or `pip install -e .`):\n\n"
             f"`{rerun_command(nb, params)}`\n\n"
             "adding `-p NAME VALUE` for any parameter of the block at the top of the page. "
-            f"Measured: this build ran it in {seconds:.1f} s{scale} {where}, {how}. {measured_rerun_times(nb, params)}"
+            f"This build ran it in {seconds:.1f} s{scale} {where}, {how}.\n\n{measured_rerun_times(nb, params)}"
             f"\n\n{launch(nb)}\n```")
     page.cells.append(nbformat.v4.new_markdown_cell(text, metadata={"tags": ["rerun-box"]}))
 

@@ -141,10 +141,10 @@ def test_the_box_quotes_each_scales_measured_rerun_time_and_names_the_scales_not
              "command": "python benchmarks/page_times.py --scale small", "seconds": {page.stem: 243.4, plain.stem: 4.04}}
     times.write_text(json.dumps({"small": entry}))
     said = build.measured_rerun_times(page, {"scale": "small", "device": "cpu"})
-    assert "at `small` it took 4 min 3 s (Some CPU, 2 cores, commit `abc1234`, 2026-12-07)" in said
-    assert "at `smoke` not measured yet (`python benchmarks/page_times.py --scale smoke` measures it)" in said
-    assert "at `paper` not measured yet (on a GPU, `python benchmarks/page_times.py --scale paper --device cuda`" in said
-    assert build.measured_rerun_times(plain, {}).endswith(": it took 4.0 s (Some CPU, 2 cores, commit `abc1234`, 2026-12-07).")
+    assert "\n- at `small`: 4 min 3 s (Some CPU, 2 cores, commit `abc1234`, 2026-12-07)" in said
+    assert "\n- at `smoke`: not measured yet (`python benchmarks/page_times.py --scale smoke` measures it)" in said
+    assert "\n- at `paper`: not measured yet (on a GPU, `python benchmarks/page_times.py --scale paper --device cuda`" in said
+    assert build.measured_rerun_times(plain, {}).endswith("rerun), it took 4.0 s (Some CPU, 2 cores, commit `abc1234`, 2026-12-07).")
     assert [build.duration(s) for s in (14.23, 59.96, 60, 3725)] == ["14.2 s", "60.0 s", "1 min 0 s", "1 h 2 min"]
 
 
