@@ -51,7 +51,7 @@ from swao.training.evaluation import test_seed, validation_mlps
 from swao.method.representation import MAX_DEPTH
 from swao.training.spec import autoencoder_spec
 from swao.training.train import train_autoencoder
-from swao.ours.table2 import METHODS, Comparison, result_header, table2_datasets, type_entry
+from swao.ours.table2 import METHODS, WEIGHT_FREE, Comparison, result_header, table2_datasets, type_entry
 from swao.book.your_data import search_your_data
 
 ACTIVATION, LOSS, MASK_GRAD = "sigmoid", "min", "none"  # the headline autoencoder, the authors' hard masks
@@ -249,7 +249,25 @@ def table2_parts(out: Path) -> Path:
     return out.with_name(out.stem + "-parts")
 
 
-def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = None) -> int:
+def reuse_parts(folder: Path, reuse: Path, config: Config) -> list[str]:
+    """Copy into ``folder`` the parts of :data:`~swao.ours.table2.WEIGHT_FREE` methods found in
+    ``reuse`` (another snapshot's :func:`table2_parts`) that ``folder`` lacks: they read neither
+    the weights nor the search, so through these weights at the same sizes they are the same run.
+    Each copy says where it came from (``reused_from``). Returns the methods copied."""
+    copied = []
+    for m in WEIGHT_FREE:
+        source, target = reuse / f"{m}.json", folder / f"{m}.json"
+        if target.exists() or not source.exists():
+            continue
+        part = read_json(source)
+        if Config(**part["config"]).to_dict() != config.to_dict():
+            raise SystemExit(f"--reuse: {source} was made at other sizes than the {config.scale} scale's")
+        write_json(target, {**part, "reused_from": str(source)})
+        copied.append(m)
+    return copied
+
+
+def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = None, reuse: Path | None = None) -> int:
     """The run's autoencoder searched as the paper's Table 2 (sigmoid row): the paper's search
     (eq. 4-6: ``z ~ U[0, 1)``, hard masks, the penalty over every decoded weight) at the paper's
     sizes (30,000 steps, 100,000-point datasets, 3 restarts; ``scale="smoke"``: the smoke scale's,
@@ -258,7 +276,8 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
     runs in parts that may span sittings: each method (``methods``, default every one not done
     yet, the search first: the baselines after it read its non-zero counts) writes its own file
     in :func:`table2_parts`, with the CPU that made it, and ``out`` (``table2.json``) is rewritten
-    from the parts done so far (:func:`table2_result`). Run once, on the final weights."""
+    from the parts done so far (:func:`table2_result`). Run once, on the final weights. ``reuse``:
+    another snapshot's parts folder, whose weight-free parts are copied (:func:`reuse_parts`)."""
     model, meta = load_autoencoder(snapshot)
     if scale == "paper" and meta["steps"] < meta["total_steps"]:
         raise SystemExit(f"{snapshot} holds the weights of step {meta['steps']:,} of {meta['total_steps']:,}: Table 2 at the "
@@ -268,9 +287,13 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
     if config.options():
         raise SystemExit(f"the {scale} scale turns on options beyond the paper's search ({config.options()}): use smoke or paper")
     folder = table2_parts(out)
+    if reuse is not None:
+        for m in reuse_parts(folder, reuse, config):
+            print(f"Table 2 part '{m}' ({METHODS[m]}): reused from {reuse} (it reads neither the weights nor the search)")
     done = {m: read_json(folder / f"{m}.json") for m in METHODS if (folder / f"{m}.json").exists()}
     for m, part in done.items():  # a part made through other weights or sizes is not one of these
-        if (part["steps_trained"], Config(**part["config"]).to_dict()) != (meta["steps"], config.to_dict()):
+        weights = meta["steps"] if m not in WEIGHT_FREE else part["steps_trained"]
+        if (part["steps_trained"], Config(**part["config"]).to_dict()) != (weights, config.to_dict()):
             raise SystemExit(f"{folder / f'{m}.json'} was made through the weights of step {part['steps_trained']:,} or at "
                              f"other sizes: remove {folder} to search these weights at the {scale} sizes")
     todo = [m for m in (methods or METHODS) if m not in done]
@@ -315,7 +338,8 @@ def table2_result(done: dict, meta: dict, curve: dict, config: Config, snapshot:
             "mlp_passes": meta["steps"] * curve["config"]["batch_size"], "paper_mlp_passes": curve["paper_mlp_passes"],
             "train_hours": curve["hours"],
             "parts": {m: {"hardware": d["provenance"]["hardware"], "commit": d["provenance"]["commit"],
-                          "date": d["provenance"]["date"], "seconds": d["seconds"]} for m, d in done.items()},
+                          "date": d["provenance"]["date"], "seconds": d["seconds"],
+                          **({"reused_from": d["reused_from"]} if "reused_from" in d else {})} for m, d in done.items()},
             "command": f"python studies/paper_budget.py table2 --snapshot {snapshot}" + ("" if scale == "paper" else f" --scale {scale}"),
             "provenance": {**made, "sizes": f"{weights_line(meta, curve)}; the paper's search (uniform start, hard masks, "
                                               f"eq. 6 over every weight), {config.search_steps:,} steps on {config.search_points:,}-point "
@@ -415,6 +439,9 @@ def main(argv=None) -> int:
         if name == "table2":
             c.add_argument("--methods", default=None, help=f"comma-separated parts to run now, from {list(METHODS)} "
                                                            "(default: every one not done yet, the search first)")
+            c.add_argument("--reuse", type=Path, default=None, metavar="PARTS",
+                           help=f"another snapshot's Table 2 parts folder: its {', '.join(WEIGHT_FREE)} part (it reads neither "
+                                "the weights nor the search) is copied, not rerun, e.g. results/paper-budget/table2-parts")
     a = ap.parse_args(argv)
     if a.what in scored:
         torch.set_num_threads(a.threads)
@@ -426,7 +453,9 @@ def main(argv=None) -> int:
             methods = a.methods.split(",") if a.methods else None
             if methods and (bad := [m for m in methods if m not in METHODS]):
                 raise SystemExit(f"--methods must name methods from {list(METHODS)}, got {bad}")
-            return table2(snapshot, out, a.scale, methods)
+            if a.reuse is not None and not a.reuse.is_dir():
+                raise SystemExit(f"--reuse must be a folder of Table 2 parts, got {a.reuse}")
+            return table2(snapshot, out, a.scale, methods, a.reuse)
         return your_data(snapshot, out, a.scale)
     if a.what == "run":
         if not a.minutes > 0:

@@ -161,6 +161,18 @@ def test_paper_budget_table2_searches_the_snapshot_beside_the_baselines_and_feed
     assert marks["The search finds MLPs with low test MPE"] != findings.NOT_RUN
     assert list(marks.values()).count(findings.NOT_RUN) == 3  # the p-norm losses, the other types, the embedding study
     assert findings.budget_used(table1, curve, t2)["search_seconds"] == t2["seconds"] > 0
+    # another snapshot's table: the direct sparse part reads neither weights nor search, so it is copied, not rerun
+    other = tmp_path / "other" / "table2.json"
+    r = run(*args[:-2], "--out", str(other), "--methods", "search", "--reuse", str(parts))
+    assert r.returncode == 0, r.stderr
+    assert "part 'direct' (direct sparse): reused from" in r.stdout and r.stdout.count("part 'direct'") == 1  # not run
+    copied = json.loads((other.parent / "table2-parts" / "direct.json").read_text())
+    assert copied.pop("reused_from") == str(parts) + "/direct.json" and copied == json.loads((parts / "direct.json").read_text())
+    t3 = json.loads(other.read_text())
+    assert t3["pending"] == ["pruned", "l0"] and t3["parts"]["direct"]["reused_from"].endswith("direct.json")
+    assert t3["types"]["sigmoid"]["direct"] == t2["types"]["sigmoid"]["direct"]
+    r = run(*args[:-2], "--out", str(other), "--reuse", str(tmp_path / "none"))
+    assert r.returncode != 0 and "--reuse must be a folder of Table 2 parts" in r.stderr
 
 
 def test_paper_budget_your_data_searches_the_equations_through_the_snapshot_as_the_book_does(tmp_path):

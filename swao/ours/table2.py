@@ -27,6 +27,8 @@ DATASET_DEPTHS = {f"{L}hl": L for L in TARGET_NONZEROS}  # "2hl": 2, "3hl": 3, "
 DATASETS = {name: f"{L} HL ({TARGET_NONZEROS[L]})" for name, L in DATASET_DEPTHS.items()}  # their titles: "2 HL (14)"
 # What a result holds per MLP type, each a method's MLPs: Table 2's search and the three baselines.
 METHODS = {"search": "embedding search", "direct": "direct sparse", "pruned": "dense + prune", "l0": "L0 gates"}
+READS_SEARCH = ("pruned", "l0")  # the baselines matched to the search's non-zero counts (they need its cells)
+WEIGHT_FREE = ("direct",)  # read neither an autoencoder nor the search: the same run through any weights
 
 
 # ---------------------------------------------------------------- the datasets of Table 2
@@ -75,7 +77,7 @@ class Comparison:
         search's non-zeros and the L0 choice matches them (:func:`pruning_targets`, :func:`l0_choice`)."""
         if method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-        if method in ("pruned", "l0") and searched is None:
+        if method in READS_SEARCH and searched is None:
             raise ValueError(f"the {METHODS[method]} baseline needs the search's cells (searched=...)")
         names, data, dev = list(datasets), list(datasets.values()), self.device
         budget = self.budget.replace(seed=self.budget.seed + list(METHODS).index(method))
