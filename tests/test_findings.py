@@ -124,17 +124,25 @@ def test_the_paper_budget_run_is_checked_on_the_claims_its_table_1_block_can_tes
              "config": {"width": 1.0, "batch_size": 1024, "lr": 1e-3}}
     used = findings.budget_used(table1, curve)
     assert used["hardware"] == "CPU A; CPU B" and used["train_passes"] == 3_200_000 and used["search_seconds"] == 0
-    text = reports.findings_summary({"small": small, "paper-budget": checks}, {"paper-budget": used})
+    authors_curve = {**curve, "recipe": "authors", "total_steps": 400_000, "config": {"width": 1.0, "batch_size": 32, "lr": 1e-4}}
+    both = {"small": small, "paper-budget": checks, "paper-budget-authors": checks}
+    text = reports.findings_summary(both, {"paper-budget": used, "paper-budget-authors": findings.budget_used(table1, authors_curve)})
     assert "At small scale, of the paper's 8 claims: 1 held, 5 not held, 2 not testable at this scale.**" in text
-    assert "At paper-budget scale, of the paper's 8 claims: 2 held, 0 not held, 0 not testable at this scale, 6 not run at this scale.**" in text
+    assert "At the paper's budget by our recipe, of the paper's 8 claims: 2 held, 0 not held, 0 not testable at this scale, 6 not run at this scale.**" in text
+    assert "At the paper's budget by the authors' recipe, of the paper's 8 claims: 2 held," in text
+    assert "(1 autoencoder, by the authors' recipe, batch 32 at lr 0.0001 (400,000 updates; 3 FC layers," in text
+    assert ("- The min loss trains the best autoencoder (better than the p-norm losses) (Section 4.1, Table 1): **not testable** "
+            "(small scale); **not run** (the paper's budget by our recipe); **not run** (the paper's budget by the authors' recipe)") in text
     assert ("Made with 2.5 hours of autoencoder training (1 autoencoder, by our recipe, batch 1,024 at lr 0.001 (12,500 updates; "
             "the paper's 4 FC layers, no norm), on 25 % of the paper's 12.8 M MLP passes; the paper: "
             "about 48 h per autoencoder on an NVIDIA RTX A5000 GPU) (no search), on CPU A; CPU B.") in text
     table = reports.findings_table({"small": small, "paper-budget": checks})
-    assert table.header == ["the paper's claim", "the paper's number", "ours, small scale", "ours, paper-budget scale"]
+    assert table.header == ["the paper's claim", "the paper's number", "ours, small scale", "ours, the paper's budget by our recipe"]
     assert all(row[-1].startswith(f"**{reports.FINDING_MARKS[c['mark']]}**") for row, c in zip(table.rows, checks))
     assert all("evidence: [" in row[0] for row in table.rows)
-    assert "paper-budget scale: 2 held" in table.note and "small scale: 1 held, 5 not held, 2 not testable at this scale;" in table.note
+    assert "the paper's budget by our recipe: 2 held" in table.note and "small scale: 1 held, 5 not held, 2 not testable at this scale;" in table.note
+    assert reports.compute_table({"paper-budget-authors": findings.budget_used(table1, authors_curve)}).rows[0][0] == \
+        "the paper's budget by the authors' recipe"
 
 
 def test_a_search_of_one_mlp_type_needs_the_same_share_of_its_three_datasets():

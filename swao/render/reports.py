@@ -236,6 +236,13 @@ def scaling_verdict(study: dict) -> str:
 
 FINDING_MARKS = {"held": "✓ held", "not held": "✗ not held", "not testable at this scale": "– not testable at this scale",
                  "not run at this scale": "· not run at this scale"}
+# the findings' columns that are runs rather than scales: the paper's budget on a CPU, one per recipe (studies/paper_budget.py)
+RUN_NAMES = {"paper-budget": "the paper's budget by our recipe", "paper-budget-authors": "the paper's budget by the authors' recipe"}
+
+
+def scale_name(scale: str) -> str:
+    """How the findings name a column: ``"small scale"``; a paper-budget run by its recipe (:data:`RUN_NAMES`)."""
+    return RUN_NAMES.get(scale, f"{scale} scale")
 
 
 def findings_table(checks: dict[str, list[dict]]) -> Table:
@@ -253,10 +260,10 @@ def findings_table(checks: dict[str, list[dict]]) -> Table:
             ours = checks[sc][k]
             row.append(f"**{FINDING_MARKS[ours['mark']]}**" + ("" if ours["ours"] == "–" else f": {ours['ours']}"))
         rows.append(row)
-    counts = "; ".join(f"{sc} scale: " + _counts([c["mark"] for c in checks[sc]]) for sc in scales)
+    counts = "; ".join(f"{scale_name(sc)}: " + _counts([c["mark"] for c in checks[sc]]) for sc in scales)
     note = ("The rule of each claim: " + " ".join(f"({k + 1}) {c['rule']}." for k, c in enumerate(first)) + f" Counts: {counts}.")
     return Table("What held: the paper's claims against our results", ["the paper's claim", "the paper's number",
-                 *[f"ours, {sc} scale" for sc in scales]], rows, note)
+                 *[f"ours, {scale_name(sc)}" for sc in scales]], rows, note)
 
 
 def _minutes(seconds: float) -> str:
@@ -297,10 +304,9 @@ def findings_summary(checks: dict[str, list[dict]], used: dict[str, dict] | None
     for sc, cs in checks.items():
         counts = _counts([c["mark"] for c in cs])
         cost = f" {compute_sentence(used[sc])}" if used and sc in used else ""
-        lines += [f"**At {sc} scale, of the paper's {len(cs)} claims: {counts}.**{cost}", ""]
+        lines += [f"**At {scale_name(sc)}, of the paper's {len(cs)} claims: {counts}.**{cost}", ""]
     for k, c in enumerate(next(iter(checks.values()))):
-        marks = "; ".join(f"**{checks[sc][k]['mark'].replace('this scale', 'the ' + sc + ' scale')}**"
-                          + ("" if len(checks) == 1 or "this scale" in checks[sc][k]["mark"] else f" ({sc})") for sc in checks)
+        marks = "; ".join(f"**{checks[sc][k]['mark'].replace(' at this scale', '')}** ({scale_name(sc)})" for sc in checks)
         lines.append(f"- {c['claim']} ({c['source']}): {marks}")
     options = config.options() if config is not None else {}
     if options:
@@ -315,11 +321,11 @@ def compute_table(used: dict[str, dict]) -> Table:
     for sc, u in used.items():
         train = sum(u["train_seconds"].values())
         n = len(u["train_seconds"])
-        rows.append([sc, u["hardware"], f"{n} autoencoder{'s' if n > 1 else ''}, {train / 60:,.1f} min",
+        rows.append([scale_name(sc), u["hardware"], f"{n} autoencoder{'s' if n > 1 else ''}, {train / 60:,.1f} min",
                      (f"{u['search_seconds'] / 60:.1f} min" + ("" if u.get("search_with", ALL_METHODS) == ALL_METHODS
                                                                else f" ({u['search_with']} only)")) if u["search_seconds"] else "none",
                      u["sizes"] or ""])
-    return Table("The compute used", ["scale", "hardware", "training", "search and baselines", "sizes"], rows)
+    return Table("The compute used", ["scale or run", "hardware", "training", "search and baselines", "sizes"], rows)
 
 
 def own_claims_table(rows: list[dict]) -> Table:
@@ -454,7 +460,7 @@ def symmetry_summary(study: dict) -> str:
 
 
 __all__ = ["training_table", "floors_table", "recipe_label", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
-           "scaling_median_table", "scaling_verdict", "FINDING_MARKS",
+           "scaling_median_table", "scaling_verdict", "FINDING_MARKS", "RUN_NAMES", "scale_name",
            "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary",
            "recipe_pilot_table", "recipe_comparison",
            "paper_budget_expectations",
