@@ -60,8 +60,9 @@ def measured_commit() -> str:
     return git_commit() + ("+uncommitted" if changed else "")
 
 
-def measure(scale: str, device: str, pages: list[Path]) -> dict:
-    """Each of ``pages`` rerun alone from nothing cached, one after the other, with a progress line each."""
+def measure(scale: str, device: str, pages: list[Path], command: str) -> dict:
+    """Each of ``pages`` rerun alone from nothing cached, one after the other, with a progress line
+    each; ``command``: the one that measures them, for the record."""
     seconds = {}
     for i, nb in enumerate(pages, 1):
         with tempfile.TemporaryDirectory(prefix="page-times-") as scratch:
@@ -70,7 +71,7 @@ def measure(scale: str, device: str, pages: list[Path]) -> dict:
     machine = machine_name() if device == "cpu" else f"{torch.cuda.get_device_name()} beside {machine_name()}"
     return {"machine": machine, "device": device, "commit": measured_commit(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": "python benchmarks/page_times.py " + " ".join(sys.argv[1:]), "seconds": seconds}
+            "command": command, "seconds": seconds}
 
 
 def table(times: dict) -> str:
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         ap.error(f"--pages: {', '.join(unknown)} is not a page of the book (pages: {', '.join(stems)})")
     pages = [nb for nb in build.NOTEBOOKS if not args.pages or nb.stem in args.pages]
-    entry = measure(args.scale, args.device, pages)
+    command = "python benchmarks/page_times.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    entry = measure(args.scale, args.device, pages, command)
     times = read_json(args.out) if args.out.exists() else {}
     earlier = times.get(args.scale)
     if args.pages and earlier and earlier["commit"] == entry["commit"]:  # a part: the other pages keep their measurement
