@@ -291,9 +291,9 @@ def table2(snapshot: Path, out: Path, scale: str, methods: list[str] | None = No
         for m in reuse_parts(folder, reuse, config):
             print(f"Table 2 part '{m}' ({METHODS[m]}): reused from {reuse} (it reads neither the weights nor the search)")
     done = {m: read_json(folder / f"{m}.json") for m in METHODS if (folder / f"{m}.json").exists()}
-    for m, part in done.items():  # a part made through other weights or sizes is not one of these
-        weights = meta["steps"] if m not in WEIGHT_FREE else part["steps_trained"]
-        if (part["steps_trained"], Config(**part["config"]).to_dict()) != (weights, config.to_dict()):
+    for m, part in done.items():  # a part made through other weights (but a weight-free one) or sizes is not one of these
+        other_weights = m not in WEIGHT_FREE and part["steps_trained"] != meta["steps"]
+        if other_weights or Config(**part["config"]).to_dict() != config.to_dict():
             raise SystemExit(f"{folder / f'{m}.json'} was made through the weights of step {part['steps_trained']:,} or at "
                              f"other sizes: remove {folder} to search these weights at the {scale} sizes")
     todo = [m for m in (methods or METHODS) if m not in done]
