@@ -255,4 +255,4 @@ def test_the_book_names_each_paper_budget_runs_recipe_and_waits_for_the_final_we
     done = {**authors, "steps": 400_000}
     better = {**table1, "steps": 400_000, "total_steps": 400_000, "best_median": [m - 3 for m in table1["best_median"]]}
     text = reports.recipe_comparison(done, better, table1)
-    assert "clearly better" in text and "-3.0 / -3.0 / -3.0 / -3.0" in text  # E2 at 23.9: 2 % below its floor of 25.4
+    assert "clearly better" in text and "-3.00 / -3.00 / -3.00 / -3.00" in text  # E2 at 23.9: 2 % below its floor of 25.4

@@ -537,7 +537,7 @@ def recipe_comparison(curve: dict, authors: dict | None, ours: dict) -> str:
     v = recipe_verdict(authors, ours)
     return (f"**The verdict, by the rule written before the run: {v['text']}.** Best-decoder medians on "
             f"{authors['eval_mlps']:,} test MLPs per encoder, E1 / E2 / E3 / E4: the authors' recipe {slash(authors['best_median'])} %, "
-            f"ours {slash(ours['best_median'])} %, difference {' / '.join(f'{d:+.1f}' for d in v['difference'])} points "
+            f"ours {slash(ours['best_median'])} %, difference {' / '.join(f'{d:+.2f}' for d in v['difference'])} points "
             f"(a recipe is ahead where it is lower by at least {RECIPE_POINTS:g}); the constant floor "
             f"{slash(authors['floors']['constant']['median'])} %.")
 
