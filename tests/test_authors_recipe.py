@@ -221,6 +221,32 @@ def test_the_recipe_rule():
     assert recipe_verdict(lifted, lifted | {"best_median": [14.0, 23.0, 15.0, 16.0]})["verdict"] == "better"  # ours beat it too
 
 
+def test_the_search_recipe_rule():
+    """The addendum of results/paper-budget-authors/RULE.md: the two recipes' Table 2 searches, at the
+    depth chosen by validation (not the lowest test MPE), 10 points on 2 of 3 datasets."""
+    from swao.book.findings import SEARCH_RECIPE_POINTS, search_recipe_verdict
+    from swao.render.reports import search_recipe_comparison
+
+    def row(search, direct=(9.0, 9.0, 9.0)):
+        def cells(chosen, other=1.0):  # D2 chosen by validation; D1 has a lower test MPE but a worse validation loss
+            return {"D1": {"mpe": other, "val_loss": 0.5}, "D2": {"mpe": chosen, "val_loss": 0.1}}
+        return {"pending": [], "types": {"sigmoid": {"search": {ds: cells(m) for ds, m in zip(("2hl", "3hl", "4hl"), search)},
+                                                     "direct": {ds: cells(m) for ds, m in zip(("2hl", "3hl", "4hl"), direct)}}}}
+
+    ours = row((44.0, 47.0, 15.0))
+    better = search_recipe_verdict(row((30.0, 37.0 - 1e-9, 15.0)), ours)
+    assert better["verdict"] == "better" and better["authors"][0] == ("D2", 30.0)
+    assert search_recipe_verdict(row((30.0, 40.0, 15.0)), ours)["verdict"] == "same"  # ahead on 1 of 3 only
+    worse = search_recipe_verdict(row((44.0, 47.0 + SEARCH_RECIPE_POINTS, 100.0)), ours)
+    assert worse["verdict"] == "worse" and worse["difference"] == [0.0, SEARCH_RECIPE_POINTS, 85.0]
+    same = search_recipe_verdict(row((8.0, 47.0, 15.0), direct=(9.0, 9.0, 16.0)), ours)
+    assert same["verdict"] == "same" and same["losses"] == {"authors": {"direct": ["3hl"]}, "ours": {"direct": ["2hl", "3hl", "4hl"]}}
+    text = search_recipe_comparison(row((30.0, 37.0, 15.0)), ours)
+    assert "clearly better" in text and "2hl: 30.0 % (D2) against 44.0 % (D2), -14.0" in text and "direct sparse on 3 of 3" in text
+    assert "once both have run" in search_recipe_comparison(row((30.0, 37.0, 15.0)) | {"pending": ["search"]}, ours)
+    assert "once both have run" in search_recipe_comparison(None, ours)
+
+
 def test_the_pilot_rule():
     from swao.book.findings import recipe_pilot
 

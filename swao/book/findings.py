@@ -382,6 +382,45 @@ def recipe_verdict(authors: dict, ours: dict) -> dict:
             "beats_constant": beats}
 
 
+# Written on 2026-12-08, while the search through the authors'-recipe weights ran and before any of its numbers
+# existed (the addendum of results/paper-budget-authors/RULE.md): the two runs' Table 2 sigmoid rows, dataset by dataset.
+SEARCH_RECIPE_POINTS = 10.0  # a recipe's search is ahead on a dataset if its test MPE is lower by at least this many points
+SEARCH_RECIPE_VERDICTS = {
+    "better": "the search through the authors'-recipe weights is clearly better",
+    "worse": "the search through the authors'-recipe weights is clearly worse",
+    "same": "no measurable difference between the two recipes' searches",
+}
+
+
+def search_recipe_verdict(authors: dict, ours: dict) -> dict:
+    """The rule that compares the two paper-budget runs' Table 2 sigmoid rows (``authors``,
+    ``ours``: ``studies/paper_budget.py table2`` results on the same datasets). Each method's cell
+    on a dataset is its test MPE at the depth chosen by validation (:func:`best_decoder`). The
+    authors'-recipe search is *clearly better* if lower than ours' search by at least
+    :data:`SEARCH_RECIPE_POINTS` on at least :func:`most_datasets` of the datasets, *clearly worse*
+    if higher by as much on as many. Returns ``{"verdict", "text", "datasets", "authors", "ours",
+    "difference", "losses"}``: per dataset, each search's (depth, test MPE) and the authors' minus
+    ours; ``losses``: per run and baseline (of those run), the datasets on which the search's MPE
+    is higher than the baseline's."""
+    a_row, o_row = authors["types"]["sigmoid"], ours["types"]["sigmoid"]
+    datasets = list(o_row["search"])
+    pick = lambda row, method, ds: best_decoder(row[method][ds])  # noqa: E731
+    a = [pick(a_row, "search", ds) for ds in datasets]
+    o = [pick(o_row, "search", ds) for ds in datasets]
+    diff = [x[1]["mpe"] - y[1]["mpe"] for x, y in zip(a, o)]
+    need = most_datasets(len(datasets))
+    if sum(d <= -SEARCH_RECIPE_POINTS for d in diff) >= need:
+        verdict = "better"
+    else:
+        verdict = "worse" if sum(d >= SEARCH_RECIPE_POINTS for d in diff) >= need else "same"
+    losses = {run: {m: [ds for ds in datasets if pick(row, "search", ds)[1]["mpe"] > pick(row, m, ds)[1]["mpe"]]
+                    for m in ("direct", "pruned", "l0") if m in row}
+              for run, row in (("authors", a_row), ("ours", o_row))}
+    return {"verdict": verdict, "text": SEARCH_RECIPE_VERDICTS[verdict], "datasets": datasets,
+            "authors": [(d, c["mpe"]) for d, c in a], "ours": [(d, c["mpe"]) for d, c in o], "difference": diff,
+            "losses": losses}
+
+
 PILOT_PASSES = (256_000, 512_000)  # the pilot: the authors' run's first two validations, at the batch-1,024 run's steps 250 and 500
 
 
@@ -506,7 +545,8 @@ def own_claims(symmetry: dict | None) -> list[dict]:
 
 
 __all__ = ["HELD", "NOT_HELD", "NOT_TESTABLE", "NOT_RUN", "MARKS", "ALL_METHODS", "budget_evidence", "budget_cpus", "budget_used",
-           "budget_expectations", "budget_recipe", "TWICE", "RECIPE_POINTS", "RECIPE_VERDICTS", "recipe_verdict", "PILOT_PASSES",
+           "budget_expectations", "budget_recipe", "TWICE", "RECIPE_POINTS", "RECIPE_VERDICTS", "recipe_verdict", "SEARCH_RECIPE_POINTS",
+           "SEARCH_RECIPE_VERDICTS", "search_recipe_verdict", "PILOT_PASSES",
            "recipe_pilot", "Claim", "CLAIMS", "check", "evidence", "compute_used",
            "beats_constant", "spearman", "chosen", "most_datasets", "MOST_DATASETS",
            "SHAPE_CORRELATION", "SYMMETRY_SEEDS", "ENCODER_INPUT_NAMES", "symmetry_verdict", "own_claims", "AGREE",

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from swao.method.activations import TYPE_NAMES
 from swao.method.metrics import NEAR_CONSTANT
-from swao.book.findings import (ALL_METHODS, ENCODER_INPUT_NAMES, MARGIN, RECIPE_POINTS, SHAPE_CORRELATION, budget_cpus, budget_expectations,
-                                budget_recipe, recipe_pilot, recipe_verdict, seed_study_drift, symmetry_verdict)
+from swao.book.findings import (ALL_METHODS, ENCODER_INPUT_NAMES, MARGIN, RECIPE_POINTS, SEARCH_RECIPE_POINTS, SHAPE_CORRELATION,
+                                budget_cpus, budget_expectations, budget_recipe, most_datasets, recipe_pilot, recipe_verdict,
+                                search_recipe_verdict, seed_study_drift, symmetry_verdict)
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
+from swao.ours.table2 import METHODS
 from swao.book.numbers import slash
 from swao.book.stages import mlp_type
 from swao.render.tables import COLLAPSED, ENCODERS, Table, fmt, provenance_note
@@ -462,7 +464,7 @@ def symmetry_summary(study: dict) -> str:
 __all__ = ["training_table", "floors_table", "recipe_label", "recipe_table", "recipe_collapse_table", "search_study_table", "scaling_table",
            "scaling_median_table", "scaling_verdict", "FINDING_MARKS", "RUN_NAMES", "scale_name",
            "findings_table", "compute_sentence", "findings_summary", "compute_table", "paper_budget_summary",
-           "recipe_pilot_table", "recipe_comparison",
+           "recipe_pilot_table", "recipe_comparison", "search_recipe_comparison",
            "paper_budget_expectations",
            "paper_budget_against_fit",
            "own_claims_table", "symmetry_table", "symmetry_collapse_table", "symmetry_summary",
@@ -540,6 +542,26 @@ def recipe_comparison(curve: dict, authors: dict | None, ours: dict) -> str:
             f"ours {slash(ours['best_median'])} %, difference {' / '.join(f'{d:+.2f}' for d in v['difference'])} points "
             f"(a recipe is ahead where it is lower by at least {RECIPE_POINTS:g}); the constant floor "
             f"{slash(authors['floors']['constant']['median'])} %.")
+
+
+def search_recipe_comparison(authors: dict | None, ours: dict | None) -> str:
+    """The two paper-budget runs' Table 2 searches compared by the rule written before the
+    authors'-recipe search had numbers (:func:`swao.book.findings.search_recipe_verdict`), with
+    how often each search loses to each baseline; ``authors``, ``ours``: the two runs'
+    ``table2.json`` (a line saying what is missing until both searches exist)."""
+    if authors is None or ours is None or "search" in authors["pending"] or "search" in ours["pending"]:
+        return ("*The two recipes' searches are compared once both have run (`results/paper-budget-authors/RULE.md`, "
+                "its addendum).*")
+    v = search_recipe_verdict(authors, ours)
+    cell = lambda dm: f"{dm[1]:.1f} % ({dm[0]})"  # noqa: E731
+    per = "; ".join(f"{ds}: {cell(a)} against {cell(o)}, {d:+.1f}" for ds, a, o, d in zip(v["datasets"], v["authors"], v["ours"], v["difference"]))
+    n = len(v["datasets"])
+    lost = lambda run: ", ".join(f"{METHODS[m]} on {len(ds)} of {n}" for m, ds in v["losses"][run].items())  # noqa: E731
+    return (f"**The two recipes' searches, by the rule written before this one had numbers: {v['text']}.** Test MPE at "
+            f"the depth chosen by validation, the authors' recipe against ours, and the difference (points): {per} "
+            f"(a search is ahead where it is lower by at least {SEARCH_RECIPE_POINTS:g} on {most_datasets(n)} of {n} datasets). "
+            f"The search loses to each baseline: through the authors'-recipe weights to {lost('authors') or 'none run yet'}; "
+            f"through ours to {lost('ours') or 'none run yet'}.")
 
 
 def paper_budget_summary(curve: dict, table1: dict | None = None, scaling: dict | None = None) -> str:
