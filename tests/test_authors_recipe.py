@@ -242,7 +242,7 @@ def test_the_search_recipe_rule():
     same = search_recipe_verdict(row((8.0, 47.0, 15.0), direct=(9.0, 9.0, 16.0)), ours)
     assert same["verdict"] == "same" and same["losses"] == {"authors": {"direct": ["3hl"]}, "ours": {"direct": ["2hl", "3hl", "4hl"]}}
     text = search_recipe_comparison(row((30.0, 37.0, 15.0)), ours)
-    assert "clearly better" in text and "2hl: 30.0 % (D2) against 44.0 % (D2), -14.0" in text and "direct sparse on 3 of 3" in text
+    assert "clearly better" in text and "2 HL (14): 30.0 % (D2) against 44.0 % (D2), -14.0" in text and "direct sparse on 3 of 3" in text
     assert "once both have run" in search_recipe_comparison(row((30.0, 37.0, 15.0)) | {"pending": ["search"]}, ours)
     assert "once both have run" in search_recipe_comparison(None, ours)
 

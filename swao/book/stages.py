@@ -83,6 +83,7 @@ STUDIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "paper-budget/your_data": ("studies/paper_budget.py", ("09_your_data",)),
     "paper-budget-authors/curve": ("studies/paper_budget.py", ("07_does_it_learn", "08_findings")),
     "paper-budget-authors/table1": ("studies/paper_budget.py", ("04_mpe_evaluation", "07_does_it_learn", "08_findings")),
+    "paper-budget-authors/table2": ("studies/paper_budget.py", ("05_sparse_search", "08_findings")),
 }
 
 

@@ -11,7 +11,7 @@ from swao.book.findings import (ALL_METHODS, ENCODER_INPUT_NAMES, MARGIN, RECIPE
                                 search_recipe_verdict, seed_study_drift, symmetry_verdict)
 from swao.book.paper import PAPER_TRAINING, paper_tables
 from swao.ours import scaling_law
-from swao.ours.table2 import METHODS
+from swao.ours.table2 import DATASETS, METHODS
 from swao.book.numbers import slash
 from swao.book.stages import mlp_type
 from swao.render.tables import COLLAPSED, ENCODERS, Table, fmt, provenance_note
@@ -554,7 +554,8 @@ def search_recipe_comparison(authors: dict | None, ours: dict | None) -> str:
                 "its addendum).*")
     v = search_recipe_verdict(authors, ours)
     cell = lambda dm: f"{dm[1]:.1f} % ({dm[0]})"  # noqa: E731
-    per = "; ".join(f"{ds}: {cell(a)} against {cell(o)}, {d:+.1f}" for ds, a, o, d in zip(v["datasets"], v["authors"], v["ours"], v["difference"]))
+    per = "; ".join(f"{DATASETS.get(ds, ds)}: {cell(a)} against {cell(o)}, {d:+.1f}"
+                    for ds, a, o, d in zip(v["datasets"], v["authors"], v["ours"], v["difference"]))
     n = len(v["datasets"])
     lost = lambda run: ", ".join(f"{METHODS[m]} on {len(ds)} of {n}" for m, ds in v["losses"][run].items())  # noqa: E731
     return (f"**The two recipes' searches, by the rule written before this one had numbers: {v['text']}.** Test MPE at "
