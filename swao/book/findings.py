@@ -402,20 +402,20 @@ def search_recipe_verdict(authors: dict, ours: dict) -> dict:
     "difference", "losses"}``: per dataset, each search's (depth, test MPE) and the authors' minus
     ours; ``losses``: per run and baseline (of those run), the datasets on which the search's MPE
     is higher than the baseline's."""
-    a_row, o_row = authors["types"]["sigmoid"], ours["types"]["sigmoid"]
-    datasets = list(o_row["search"])
-    pick = lambda row, method, ds: best_decoder(row[method][ds])  # noqa: E731
-    a = [pick(a_row, "search", ds) for ds in datasets]
-    o = [pick(o_row, "search", ds) for ds in datasets]
+    runs = {"authors": authors, "ours": ours}
+    searched = {run: {ds: (dec, cell) for act, ds, dec, cell in chosen(t2) if act == "sigmoid"} for run, t2 in runs.items()}
+    datasets = list(searched["ours"])
+    a = [searched["authors"][ds] for ds in datasets]
+    o = [searched["ours"][ds] for ds in datasets]
     diff = [x[1]["mpe"] - y[1]["mpe"] for x, y in zip(a, o)]
     need = most_datasets(len(datasets))
     if sum(d <= -SEARCH_RECIPE_POINTS for d in diff) >= need:
         verdict = "better"
     else:
         verdict = "worse" if sum(d >= SEARCH_RECIPE_POINTS for d in diff) >= need else "same"
-    losses = {run: {m: [ds for ds in datasets if pick(row, "search", ds)[1]["mpe"] > pick(row, m, ds)[1]["mpe"]]
+    losses = {run: {m: [ds for ds in datasets if searched[run][ds][1]["mpe"] > best_decoder(row[m][ds])[1]["mpe"]]
                     for m in ("direct", "pruned", "l0") if m in row}
-              for run, row in (("authors", a_row), ("ours", o_row))}
+              for run, row in ((run, t2["types"]["sigmoid"]) for run, t2 in runs.items())}
     return {"verdict": verdict, "text": SEARCH_RECIPE_VERDICTS[verdict], "datasets": datasets,
             "authors": [(d, c["mpe"]) for d, c in a], "ours": [(d, c["mpe"]) for d, c in o], "difference": diff,
             "losses": losses}
